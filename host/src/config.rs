@@ -1,0 +1,209 @@
+//! The validated configuration of a run: the config file (TOML, or the original JSON shape)
+//! with paths resolved against the file's directory, defaults filled in, command-line
+//! overrides applied, and every value checked before anything runs.
+
+mod raw;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail, ensure};
+
+use crate::contract::Limits;
+pub use raw::{RawConfig, RawLimits};
+
+/// Where EDDA data comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EddaSource {
+    /// A live EDDA; the base URL up to (excluding) `/v2`.
+    Http(String),
+    /// A directory of snapshot files, one per query (the demo account, offline tests).
+    Snapshot(PathBuf),
+}
+
+/// The outputs this version delivers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    /// The original's `Rule:/Subject:/Alert:` blocks.
+    Stdout,
+    /// One `plugin<TAB>id<TAB>details` line per alert.
+    StdoutTabsep,
+    /// One JSON object per line.
+    StdoutJson,
+}
+
+impl OutputKind {
+    fn parse(name: &str) -> Result<OutputKind> {
+        Ok(match name {
+            "stdout" => OutputKind::Stdout,
+            "stdout_tabsep" => OutputKind::StdoutTabsep,
+            "stdout_json" | "jsonl" => OutputKind::StdoutJson,
+            "mail_txt" | "mail_html" | "elasticsearch" => bail!(
+                "output {name:?} is not available in this version (the mail and Elasticsearch outputs are \
+                 not built yet); use stdout, stdout_tabsep or stdout_json"
+            ),
+            other => bail!("unknown output {other:?}; known outputs: stdout, stdout_tabsep, stdout_json"),
+        })
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub edda: EddaSource,
+    pub outputs: Vec<OutputKind>,
+    pub store_until: bool,
+    pub until_lag: Duration,
+    pub rules_dir: PathBuf,
+    pub cache_dir: Option<PathBuf>,
+    pub parallelism: usize,
+    pub edda_timeout: Duration,
+    pub edda_max_response_bytes: u64,
+    pub edda_queries_per_rule: u64,
+    pub limits: Limits,
+    pub rule_limits: BTreeMap<String, Limits>,
+    pub plugins: BTreeMap<String, serde_json::Value>,
+}
+
+/// Settings given on the command line, which win over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub edda: Option<String>,
+    pub output: Option<String>,
+    pub store_until: bool,
+    pub rules_dir: Option<PathBuf>,
+}
+
+pub const DEFAULT_EDDA: &str = "http://localhost:8080/edda";
+
+/// Default limits of one guest call; generous for a 200 MB account, finite for a broken rule.
+pub const DEFAULT_LIMITS: Limits = Limits {
+    fuel: 50_000_000_000,
+    memory_bytes: 2048 << 20,
+    output_bytes: 64 << 20,
+    timeout: Duration::from_secs(300),
+};
+
+impl Config {
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read config file {}", path.display()))?;
+        let raw = parse(path, &text).with_context(|| format!("failed to parse config file {}", path.display()))?;
+        Config::from_raw(path, raw, overrides).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    fn from_raw(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config> {
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { base.join(p) };
+        let edda = overrides.edda.clone().or(raw.edda).unwrap_or_else(|| DEFAULT_EDDA.to_owned());
+        let edda = parse_edda(&edda, &resolve)?;
+        let output_names = match (&overrides.output, &raw.output) {
+            (Some(cli), _) => raw::OneOrMany::One(cli.clone()).items(),
+            (None, Some(file)) => file.items(),
+            (None, None) => vec!["stdout".to_owned()],
+        };
+        let mut outputs = Vec::new();
+        for name in &output_names {
+            let kind = OutputKind::parse(name).context("invalid key `output`")?;
+            if !outputs.contains(&kind) {
+                outputs.push(kind);
+            }
+        }
+        let rules_dir = match &overrides.rules_dir {
+            Some(dir) => dir.clone(),
+            None => resolve(raw.rules_dir.as_deref().unwrap_or("rules")),
+        };
+        let cache_dir = match raw.cache_dir.as_deref() {
+            Some("") => None,
+            Some(dir) => Some(resolve(dir)),
+            None => default_cache_dir(),
+        };
+        let parallelism = raw
+            .parallelism
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        ensure!(parallelism >= 1, "invalid key `parallelism`: must be at least 1");
+        let raw_limits = raw.limits.unwrap_or_default();
+        let limits = apply_limits(DEFAULT_LIMITS, &raw_limits).context("invalid key `limits`")?;
+        let mut rule_limits = BTreeMap::new();
+        for (name, over) in &raw_limits.rule {
+            ensure!(over.rule.is_empty(), "invalid key `limits.rule.{name}.rule`: overrides do not nest");
+            let l = apply_limits(limits, over).with_context(|| format!("invalid key `limits.rule.{name}`"))?;
+            rule_limits.insert(name.clone(), l);
+        }
+        for (name, section) in &raw.plugin {
+            ensure!(section.is_object(), "invalid key `plugin.{name}`: must be a table/object of rule settings");
+        }
+        Ok(Config {
+            path: path.to_owned(),
+            edda,
+            outputs,
+            store_until: overrides.store_until || raw.store_until.unwrap_or(false),
+            until_lag: Duration::from_secs(raw.until_lag_seconds.unwrap_or(300)),
+            rules_dir,
+            cache_dir,
+            parallelism,
+            edda_timeout: Duration::from_secs(raw.edda_timeout_seconds.unwrap_or(60)),
+            edda_max_response_bytes: raw.edda_max_response_mib.unwrap_or(1024) << 20,
+            edda_queries_per_rule: raw.edda_queries_per_rule.unwrap_or(10_000),
+            limits,
+            rule_limits,
+            plugins: raw.plugin,
+        })
+    }
+
+    /// The limits of one rule: its override, else the defaults.
+    pub fn limits_for(&self, rule: &str) -> Limits {
+        self.rule_limits.get(rule).copied().unwrap_or(self.limits)
+    }
+}
+
+/// TOML unless the file is `.json` or starts with `{` (the original's format).
+fn parse(path: &Path, text: &str) -> Result<RawConfig> {
+    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        || text.trim_start().starts_with('{');
+    if is_json { raw::parse_json(text) } else { raw::parse_toml(text) }.map_err(|msg| anyhow!(msg))
+}
+
+fn parse_edda(value: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Result<EddaSource> {
+    if let Some(dir) = value.strip_prefix("dir:") {
+        return Ok(EddaSource::Snapshot(resolve(dir)));
+    }
+    ensure!(
+        value.starts_with("http://") || value.starts_with("https://"),
+        "invalid key `edda`: {value:?} is neither an http(s) URL nor `dir:<snapshot directory>`"
+    );
+    Ok(EddaSource::Http(value.trim_end_matches('/').to_owned()))
+}
+
+fn apply_limits(mut limits: Limits, raw: &RawLimits) -> Result<Limits> {
+    if let Some(fuel) = raw.fuel {
+        ensure!(fuel > 0, "fuel must be positive");
+        limits.fuel = fuel;
+    }
+    if let Some(mib) = raw.memory_mib {
+        ensure!((1..=4096).contains(&mib), "memory_mib must be between 1 and 4096 (wasm32's ceiling), got {mib}");
+        limits.memory_bytes = (mib as usize) << 20;
+    }
+    if let Some(mib) = raw.output_mib {
+        ensure!(mib > 0, "output_mib must be positive");
+        limits.output_bytes = (mib as usize) << 20;
+    }
+    if let Some(secs) = raw.timeout_seconds {
+        ensure!(secs.is_finite() && secs > 0.0, "timeout_seconds must be positive, got {secs}");
+        limits.timeout = Duration::from_secs_f64(secs);
+    }
+    Ok(limits)
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("reddalert"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+//! The config file as written: TOML (our format) or the original reddalert's JSON. Both parse
+//! into [`RawConfig`]; unknown keys are errors so that a typo never silently changes what a
+//! security tool checks.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// One config file, before validation. Keys marked "original" keep the original's names.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// (original) EDDA base URL, e.g. `http://localhost:8080/edda`, or `dir:<path>` for a
+    /// directory of snapshot files.
+    pub edda: Option<String>,
+    /// (original) Outputs: a list, or a comma-separated string as in the original.
+    pub output: Option<OneOrMany>,
+    /// (original) Store each run's `until` as the next run's `since`.
+    #[serde(rename = "store-until")]
+    pub store_until: Option<bool>,
+    /// Seconds between now and the default `until` (EDDA's crawl race; default 300).
+    pub until_lag_seconds: Option<u64>,
+    /// Directory of rule modules (`*.wasm`), relative to this file.
+    pub rules_dir: Option<String>,
+    /// Directory of wasmtime's compilation cache, relative to this file; `""` disables it.
+    pub cache_dir: Option<String>,
+    /// Rules evaluated at once (default: the number of CPUs).
+    pub parallelism: Option<usize>,
+    /// EDDA request timeout in seconds (default 60).
+    pub edda_timeout_seconds: Option<u64>,
+    /// Largest EDDA response accepted, MiB (default 1024).
+    pub edda_max_response_mib: Option<u64>,
+    /// Data-dependent EDDA queries a rule may make per run (default 10000).
+    pub edda_queries_per_rule: Option<u64>,
+    /// Limits of every guest call, with per-rule overrides.
+    pub limits: Option<RawLimits>,
+    /// (original) Elasticsearch host, for the `elasticsearch` output.
+    pub es_host: Option<String>,
+    /// (original) Elasticsearch port.
+    pub es_port: Option<u16>,
+    /// (original) Sender of the mail digest.
+    pub email_from: Option<String>,
+    /// (original) Recipients of the mail digest.
+    pub email_to: Option<OneOrMany>,
+    /// (original) Subject of the mail digest.
+    pub email_subject: Option<String>,
+    /// (original) SMTP relay host.
+    pub smtp_host: Option<String>,
+    /// (original) Per-rule config sections: `[plugin.<name>]` in TOML, `"plugin.<name>"` in
+    /// the original JSON.
+    #[serde(default)]
+    pub plugin: BTreeMap<String, serde_json::Value>,
+}
+
+/// Guest call limits; every field optional so that overrides name only what they change.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Wasm fuel per call (roughly instructions).
+    pub fuel: Option<u64>,
+    /// Linear memory per call, MiB.
+    pub memory_mib: Option<u64>,
+    /// Alerts and state a rule may return, MiB.
+    pub output_mib: Option<u64>,
+    /// Wall-clock deadline per call, seconds (fractions allowed).
+    pub timeout_seconds: Option<f64>,
+    /// Per-rule overrides: `[limits.rule.<name>]`.
+    #[serde(default)]
+    pub rule: BTreeMap<String, RawLimits>,
+}
+
+/// A list, or (as the original wrote it) one comma-separated string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn items(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+            OneOrMany::Many(v) => v.iter().map(|s| s.trim().to_owned()).collect(),
+        }
+    }
+}
+
+/// Parses TOML, keeping toml's line and column in errors.
+pub fn parse_toml(text: &str) -> Result<RawConfig, String> {
+    toml::from_str(text).map_err(|err| err.to_string())
+}
+
+/// Parses the original JSON shape: `"plugin.<name>"` keys become `plugin` sections.
+pub fn parse_json(text: &str) -> Result<RawConfig, String> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|err| format!("line {} column {}: {err}", err.line(), err.column()))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err("the top level must be a JSON object".into());
+    };
+    let mut plugins = serde_json::Map::new();
+    let mut rest = serde_json::Map::new();
+    for (key, value) in map {
+        match key.strip_prefix("plugin.") {
+            Some(name) => {
+                plugins.insert(name.to_owned(), value);
+            }
+            None => {
+                rest.insert(key, value);
+            }
+        }
+    }
+    if rest.contains_key("plugin") {
+        return Err("unknown key `plugin` (the JSON format writes sections as \"plugin.<name>\")".into());
+    }
+    rest.insert("plugin".into(), serde_json::Value::Object(plugins));
+    serde_json::from_value(serde_json::Value::Object(rest)).map_err(|err| err.to_string())
+}

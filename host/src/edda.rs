@@ -1,0 +1,232 @@
+//! The EDDA client. Each distinct request path is fetched once per run and shared by every
+//! rule that asks (bodies are kept as `Arc<str>`, never re-parsed on the host beyond a cheap
+//! validity check). Failures are classified so the run can decide: an unreachable EDDA is
+//! fatal, while an HTTP error or a bad body fails only the rules that needed that query.
+
+mod query;
+pub mod snapshot;
+
+use std::collections::HashMap;
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use crate::config::EddaSource;
+use crate::contract::{Query, Window};
+pub use query::{InvalidQuery, request_path, validate};
+
+/// Why one EDDA request failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EddaError {
+    #[error(transparent)]
+    InvalidQuery(#[from] InvalidQuery),
+    #[error("EDDA is unreachable at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("EDDA answered {status}{} for {url}: {message}", name.as_ref().map(|n| format!(" {n}")).unwrap_or_default())]
+    Status { url: String, status: u16, name: Option<String>, message: String },
+    #[error("EDDA's response for {url} is not JSON ({reason}); it starts with {snippet:?}")]
+    NotJson { url: String, reason: String, snippet: String },
+    #[error("EDDA's response for {url} was cut short: {reason}")]
+    Truncated { url: String, reason: String },
+    #[error("no snapshot for query {query:?}: expected the file {}", path.display())]
+    MissingSnapshot { query: String, path: PathBuf },
+    #[error("failed to read snapshot {}: {reason}", path.display())]
+    Snapshot { path: PathBuf, reason: String },
+}
+
+impl EddaError {
+    /// Whether EDDA itself could not be reached (the run cannot go on).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, EddaError::Unreachable { .. })
+    }
+}
+
+/// EDDA's error body: `{"code":404,"name":"NOT_FOUND","message":"..."}`.
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: u16,
+    #[serde(default)]
+    name: Option<String>,
+    message: String,
+}
+
+type Cached = Result<Arc<str>, EddaError>;
+
+/// A per-run EDDA client with a shared cache.
+pub struct EddaClient {
+    source: EddaSource,
+    agent: ureq::Agent,
+    max_response_bytes: u64,
+    cache: Mutex<HashMap<String, Arc<std::sync::OnceLock<Cached>>>>,
+}
+
+impl EddaClient {
+    pub fn new(source: EddaSource, timeout: Duration, max_response_bytes: u64) -> EddaClient {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .user_agent(concat!("reddalert/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .new_agent();
+        EddaClient { source, agent, max_response_bytes, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// The API root requests go to: `<base>/api/v2/` (or `<base>/v2/` when the base already
+    /// ends in `/api`).
+    pub fn api_root(&self) -> String {
+        match &self.source {
+            EddaSource::Http(base) if base.ends_with("/api") => format!("{base}/v2/"),
+            EddaSource::Http(base) => format!("{base}/api/v2/"),
+            EddaSource::Snapshot(dir) => format!("{}/", dir.display()),
+        }
+    }
+
+    /// Fetches a query (once per run per distinct request path).
+    pub fn fetch(&self, query: &Query, window: Window) -> Cached {
+        validate(&query.path)?;
+        let path = request_path(query, window);
+        let cell = {
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            cache.entry(path.clone()).or_default().clone()
+        };
+        // Concurrent askers of the same path wait for the first fetch instead of repeating it.
+        cell.get_or_init(|| self.fetch_uncached(query, &path)).clone()
+    }
+
+    /// How many distinct requests this run made.
+    pub fn distinct_requests(&self) -> usize {
+        self.cache.lock().map_or(0, |c| c.len())
+    }
+
+    fn fetch_uncached(&self, query: &Query, path: &str) -> Cached {
+        let started = std::time::Instant::now();
+        let body = match &self.source {
+            EddaSource::Http(_) => self.fetch_http(path, query),
+            EddaSource::Snapshot(dir) => fetch_snapshot(dir, query),
+        };
+        match &body {
+            Ok(b) => tracing::debug!(path, bytes = b.len(), elapsed_ms = started.elapsed().as_millis() as u64, "fetched"),
+            Err(err) => tracing::debug!(path, error = %err, "fetch failed"),
+        }
+        body
+    }
+
+    fn fetch_http(&self, path: &str, query: &Query) -> Cached {
+        let url = format!("{}{path}", self.api_root());
+        let unreachable = |reason: String| EddaError::Unreachable { url: url.clone(), reason };
+        let mut response = self.agent.get(&url).call().map_err(|err| unreachable(err.to_string()))?;
+        let status = response.status().as_u16();
+        let mut bytes = Vec::new();
+        let read = response
+            .body_mut()
+            .with_config()
+            .limit(self.max_response_bytes)
+            .reader()
+            .read_to_end(&mut bytes);
+        if let Err(err) = read {
+            return Err(EddaError::Truncated { url, reason: err.to_string() });
+        }
+        let text = String::from_utf8(bytes).map_err(|err| EddaError::NotJson {
+            url: url.clone(),
+            reason: format!("not UTF-8: {err}"),
+            snippet: String::new(),
+        })?;
+        if status >= 400 {
+            return Err(status_error(&url, status, &text));
+        }
+        check_body(&url, text, query)
+    }
+}
+
+fn status_error(url: &str, status: u16, text: &str) -> EddaError {
+    match serde_json::from_str::<ErrorBody>(text) {
+        Ok(body) => EddaError::Status { url: url.to_owned(), status, name: body.name, message: body.message },
+        Err(_) => EddaError::Status { url: url.to_owned(), status, name: None, message: format!("non-JSON body starting {:?}", snippet(text)) },
+    }
+}
+
+fn fetch_snapshot(dir: &std::path::Path, query: &Query) -> Cached {
+    let path = snapshot::file_path(dir, &query.path);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(EddaError::MissingSnapshot { query: query.path.clone(), path });
+        }
+        Err(err) => return Err(EddaError::Snapshot { path, reason: err.to_string() }),
+    };
+    let url = path.display().to_string();
+    // A snapshot of an EDDA error (say the 400 of a `_diff` on a new user) replays as one.
+    if let Ok(body) = serde_json::from_str::<ErrorBody>(&text) {
+        return Err(EddaError::Status { url, status: body.code, name: body.name, message: body.message });
+    }
+    check_body(&url, text, query)
+}
+
+/// Validates JSON bodies cheaply (no tree is built) and de-duplicates id listings, which
+/// EDDA repeats once per matching revision under `_since`/`_updated`.
+fn check_body(url: &str, text: String, query: &Query) -> Cached {
+    if is_diff(&query.path) {
+        return Ok(text.into());
+    }
+    if let Err(err) = serde_json::from_str::<IgnoredAny>(&text) {
+        let reason = err.to_string();
+        return Err(if err.is_eof() {
+            EddaError::Truncated { url: url.to_owned(), reason: format!("the JSON ends early: {reason}") }
+        } else {
+            EddaError::NotJson { url: url.to_owned(), reason, snippet: snippet(&text) }
+        });
+    }
+    if query.window
+        && let Ok(ids) = serde_json::from_str::<Vec<String>>(&text)
+    {
+        let mut seen = std::collections::HashSet::new();
+        let unique: Vec<&String> = ids.iter().filter(|id| seen.insert(id.as_str())).collect();
+        if unique.len() != ids.len() {
+            return Ok(serde_json::to_string(&unique).unwrap_or(text).into());
+        }
+    }
+    Ok(text.into())
+}
+
+fn is_diff(path: &str) -> bool {
+    path.split(';').any(|arg| arg == "_diff" || arg.starts_with("_diff="))
+}
+
+fn snippet(text: &str) -> String {
+    text.chars().take(120).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(path: &str, window: bool) -> Query {
+        Query { path: path.into(), window, updated_only: false }
+    }
+
+    #[test]
+    fn dedupes_id_listings_of_windows_only() {
+        let body = check_body("u", r#"["a","b","a"]"#.into(), &q("aws/iamUsers", true)).unwrap();
+        assert_eq!(&*body, r#"["a","b"]"#);
+        let body = check_body("u", r#"["a","a"]"#.into(), &q("aws/iamUsers", false)).unwrap();
+        assert_eq!(&*body, r#"["a","a"]"#);
+    }
+
+    #[test]
+    fn classifies_bad_bodies() {
+        assert!(matches!(check_body("u", "<html>".into(), &q("x", false)), Err(EddaError::NotJson { .. })));
+        assert!(matches!(check_body("u", "[{\"a\":".into(), &q("x", false)), Err(EddaError::Truncated { .. })));
+        assert!(check_body("u", "--- a\n+++ b\n".into(), &q("aws/iamUsers/a;_diff=200", false)).is_ok());
+    }
+
+    #[test]
+    fn api_root_accepts_base_with_or_without_api() {
+        let c = |b: &str| EddaClient::new(EddaSource::Http(b.into()), Duration::from_secs(1), 1).api_root();
+        assert_eq!(c("http://h:8080/edda"), "http://h:8080/edda/api/v2/");
+        assert_eq!(c("http://h:8080/edda/api"), "http://h:8080/edda/api/v2/");
+    }
+}

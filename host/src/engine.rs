@@ -1,0 +1,262 @@
+//! The only module that knows wasmtime. It compiles rule components once (through wasmtime's
+//! on-disk compilation cache, so unchanged modules are not recompiled by the next cron run),
+//! checks that a module speaks our contract, keeps a pre-instantiated handle per module, and
+//! runs every guest call in a fresh, deny-all `Store` bounded by fuel, a memory cap, a
+//! wall-clock deadline and a cap on what the guest returns. Failures come back classified as
+//! [`RuleError`] so that one broken rule fails alone.
+
+mod bindings;
+mod guest;
+mod ticker;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Cache, CacheConfig, Config, Store, Trap};
+
+use crate::contract::{HostServices, Limits, RuleInfo, RuleInput, RuleOutput};
+use bindings::RulePre;
+use guest::GuestState;
+
+/// The interface version this host implements (`reddalert:rules/guest@0.1.x`).
+pub const INTERFACE_VERSION: &str = "0.1.0";
+const GUEST_INTERFACE: &str = "reddalert:rules/guest@";
+
+/// How a rule failed. Callers branch on it: every variant fails that rule alone.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("ran out of fuel (limit: {limit} units); raise limits.fuel if the rule is legitimately busy")]
+    OutOfFuel { limit: u64 },
+    #[error("exceeded its memory limit of {limit} bytes")]
+    MemoryLimit { limit: usize },
+    #[error("exceeded its deadline of {limit:?}")]
+    Deadline { limit: Duration },
+    #[error("trapped: {0}")]
+    Trap(String),
+    #[error("returned an error: {0}")]
+    Failed(String),
+    #[error("returned {size} bytes of alerts and state, over the limit of {limit} bytes")]
+    OutputTooLarge { size: usize, limit: usize },
+    #[error("returned invalid output: {0}")]
+    BadOutput(String),
+    #[error("is incompatible with this host: {0}")]
+    Incompatible(String),
+}
+
+/// Engine-wide settings.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Where compiled modules are cached; `None` disables the cache.
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+/// A wasmtime engine with our contract linked in.
+pub struct Engine {
+    engine: wasmtime::Engine,
+    linker: Linker<GuestState>,
+    cache: Option<Cache>,
+    _ticker: ticker::EpochTicker,
+}
+
+/// A compiled, checked and pre-linked rule module.
+pub struct Module {
+    pre: RulePre<GuestState>,
+    /// The contract version the module was built for (`0.1.0`).
+    pub interface_version: String,
+    /// sha256 of the module's bytes, hex.
+    pub sha256: String,
+}
+
+impl Engine {
+    pub fn new(options: &EngineOptions) -> Result<Engine> {
+        let mut config = Config::new();
+        config.consume_fuel(true).epoch_interruption(true);
+        let cache = match &options.cache_dir {
+            None => None,
+            Some(dir) => {
+                let mut cache_config = CacheConfig::new();
+                cache_config.with_directory(dir);
+                Some(
+                    Cache::new(cache_config)
+                        .map_err(anyhow_from)
+                        .with_context(|| format!("failed to open the module cache in {}", dir.display()))?,
+                )
+            }
+        };
+        config.cache(cache.clone());
+        let engine = wasmtime::Engine::new(&config).map_err(anyhow_from).context("failed to create the wasm engine")?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(anyhow_from)
+            .context("failed to link WASI")?;
+        bindings::Rule::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
+            .map_err(anyhow_from)
+            .context("failed to link the rule contract")?;
+        let ticker = ticker::EpochTicker::start(engine.clone());
+        Ok(Engine { engine, linker, cache, _ticker: ticker })
+    }
+
+    /// (cache hits, cache misses) of module compilation so far.
+    pub fn cache_stats(&self) -> (usize, usize) {
+        self.cache.as_ref().map_or((0, 0), |c| (c.cache_hits(), c.cache_misses()))
+    }
+
+    /// Compiles (or loads from the cache) and checks one module.
+    pub fn load(&self, bytes: &[u8], origin: &Path) -> Result<Module, LoadError> {
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let component = Component::new(&self.engine, bytes).map_err(|err| LoadError::Invalid {
+            path: origin.to_owned(),
+            reason: format!("{err:#}"),
+        })?;
+        let interface_version = self.check_exports(&component).map_err(|reason| LoadError::Incompatible {
+            path: origin.to_owned(),
+            reason,
+        })?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(RulePre::new)
+            .map_err(|err| LoadError::Incompatible {
+                path: origin.to_owned(),
+                reason: format!("its imports cannot be satisfied by this host (interface {INTERFACE_VERSION}): {err:#}"),
+            })?;
+        Ok(Module { pre, interface_version, sha256 })
+    }
+
+    /// Finds the `reddalert:rules/guest@X` export and checks X against ours before anything
+    /// is instantiated, so that a module built for another contract gets a clear message.
+    fn check_exports(&self, component: &Component) -> Result<String, String> {
+        let ty = component.component_type();
+        let exports: Vec<String> = ty.exports(&self.engine).map(|(name, _)| name.to_owned()).collect();
+        let Some(version) = exports.iter().find_map(|e| e.strip_prefix(GUEST_INTERFACE)) else {
+            return Err(format!(
+                "it does not export {GUEST_INTERFACE}{INTERFACE_VERSION} (a reddalert rule must); it exports [{}]",
+                exports.join(", ")
+            ));
+        };
+        if !compatible(version, INTERFACE_VERSION) {
+            return Err(format!(
+                "built for interface {version}, this host supports {}",
+                supported_range(INTERFACE_VERSION)
+            ));
+        }
+        Ok(version.to_owned())
+    }
+
+    /// Calls the module's `info`.
+    pub fn info(&self, module: &Module, limits: &Limits, host: Arc<dyn HostServices>) -> Result<RuleInfo, RuleError> {
+        self.call(module, limits, host, 0, |rule, store| {
+            let info = rule.reddalert_rules_guest().call_info(store)?;
+            Ok(bindings::info_from_wit(info))
+        })?
+        .map_err(RuleError::BadOutput)
+    }
+
+    /// Calls the module's `evaluate` once, in a fresh store.
+    pub fn evaluate(
+        &self,
+        module: &Module,
+        limits: &Limits,
+        host: Arc<dyn HostServices>,
+        input: &RuleInput,
+    ) -> Result<RuleOutput, RuleError> {
+        let wit_input = bindings::input_to_wit(input);
+        let result = self.call(module, limits, host, input.window.until_ms, |rule, store| {
+            rule.reddalert_rules_guest().call_evaluate(store, &wit_input)
+        })?;
+        let output = result.map_err(RuleError::Failed)?;
+        bindings::output_from_wit(output, limits.output_bytes)
+    }
+
+    fn call<R>(
+        &self,
+        module: &Module,
+        limits: &Limits,
+        host: Arc<dyn HostServices>,
+        clock_ms: u64,
+        f: impl FnOnce(&bindings::Rule, &mut Store<GuestState>) -> wasmtime::Result<R>,
+    ) -> Result<R, RuleError> {
+        let mut store = Store::new(&self.engine, GuestState::new(host, limits.memory_bytes, clock_ms));
+        store.limiter(|s| &mut s.limiter);
+        store.set_fuel(limits.fuel).map_err(|e| RuleError::Trap(format!("{e:#}")))?;
+        store.set_epoch_deadline(ticker::ticks_for(limits.timeout));
+        store.epoch_deadline_trap();
+        let result = module
+            .pre
+            .instantiate(&mut store)
+            .and_then(|rule| f(&rule, &mut store));
+        store.data().flush_guest_output();
+        result.map_err(|err| classify(err, &store, limits))
+    }
+}
+
+/// Why a module could not be loaded at all.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{} is not a valid WebAssembly component: {reason}", path.display())]
+    Invalid { path: std::path::PathBuf, reason: String },
+    #[error("{} is incompatible with this host: {reason}", path.display())]
+    Incompatible { path: std::path::PathBuf, reason: String },
+}
+
+fn classify(err: wasmtime::Error, store: &Store<GuestState>, limits: &Limits) -> RuleError {
+    if store.data().limiter.hit {
+        return RuleError::MemoryLimit { limit: limits.memory_bytes };
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => RuleError::OutOfFuel { limit: limits.fuel },
+        Some(Trap::Interrupt) => RuleError::Deadline { limit: limits.timeout },
+        _ => {
+            // A Rust guest prints its panic message to stderr just before trapping.
+            let said = store.data().guest_stderr_tail(600);
+            let said = if said.is_empty() { String::new() } else { format!(" (the rule printed: {said})") };
+            RuleError::Trap(format!("{err:#}{said}"))
+        }
+    }
+}
+
+/// Semver compatibility as cargo reads it: same major, and for 0.x the same minor.
+fn compatible(found: &str, ours: &str) -> bool {
+    let parse = |v: &str| -> Option<(u64, u64)> {
+        let mut it = v.split('.');
+        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    };
+    match (parse(found), parse(ours)) {
+        (Some((0, a)), Some((0, b))) => a == b,
+        (Some((a, _)), Some((b, _))) => a == b,
+        _ => false,
+    }
+}
+
+fn supported_range(ours: &str) -> String {
+    let mut it = ours.split('.');
+    match (it.next(), it.next()) {
+        (Some("0"), Some(minor)) => format!("0.{minor}.x"),
+        (Some(major), _) => format!("{major}.x"),
+        _ => ours.to_owned(),
+    }
+}
+
+fn anyhow_from(err: wasmtime::Error) -> anyhow::Error {
+    anyhow::anyhow!("{err:#}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_follow_cargo_semver() {
+        assert!(compatible("0.1.0", "0.1.0"));
+        assert!(compatible("0.1.7", "0.1.0"));
+        assert!(!compatible("0.2.0", "0.1.0"));
+        assert!(!compatible("1.0.0", "0.1.0"));
+        assert!(compatible("1.4.0", "1.0.0"));
+        assert!(!compatible("garbage", "0.1.0"));
+        assert_eq!(supported_range("0.1.0"), "0.1.x");
+    }
+}

@@ -1,0 +1,75 @@
+//! wasmtime's bindings for `wit/rules.wit`, and the conversions between its generated types
+//! and the host's plain [`crate::contract`] types. Output is checked here: its size against
+//! the limit, and its JSON.
+
+use std::sync::Arc;
+
+use crate::contract::{Capability, Finding, Query, RuleInfo, RuleInput, RuleOutput};
+
+use super::RuleError;
+
+wasmtime::component::bindgen!({
+    world: "rule",
+    path: "../wit",
+});
+
+use reddalert::rules::types as wit;
+
+pub(super) fn info_from_wit(info: wit::RuleInfo) -> Result<RuleInfo, String> {
+    let default_config = serde_json::from_str(&info.default_config)
+        .map_err(|err| format!("its default config is not JSON: {err}"))?;
+    Ok(RuleInfo {
+        name: info.name,
+        version: info.version,
+        description: info.description,
+        queries: info.queries.into_iter().map(query_from_wit).collect(),
+        capabilities: info.capabilities.into_iter().map(capability_from_wit).collect(),
+        default_config,
+    })
+}
+
+pub(super) fn query_from_wit(q: wit::Query) -> Query {
+    Query { path: q.path, window: q.window, updated_only: q.updated_only }
+}
+
+fn capability_from_wit(c: wit::Capability) -> Capability {
+    match c {
+        wit::Capability::Edda => Capability::Edda,
+        wit::Capability::Http => Capability::Http,
+        wit::Capability::TcpProbe => Capability::TcpProbe,
+        wit::Capability::Chef => Capability::Chef,
+        wit::Capability::S3 => Capability::S3,
+    }
+}
+
+pub(super) fn input_to_wit(input: &RuleInput) -> wit::RuleInput {
+    wit::RuleInput {
+        config: input.config.to_string(),
+        state: input.state.as_ref().map(|s| s.to_string()),
+        data: input.data.iter().map(|(path, body): &(String, Arc<str>)| (path.clone(), body.to_string())).collect(),
+        window: wit::Window { since_ms: input.window.since_ms, until_ms: input.window.until_ms },
+    }
+}
+
+/// Checks the size first (cheap), then that every detail and the state are JSON.
+pub(super) fn output_from_wit(output: wit::RuleOutput, limit: usize) -> Result<RuleOutput, RuleError> {
+    let size = output.alerts.iter().map(|a| a.id.len() + a.details.len()).sum::<usize>()
+        + output.state.as_ref().map_or(0, String::len);
+    if size > limit {
+        return Err(RuleError::OutputTooLarge { size, limit });
+    }
+    let mut findings = Vec::with_capacity(output.alerts.len());
+    for alert in output.alerts {
+        let details = serde_json::from_str(&alert.details).map_err(|err| {
+            RuleError::BadOutput(format!("the details of alert {:?} are not JSON: {err}", alert.id))
+        })?;
+        findings.push(Finding { id: alert.id, details });
+    }
+    let state = match output.state {
+        None => None,
+        Some(s) => Some(
+            serde_json::from_str(&s).map_err(|err| RuleError::BadOutput(format!("its state is not JSON: {err}")))?,
+        ),
+    };
+    Ok(RuleOutput { findings, state })
+}

@@ -1,0 +1,219 @@
+//! The per-call store data of a guest: a deny-all WASI context (no files, environment, network
+//! or inherited stdio; a frozen clock), a memory limiter that remembers whether it fired, the
+//! captured guest stdout/stderr, and the host side of the contract's imports, which forwards
+//! to the [`HostServices`] of the rule being run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
+
+use crate::contract::{Capability, EddaCallError, HostServices, LogLevel, NetError};
+
+use super::bindings::reddalert::rules::{chef, edda, log, net, s3, types};
+use super::bindings::query_from_wit;
+
+const GUEST_OUTPUT_CAP: usize = 64 * 1024;
+const LOG_LINE_CAP: usize = 4 * 1024;
+const LOG_LINES_CAP: usize = 1000;
+
+pub(crate) struct GuestState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(super) limiter: MemoryCap,
+    host: Arc<dyn HostServices>,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+    log_lines: usize,
+}
+
+impl GuestState {
+    pub(super) fn new(host: Arc<dyn HostServices>, memory_bytes: usize, clock_ms: u64) -> GuestState {
+        let stdout = MemoryOutputPipe::new(GUEST_OUTPUT_CAP);
+        let stderr = MemoryOutputPipe::new(GUEST_OUTPUT_CAP);
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .wall_clock(FrozenClock(Duration::from_millis(clock_ms)))
+            .monotonic_clock(FrozenClock(Duration::ZERO))
+            .build();
+        GuestState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryCap { limit: memory_bytes, hit: false },
+            host,
+            stdout,
+            stderr,
+            log_lines: 0,
+        }
+    }
+
+    /// Hands what the guest printed to the host's log, line by line.
+    pub(super) fn flush_guest_output(&self) {
+        for (pipe, level) in [(&self.stdout, LogLevel::Info), (&self.stderr, LogLevel::Warn)] {
+            let bytes = pipe.contents();
+            for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.trim().is_empty()) {
+                self.host.log(level, line);
+            }
+        }
+    }
+}
+
+impl GuestState {
+    /// The end of what the guest wrote to stderr, on one line.
+    pub(super) fn guest_stderr_tail(&self, max: usize) -> String {
+        let bytes = self.stderr.contents();
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("note: run with")).collect();
+        let joined = lines.join(" / ");
+        let start = joined.len().saturating_sub(max);
+        let start = (start..joined.len()).find(|i| joined.is_char_boundary(*i)).unwrap_or(joined.len());
+        joined[start..].to_owned()
+    }
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Caps linear memory and remembers that it refused, so the failure is reported as a memory
+/// limit rather than as an anonymous trap.
+pub(super) struct MemoryCap {
+    limit: usize,
+    pub(super) hit: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.hit = true;
+            return Err(wasmtime::format_err!("memory limit of {} bytes reached", self.limit));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// A clock that does not move: rules get the run's time through their window, not ambiently.
+struct FrozenClock(Duration);
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_millis(1)
+    }
+    fn now(&self) -> Duration {
+        self.0
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+    fn now(&self) -> u64 {
+        self.0.as_nanos() as u64
+    }
+}
+
+impl types::Host for GuestState {}
+
+impl log::Host for GuestState {
+    fn log(&mut self, level: log::Level, message: String) {
+        self.log_lines += 1;
+        if self.log_lines > LOG_LINES_CAP {
+            if self.log_lines == LOG_LINES_CAP + 1 {
+                self.host.log(LogLevel::Warn, "log line limit reached; further lines are dropped");
+            }
+            return;
+        }
+        let level = match level {
+            log::Level::Error => LogLevel::Error,
+            log::Level::Warn => LogLevel::Warn,
+            log::Level::Info => LogLevel::Info,
+            log::Level::Debug => LogLevel::Debug,
+            log::Level::Trace => LogLevel::Trace,
+        };
+        let mut end = message.len().min(LOG_LINE_CAP);
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.host.log(level, &message[..end]);
+    }
+}
+
+impl edda::Host for GuestState {
+    fn fetch(&mut self, q: types::Query) -> Result<String, types::EddaError> {
+        self.host.edda(&query_from_wit(q)).map_err(|err| match err {
+            EddaCallError::Denied => types::EddaError::Denied,
+            EddaCallError::InvalidQuery(m) => types::EddaError::InvalidQuery(m),
+            EddaCallError::Http { status, name, message } => {
+                types::EddaError::Http(types::EddaHttpError { status, name, message })
+            }
+            EddaCallError::Transport(m) => types::EddaError::Transport(m),
+            EddaCallError::LimitExceeded => types::EddaError::LimitExceeded,
+        })
+    }
+}
+
+fn net_error(err: NetError) -> types::NetError {
+    match err {
+        NetError::Denied => types::NetError::Denied,
+        NetError::Timeout => types::NetError::Timeout,
+        NetError::Http(status) => types::NetError::Http(status),
+        NetError::Transport(m) => types::NetError::Transport(m),
+        NetError::LimitExceeded => types::NetError::LimitExceeded,
+    }
+}
+
+impl GuestState {
+    fn denied(&self, capability: Capability) -> types::NetError {
+        net_error(self.host.net_denied(capability))
+    }
+}
+
+impl net::Host for GuestState {
+    fn http_get(&mut self, _url: String, _follow: bool) -> Result<types::HttpResponse, types::NetError> {
+        Err(self.denied(Capability::Http))
+    }
+
+    fn tcp_probe(&mut self, _host: String, _port: u16) -> Result<bool, types::NetError> {
+        Err(self.denied(Capability::TcpProbe))
+    }
+}
+
+impl chef::Host for GuestState {
+    fn search_nodes(&mut self, _query: String, _attributes: String) -> Result<String, types::NetError> {
+        Err(self.denied(Capability::Chef))
+    }
+}
+
+impl s3::Host for GuestState {
+    fn list_buckets(&mut self) -> Result<Vec<String>, types::NetError> {
+        Err(self.denied(Capability::S3))
+    }
+    fn bucket_location(&mut self, _bucket: String) -> Result<String, types::NetError> {
+        Err(self.denied(Capability::S3))
+    }
+    fn list_objects(
+        &mut self,
+        _bucket: String,
+        _prefix: String,
+        _delimiter: Option<String>,
+    ) -> Result<s3::ObjectListing, types::NetError> {
+        Err(self.denied(Capability::S3))
+    }
+    fn get_bucket_acl(&mut self, _bucket: String) -> Result<String, types::NetError> {
+        Err(self.denied(Capability::S3))
+    }
+    fn get_object_acl(&mut self, _bucket: String, _key: String) -> Result<String, types::NetError> {
+        Err(self.denied(Capability::S3))
+    }
+}

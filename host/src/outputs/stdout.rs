@@ -1,0 +1,80 @@
+//! The stdout outputs, named as the original named them: `stdout` prints the original's
+//! Rule/Subject/Alert block per alert, `stdout_tabsep` one `plugin<TAB>id<TAB>details` line,
+//! and `stdout_json` one JSON object per line for machines. Only alerts go to stdout.
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::rc::Rc;
+
+use anyhow::{Context as _, Result};
+
+use super::{AlertRecord, Output, RunInfo, details_text};
+use crate::config::OutputKind;
+
+pub(super) struct StdoutOutput<'a> {
+    kind: OutputKind,
+    out: Rc<RefCell<&'a mut (dyn Write + Send)>>,
+}
+
+impl<'a> StdoutOutput<'a> {
+    pub(super) fn new(kind: OutputKind, out: Rc<RefCell<&'a mut (dyn Write + Send)>>) -> Self {
+        StdoutOutput { kind, out }
+    }
+}
+
+impl Output for StdoutOutput<'_> {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            OutputKind::Stdout => "stdout",
+            OutputKind::StdoutTabsep => "stdout_tabsep",
+            OutputKind::StdoutJson => "stdout_json",
+        }
+    }
+
+    fn send(&mut self, alerts: &[AlertRecord], _run: &RunInfo) -> Result<()> {
+        let mut text = String::new();
+        for alert in alerts {
+            text.push_str(&render(self.kind, alert));
+        }
+        let mut out = self.out.borrow_mut();
+        out.write_all(text.as_bytes()).and_then(|()| out.flush()).context("failed to write alerts to stdout")
+    }
+}
+
+pub(super) fn render(kind: OutputKind, alert: &AlertRecord) -> String {
+    match kind {
+        OutputKind::Stdout => format!(
+            "Rule: {}\nSubject: {}\nAlert: {}\n\n",
+            alert.plugin_name,
+            alert.id,
+            details_text(&alert.details)
+        ),
+        OutputKind::StdoutTabsep => {
+            // Tabs and newlines inside fields would break the one-line-per-alert promise.
+            let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+            format!("{}\t{}\t{}\n", clean(&alert.plugin_name), clean(&alert.id), clean(&details_text(&alert.details)))
+        }
+        OutputKind::StdoutJson => format!("{}\n", serde_json::to_string(alert).unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn alert(details: serde_json::Value) -> AlertRecord {
+        AlertRecord { plugin_name: "secgroups".into(), id: "sg-1 (web)".into(), details }
+    }
+
+    #[test]
+    fn renders_the_original_formats() {
+        let a = alert(json!({"fromPort": 22, "toPort": 22}));
+        assert_eq!(render(OutputKind::Stdout, &a), "Rule: secgroups\nSubject: sg-1 (web)\nAlert: {\"fromPort\":22,\"toPort\":22}\n\n");
+        assert_eq!(render(OutputKind::StdoutTabsep, &alert(json!("a\tb"))), "secgroups\tsg-1 (web)\ta b\n");
+        assert_eq!(
+            render(OutputKind::StdoutJson, &alert(json!("x"))),
+            "{\"plugin_name\":\"secgroups\",\"id\":\"sg-1 (web)\",\"details\":\"x\"}\n"
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! Parsing of `--since` / `--until`: epoch seconds, epoch milliseconds, or ISO 8601 date/time
+//! (the original's `YYYY-MM-DD HH:MM:SS` included; a time without an offset is UTC).
+
+use anyhow::{Result, bail};
+
+/// Numbers below this are epoch seconds, above it milliseconds: 10^11 seconds is the year
+/// 5138, while 10^11 milliseconds is March 1973, before any EDDA data.
+const SECONDS_CEILING: u64 = 100_000_000_000;
+
+/// Parses one time argument into epoch milliseconds.
+pub fn parse_time(text: &str) -> Result<u64> {
+    let text = text.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let n: u64 = text.parse().map_err(|_| anyhow::anyhow!("{text:?} is too large"))?;
+        return Ok(if n < SECONDS_CEILING { n * 1000 } else { n });
+    }
+    if let Ok(ts) = text.parse::<jiff::Timestamp>() {
+        return to_ms(ts, text);
+    }
+    if let Ok(dt) = text.parse::<jiff::civil::DateTime>() {
+        return to_ms(dt.to_zoned(jiff::tz::TimeZone::UTC)?.timestamp(), text);
+    }
+    if let Ok(date) = text.parse::<jiff::civil::Date>() {
+        return to_ms(date.to_zoned(jiff::tz::TimeZone::UTC)?.timestamp(), text);
+    }
+    bail!(
+        "{text:?} is not a time: use epoch seconds (1700000000), epoch milliseconds (1700000000000) \
+         or ISO 8601 (2026-11-25, 2026-11-25 10:00:00, 2026-11-25T10:00:00Z, 2026-11-25T10:00:00+01:00)"
+    )
+}
+
+fn to_ms(ts: jiff::Timestamp, text: &str) -> Result<u64> {
+    match u64::try_from(ts.as_millisecond()) {
+        Ok(ms) => Ok(ms),
+        Err(_) => bail!("{text:?} is before 1970"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+
+    #[test]
+    fn accepts_every_documented_form() {
+        let ms = 1_514_764_800_000; // 2018-01-01T00:00:00Z
+        for text in [
+            "1514764800",
+            "1514764800000",
+            "2018-01-01",
+            "2018-01-01 00:00:00",
+            "2018-01-01T00:00:00",
+            "2018-01-01T00:00:00Z",
+            "2018-01-01T01:00:00+01:00",
+        ] {
+            assert_eq!(parse_time(text).unwrap(), ms, "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_garbage_with_the_accepted_forms() {
+        let err = parse_time("yesterday").unwrap_err().to_string();
+        assert!(err.contains("epoch seconds") && err.contains("ISO 8601"), "{err}");
+        assert!(parse_time("1969-12-31").is_err());
+    }
+}

@@ -1,0 +1,124 @@
+//! The `elbs` rule: classic load balancers created or changed in the run's window with a
+//! listener on a front-end port (`loadBalancerPort`) outside `allowed_ports`. One alert per
+//! load balancer (id: its name) with its `canonicalHostedZoneName`, `numberOfInstances` and
+//! `listenerDescriptions` echoed as EDDA served them; revisions of one load balancer with the
+//! same details are reported once. Ported from Prezi's reddalert, which read the same query
+//! and reported the same details.
+//!
+//! Config (`plugin.elbs`):
+//! - `allowed_ports` (`[80, 443]`): front-end ports that may be open, 0..=65535. A listener
+//!   whose port is missing or not a number alerts, since nothing says it is allowed.
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use reddalert_rule_sdk::prelude::*;
+
+/// The rule type registered with the host.
+pub struct Elbs;
+
+/// The part of an `aws.loadBalancers` document this rule reads. The listeners stay raw JSON
+/// so that the alert shows them with every field EDDA has, not just the ones modelled.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Elb {
+    load_balancer_name: String,
+    #[serde(default)]
+    canonical_hosted_zone_name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    instances: Vec<Value>,
+    #[serde(default, deserialize_with = "nullable")]
+    listener_descriptions: Vec<Value>,
+}
+
+impl Elb {
+    fn is_suspicious(&self, allowed: &BTreeSet<i64>) -> bool {
+        self.listener_descriptions.iter().any(|description| {
+            let port = description
+                .pointer("/listener/loadBalancerPort")
+                .and_then(Value::as_i64);
+            port.is_none_or(|port| !allowed.contains(&port))
+        })
+    }
+
+    fn details(&self) -> Value {
+        json!({
+            "canonicalHostedZoneName": self.canonical_hosted_zone_name,
+            "numberOfInstances": self.instances.len(),
+            "listenerDescriptions": self.listener_descriptions,
+        })
+    }
+}
+
+fn defaults() -> Value {
+    json!({"allowed_ports": [80, 443]})
+}
+
+/// Validates the config: `allowed_ports` must be a list of ports.
+fn allowed_ports(config: &Value) -> Result<BTreeSet<i64>> {
+    let Value::Object(map) = config else {
+        bail!("elbs: the config is not a JSON object: {config}");
+    };
+    for key in map.keys().filter(|k| k.as_str() != "allowed_ports") {
+        log(
+            Level::Warn,
+            &format!("elbs: unknown config key {key:?} is ignored"),
+        );
+    }
+    let defaults = defaults();
+    let ports = map
+        .get("allowed_ports")
+        .or_else(|| defaults.get("allowed_ports"));
+    let Some(Value::Array(ports)) = ports else {
+        bail!(
+            "elbs: allowed_ports: expected a list, got {}",
+            ports.unwrap_or(&Value::Null)
+        );
+    };
+    ports
+        .iter()
+        .map(|port| match port.as_i64() {
+            Some(p) if (0..=65535).contains(&p) => Ok(p),
+            _ => bail!("elbs: allowed_ports: {port} is not a port (0..=65535)"),
+        })
+        .collect()
+}
+
+impl Rule for Elbs {
+    fn info() -> Info {
+        Info {
+            name: "elbs".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "changed load balancers listening on ports that are not allowed".into(),
+            queries: vec![Query::updated(LOAD_BALANCERS)],
+            capabilities: vec![],
+            default_config: defaults(),
+        }
+    }
+
+    fn evaluate(input: Input) -> Result<Output> {
+        let allowed = allowed_ports(&input.config)?;
+        let elbs: Vec<Elb> = input.data.get(LOAD_BALANCERS)?;
+        // Keyed by name and rendered details: one alert per distinct revision, in a stable order.
+        let mut alerts: BTreeMap<(String, String), Value> = BTreeMap::new();
+        for elb in elbs.iter().filter(|elb| elb.is_suspicious(&allowed)) {
+            let details = elb.details();
+            alerts.insert(
+                (elb.load_balancer_name.clone(), details.to_string()),
+                details,
+            );
+        }
+        let mut out = Output::new();
+        for ((id, _), details) in alerts {
+            out.alert(id, details);
+        }
+        Ok(out)
+    }
+}
+
+// Native builds skip the export: rust-lld cannot read the version script that a native cdylib
+// with the component's `reddalert:rules/guest@0.1.0#…` symbol names would need.
+#[cfg(target_family = "wasm")]
+reddalert_rule_sdk::register!(Elbs);

@@ -1,0 +1,99 @@
+//! Calls from a rule to the host: logging and data-dependent EDDA queries. On native targets
+//! (a rule's unit tests) the WIT imports do not exist, so these fall back to stderr and to the
+//! canned responses of [`crate::testing`].
+
+use crate::types::Query;
+
+/// Log levels, as the host's logger knows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Something failed.
+    Error,
+    /// Something looks wrong.
+    Warn,
+    /// Progress worth seeing with `-v`.
+    Info,
+    /// Detail for debugging a rule.
+    Debug,
+    /// Very detailed.
+    Trace,
+}
+
+/// Logs a message through the host, attributed to this rule.
+pub fn log(level: Level, message: &str) {
+    #[cfg(target_family = "wasm")]
+    {
+        use crate::bindings::reddalert::rules::log::{Level as L, log};
+        let level = match level {
+            Level::Error => L::Error,
+            Level::Warn => L::Warn,
+            Level::Info => L::Info,
+            Level::Debug => L::Debug,
+            Level::Trace => L::Trace,
+        };
+        log(level, message);
+    }
+    #[cfg(not(target_family = "wasm"))]
+    eprintln!("[{level:?}] {message}");
+}
+
+/// Why a data-dependent EDDA query failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EddaError {
+    /// The rule did not declare the `edda` capability.
+    Denied,
+    /// The path is not a valid relative EDDA query.
+    InvalidQuery(String),
+    /// EDDA answered with an HTTP error.
+    Http {
+        /// HTTP status.
+        status: u16,
+        /// EDDA's error name (`BAD_REQUEST`), when the body had one.
+        name: Option<String>,
+        /// EDDA's message, or the start of a non-JSON body.
+        message: String,
+    },
+    /// Connection, timeout or unreadable body.
+    Transport(String),
+    /// The run's per-rule query budget is used up.
+    LimitExceeded,
+}
+
+impl std::fmt::Display for EddaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EddaError::Denied => write!(f, "EDDA queries are not granted to this rule"),
+            EddaError::InvalidQuery(msg) => write!(f, "invalid EDDA query: {msg}"),
+            EddaError::Http { status, message, .. } => write!(f, "EDDA answered {status}: {message}"),
+            EddaError::Transport(msg) => write!(f, "EDDA transport error: {msg}"),
+            EddaError::LimitExceeded => write!(f, "EDDA query budget used up"),
+        }
+    }
+}
+
+impl std::error::Error for EddaError {}
+
+/// Runs an EDDA query that could not be declared up front (it depends on data). The host
+/// shares its per-run cache; the body is JSON, or text for `_diff`.
+pub fn edda_query(query: &Query) -> Result<String, EddaError> {
+    #[cfg(target_family = "wasm")]
+    {
+        use crate::bindings::reddalert::rules::{edda, types};
+        let q = types::Query {
+            path: query.path.clone(),
+            window: query.window,
+            updated_only: query.updated_only,
+        };
+        edda::fetch(&q).map_err(|err| match err {
+            types::EddaError::Denied => EddaError::Denied,
+            types::EddaError::InvalidQuery(msg) => EddaError::InvalidQuery(msg),
+            types::EddaError::Http(e) => {
+                EddaError::Http { status: e.status, name: e.name, message: e.message }
+            }
+            types::EddaError::Transport(msg) => EddaError::Transport(msg),
+            types::EddaError::LimitExceeded => EddaError::LimitExceeded,
+        })
+    }
+    #[cfg(not(target_family = "wasm"))]
+    crate::testing::canned_edda(query)
+}

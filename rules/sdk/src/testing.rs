@@ -1,0 +1,146 @@
+//! Run a rule natively, without wasm or a host: the way rule authors unit-test their logic.
+//!
+//! ```
+//! # use reddalert_rule_sdk::prelude::*;
+//! # struct MyRule;
+//! # impl Rule for MyRule {
+//! #     fn info() -> Info { Info { name: "x".into(), version: "0".into(), description: "".into(),
+//! #         queries: vec![Query::current("view/instances;_expand")], capabilities: vec![],
+//! #         default_config: json!({}) } }
+//! #     fn evaluate(input: Input) -> Result<Output> { Ok(Output::new()) }
+//! # }
+//! use reddalert_rule_sdk::testing::Harness;
+//! let out = Harness::<MyRule>::new()
+//!     .data("view/instances;_expand", "[]")
+//!     .window(0, 1_000)
+//!     .run()
+//!     .unwrap();
+//! assert!(out.alerts.is_empty());
+//! ```
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
+use anyhow::{Result, bail};
+use serde_json::Value;
+
+use crate::host::EddaError;
+use crate::types::{Data, Input, Output, Window, merge_config};
+use crate::Rule;
+
+thread_local! {
+    static CANNED: RefCell<HashMap<String, Result<String, EddaError>>> = RefCell::new(HashMap::new());
+}
+
+#[cfg(not(target_family = "wasm"))]
+/// Answers [`crate::host::edda_query`] on native targets from the harness's canned responses.
+pub(crate) fn canned_edda(query: &crate::types::Query) -> Result<String, EddaError> {
+    CANNED.with(|canned| {
+        canned.borrow().get(&query.path).cloned().unwrap_or_else(|| {
+            Err(EddaError::Transport(format!("no canned response for {:?} in the test", query.path)))
+        })
+    })
+}
+
+/// Builds the input of one evaluation and runs a rule natively.
+pub struct Harness<R> {
+    config: Option<Value>,
+    state: Option<Value>,
+    data: Vec<(String, String)>,
+    window: Window,
+    edda: HashMap<String, Result<String, EddaError>>,
+    rule: PhantomData<R>,
+}
+
+impl<R: Rule> Default for Harness<R> {
+    fn default() -> Self {
+        Harness {
+            config: None,
+            state: None,
+            data: Vec::new(),
+            window: Window::default(),
+            edda: HashMap::new(),
+            rule: PhantomData,
+        }
+    }
+}
+
+impl<R: Rule> Harness<R> {
+    /// A harness with the rule's default config, no state and an empty window.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The rule's config section (merged over its defaults, as the host does).
+    pub fn config(mut self, section: Value) -> Self {
+        self.config = Some(section);
+        self
+    }
+
+    /// The state from a previous run.
+    pub fn state(mut self, state: Value) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    /// The body of a declared query.
+    pub fn data(mut self, path: &str, body: impl Into<String>) -> Self {
+        self.data.push((path.to_owned(), body.into()));
+        self
+    }
+
+    /// The body of a declared query, from a JSON value.
+    pub fn data_json(self, path: &str, body: Value) -> Self {
+        self.data(path, body.to_string())
+    }
+
+    /// The run's window, epoch ms.
+    pub fn window(mut self, since_ms: u64, until_ms: u64) -> Self {
+        self.window = Window { since_ms, until_ms };
+        self
+    }
+
+    /// A canned answer for a data-dependent query made through [`crate::host::edda_query`].
+    pub fn edda(mut self, path: &str, response: Result<String, EddaError>) -> Self {
+        self.edda.insert(path.to_owned(), response);
+        self
+    }
+
+    /// Runs the rule once. Fails, as the host would, when a declared query has no data.
+    pub fn run(self) -> Result<Output> {
+        let info = R::info();
+        for q in &info.queries {
+            if !self.data.iter().any(|(p, _)| *p == q.path) {
+                bail!("no data for declared query {:?}: add it with Harness::data", q.path);
+            }
+        }
+        let input = Input {
+            config: merge_config(&info.default_config, self.config.as_ref()),
+            state: self.state,
+            data: Data::new(self.data),
+            window: self.window,
+        };
+        CANNED.with(|canned| *canned.borrow_mut() = self.edda);
+        let result = R::evaluate(input);
+        CANNED.with(|canned| canned.borrow_mut().clear());
+        result
+    }
+}
+
+/// Runs a rule natively in one call: config section, previous state, query bodies, window.
+pub fn run<R: Rule>(
+    config: Value,
+    state: Option<Value>,
+    data: &[(&str, &str)],
+    window: Window,
+) -> Result<Output> {
+    let mut harness = Harness::<R>::new().config(config).window(window.since_ms, window.until_ms);
+    if let Some(state) = state {
+        harness = harness.state(state);
+    }
+    for (path, body) in data {
+        harness = harness.data(path, *body);
+    }
+    harness.run()
+}

@@ -1,0 +1,81 @@
+//! The `secgroups` rule: security groups changed in the run's window whose ingress rules open
+//! ports to the outside. A permission alerts when its protocol is not in `allowed_protocols`,
+//! one of its CIDRs (IPv4 or IPv6) is not inside any `whitelisted_ips` network, and its ports
+//! are a range or a single port not in `allowed_ports` (missing ports count as −1 and 65536);
+//! `whitelisted_entries["<groupId> (<groupName>)"]["<port>" or "<from>-<to>"]` silences a
+//! permission whose every CIDR it lists. One alert per distinct permission, with the group's
+//! instances, their addresses, region and account. Ported from Prezi's reddalert; unlike the
+//! original it reads networks by containment (not string equality), looks at IPv6 ranges, and
+//! keeps every permission of a group instead of the last one.
+//!
+//! Config (`plugin.secgroups`):
+//! - `allowed_ports` (`[]`): single ports that may be open to the world, 0..=65535.
+//! - `allowed_protocols` (`["icmp"]`): protocols that never alert (`-1` means all traffic).
+//! - `whitelisted_ips` (`[]`): CIDR networks (a bare address means one host) whose subnets
+//!   may be opened.
+//! - `whitelisted_entries` (`{}`): per group, per port (range), the CIDRs that group may open;
+//!   use `"-1-65536"` (or the original's `"None"`) for a permission without ports.
+
+mod config;
+mod decide;
+mod details;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use reddalert_rule_sdk::prelude::*;
+
+use crate::config::Config;
+use crate::details::{GroupContext, Machines};
+
+/// The rule type registered with the host.
+pub struct Secgroups;
+
+impl Rule for Secgroups {
+    fn info() -> Info {
+        Info {
+            name: "secgroups".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "changed security groups that open ports to the outside".into(),
+            queries: vec![Query::updated(SECURITY_GROUPS), Query::current(INSTANCES)],
+            capabilities: vec![],
+            default_config: config::defaults(),
+        }
+    }
+
+    fn evaluate(input: Input) -> Result<Output> {
+        let config = Config::from_value(&input.config)?;
+        let groups: Vec<SecurityGroup> = input.data.get(SECURITY_GROUPS)?;
+        let instances: Vec<Instance> = input.data.get(INSTANCES)?;
+        let machines = Machines::index(&instances);
+        // Several revisions of one group in the window repeat its permissions: keyed by id and
+        // rendered details, each distinct alert is kept once and the order is stable.
+        let mut alerts: BTreeMap<(String, String), Value> = BTreeMap::new();
+        for group in &groups {
+            let id = format!("{} ({})", group.group_id, group.group_name);
+            let mut context = None;
+            for perm in &group.ip_permissions {
+                let cidrs = perm.cidrs();
+                if !decide::is_alerting(&config, &id, perm, &cidrs) {
+                    continue;
+                }
+                let context = context.get_or_insert_with(|| {
+                    GroupContext::new(group, machines.in_group(&group.group_id))
+                });
+                let details = context.details(perm, &cidrs);
+                alerts.insert((id.clone(), details.to_string()), details);
+            }
+        }
+        let mut out = Output::new();
+        for ((id, _), details) in alerts {
+            out.alert(id, details);
+        }
+        Ok(out)
+    }
+}
+
+// Native builds skip the export: rust-lld cannot read the version script that a native cdylib
+// with the component's `reddalert:rules/guest@0.1.0#…` symbol names would need.
+#[cfg(target_family = "wasm")]
+reddalert_rule_sdk::register!(Secgroups);

@@ -1,0 +1,31 @@
+//! Paths of the wasm guests `build.rs` built from source, and a helper that installs a
+//! chosen set of them into a fresh rules directory.
+
+use std::path::Path;
+
+pub const SECGROUPS: &str = env!("GUEST_RULE_SECGROUPS");
+pub const ELBS: &str = env!("GUEST_RULE_ELBS");
+pub const IAM: &str = env!("GUEST_RULE_IAM");
+pub const AMI: &str = env!("GUEST_RULE_AMI");
+pub const NEWTAG: &str = env!("GUEST_RULE_NEWTAG");
+pub const MISSINGTAG: &str = env!("GUEST_RULE_MISSINGTAG");
+pub const SPIN: &str = env!("GUEST_GUEST_SPIN");
+pub const ALLOC: &str = env!("GUEST_GUEST_ALLOC");
+pub const TRAP: &str = env!("GUEST_GUEST_TRAP");
+pub const HUGE: &str = env!("GUEST_GUEST_HUGE");
+pub const BADJSON: &str = env!("GUEST_GUEST_BADJSON");
+pub const WRONGWORLD: &str = env!("GUEST_GUEST_WRONGWORLD");
+pub const FUTURE: &str = env!("GUEST_GUEST_FUTURE");
+
+/// The six stock rules ported from the original.
+pub const STOCK: &[&str] = &[SECGROUPS, ELBS, IAM, AMI, NEWTAG, MISSINGTAG];
+
+/// Copies `modules` into `dir` (created if needed), keeping their file names.
+pub fn install(dir: &Path, modules: &[&str]) {
+    std::fs::create_dir_all(dir).expect("create rules dir");
+    for module in modules {
+        let src = Path::new(module);
+        let name = src.file_name().expect("module has a file name");
+        std::fs::copy(src, dir.join(name)).unwrap_or_else(|e| panic!("copy {module}: {e}"));
+    }
+}

@@ -1,0 +1,2 @@
+pub mod edda;
+pub mod guests;
