@@ -70,8 +70,15 @@ fn list_rules(config: &Config, json: bool) -> Result<()> {
         .iter()
         .map(|b| serde_json::json!({"path": b.path, "sha256": b.sha256, "error": b.error}))
         .collect();
+    let (hits, misses) = engine.cache_stats();
+    tracing::debug!(hits, misses, "compilation cache");
     if json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"rules": rules, "unloadable": broken}))?);
+        let doc = serde_json::json!({
+            "rules": rules,
+            "unloadable": broken,
+            "compilation_cache": {"dir": config.cache_dir, "hits": hits, "misses": misses},
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
     }
     for r in &installed.rules {

@@ -118,7 +118,4 @@ impl Rule for Elbs {
     }
 }
 
-// Native builds skip the export: rust-lld cannot read the version script that a native cdylib
-// with the component's `reddalert:rules/guest@0.1.0#…` symbol names would need.
-#[cfg(target_family = "wasm")]
 reddalert_rule_sdk::register!(Elbs);

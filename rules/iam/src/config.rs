@@ -23,7 +23,10 @@ impl Allowed {
             bail!("iam: the config is not a JSON object: {config}");
         };
         for key in map.keys().filter(|k| k.as_str() != "allowed") {
-            log(Level::Warn, &format!("iam: unknown config key {key:?} is ignored"));
+            log(
+                Level::Warn,
+                &format!("iam: unknown config key {key:?} is ignored"),
+            );
         }
         let patterns = match map.get("allowed") {
             None => return Ok(Allowed(Vec::new())),
@@ -37,13 +40,19 @@ impl Allowed {
             // Checked alone first, so that the error shows the user's pattern, not ours.
             if let Err(err) = Regex::new(pattern) {
                 let reason = err.to_string();
-                let reason = reason.lines().last().unwrap_or_default().trim_start_matches("error: ");
+                let reason = reason
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ");
                 bail!("iam: allowed: {value} is not a valid regex ({reason})");
             }
             Regex::new(&format!("^(?:{pattern})"))
                 .with_context(|| format!("iam: allowed: {value} cannot be anchored"))
         };
-        Ok(Allowed(patterns.iter().map(compile).collect::<Result<_>>()?))
+        Ok(Allowed(
+            patterns.iter().map(compile).collect::<Result<_>>()?,
+        ))
     }
 
     /// Whether the user may change without an alert.
@@ -81,11 +90,26 @@ mod tests {
     #[test]
     fn bad_values_name_the_key_and_the_value() {
         let error = |v: Value| format!("{:#}", allowed(v).expect_err("rejected"));
-        assert_eq!(error(json!(["ok", "[a-"])), r#"iam: allowed: "[a-" is not a valid regex (unclosed character class)"#);
-        assert_eq!(error(json!(["(?<=x)y"])), r#"iam: allowed: "(?<=x)y" is not a valid regex (look-around, including look-ahead and look-behind, is not supported)"#);
-        assert_eq!(error(json!([7])), "iam: allowed: 7 is not a regex (a string)");
-        assert_eq!(error(json!("deploy")), r#"iam: allowed: expected a list, got "deploy""#);
+        assert_eq!(
+            error(json!(["ok", "[a-"])),
+            r#"iam: allowed: "[a-" is not a valid regex (unclosed character class)"#
+        );
+        assert_eq!(
+            error(json!(["(?<=x)y"])),
+            r#"iam: allowed: "(?<=x)y" is not a valid regex (look-around, including look-ahead and look-behind, is not supported)"#
+        );
+        assert_eq!(
+            error(json!([7])),
+            "iam: allowed: 7 is not a regex (a string)"
+        );
+        assert_eq!(
+            error(json!("deploy")),
+            r#"iam: allowed: expected a list, got "deploy""#
+        );
         let err = Allowed::from_config(&json!([])).expect_err("not an object");
-        assert_eq!(format!("{err:#}"), "iam: the config is not a JSON object: []");
+        assert_eq!(
+            format!("{err:#}"),
+            "iam: the config is not a JSON object: []"
+        );
     }
 }

@@ -30,7 +30,10 @@ pub fn groups_added(text: &str) -> Result<Vec<String>> {
             (Some(old), Some(new)) => added.extend(new.difference(&old).cloned()),
             // A change to the list would show it whole, with 200 lines of context around.
             (None, None) => {}
-            _ => bail!("{}: the groups list is shown for one revision only", context()),
+            _ => bail!(
+                "{}: the groups list is shown for one revision only",
+                context()
+            ),
         }
     }
     Ok(added.into_iter().collect())
@@ -84,7 +87,11 @@ fn groups(side: &[&str]) -> Result<Option<BTreeSet<String>>> {
         Some(Value::Null) => Ok(Some(BTreeSet::new())),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|g| g.as_str().map(str::to_owned).ok_or_else(|| anyhow!("group {g} is not a name")))
+            .map(|g| {
+                g.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| anyhow!("group {g} is not a name"))
+            })
             .collect::<Result<_>>()
             .map(Some),
         _ => bail!("the document has no groups list"),
@@ -118,8 +125,12 @@ mod tests {
 
     #[test]
     fn blocks_split_sides_and_skip_headers() {
-        let text = "--- a;_at=1\n+++ a;_at=2\n@@ -1,3 +1,3 @@\n {\n-  \"x\" : 1\n+  \"x\" : 2\n }\n";
-        let expected = Block { old: vec!["{", "  \"x\" : 1", "}"], new: vec!["{", "  \"x\" : 2", "}"] };
+        let text =
+            "--- a;_at=1\n+++ a;_at=2\n@@ -1,3 +1,3 @@\n {\n-  \"x\" : 1\n+  \"x\" : 2\n }\n";
+        let expected = Block {
+            old: vec!["{", "  \"x\" : 1", "}"],
+            new: vec!["{", "  \"x\" : 2", "}"],
+        };
         assert_eq!(blocks(text).expect("parses"), vec![expected]);
     }
 
@@ -132,29 +143,52 @@ mod tests {
     #[test]
     fn text_before_any_header_is_an_error() {
         let err = blocks("{\"code\":500}").expect_err("not a diff");
-        assert_eq!(err.to_string(), r#"diff line 1: expected a `--- ` header, got "{\"code\":500}""#);
+        assert_eq!(
+            err.to_string(),
+            r#"diff line 1: expected a `--- ` header, got "{\"code\":500}""#
+        );
     }
 
     #[test]
     fn unknown_line_prefix_is_an_error() {
         let err = blocks("--- a\n+++ b\n@@ -1 +1 @@\n*x\n").expect_err("not a diff line");
-        assert_eq!(err.to_string(), r#"diff line 4: not a unified diff line: "*x""#);
+        assert_eq!(
+            err.to_string(),
+            r#"diff line 4: not a unified diff line: "*x""#
+        );
     }
 
     #[test]
     fn scan_reads_a_list_cut_after_it_and_rejects_one_cut_inside_it() {
-        let side = ["{", "  \"groups\" : [", "    \"a\\\"b\",", "    \"c\"", "  ],", "  \"name\" : \"x\","];
-        assert_eq!(scan_groups(&side), Some(["a\"b".to_owned(), "c".to_owned()].into()));
+        let side = [
+            "{",
+            "  \"groups\" : [",
+            "    \"a\\\"b\",",
+            "    \"c\"",
+            "  ],",
+            "  \"name\" : \"x\",",
+        ];
+        assert_eq!(
+            scan_groups(&side),
+            Some(["a\"b".to_owned(), "c".to_owned()].into())
+        );
         assert_eq!(scan_groups(&side[..3]), None);
-        assert_eq!(scan_groups(&["{", "  \"groups\" : [ ],", "  \"name\" : \"x\","]), Some(BTreeSet::new()));
+        assert_eq!(
+            scan_groups(&["{", "  \"groups\" : [ ],", "  \"name\" : \"x\","]),
+            Some(BTreeSet::new())
+        );
         assert_eq!(scan_groups(&["{", "  \"name\" : \"x\","]), None);
     }
 
     #[test]
     fn whole_document_without_groups_is_an_error() {
-        let text = "--- a\n+++ b\n@@ -1,3 +1,3 @@\n {\n-  \"name\" : \"x\"\n+  \"name\" : \"y\"\n }\n";
+        let text =
+            "--- a\n+++ b\n@@ -1,3 +1,3 @@\n {\n-  \"name\" : \"x\"\n+  \"name\" : \"y\"\n }\n";
         let err = groups_added(text).expect_err("no groups");
-        assert_eq!(format!("{err:#}"), "diff block 1: older revision: the document has no groups list");
+        assert_eq!(
+            format!("{err:#}"),
+            "diff block 1: older revision: the document has no groups list"
+        );
     }
 
     #[test]
@@ -167,6 +201,9 @@ mod tests {
     fn groups_shown_on_one_side_only_is_an_error() {
         let text = "--- a\n+++ b\n@@ -1,2 +1,4 @@\n {\n+  \"groups\" : [\n+    \"a\"\n+  ],\n";
         let err = groups_added(text).expect_err("inconsistent");
-        assert_eq!(format!("{err:#}"), "diff block 1: the groups list is shown for one revision only");
+        assert_eq!(
+            format!("{err:#}"),
+            "diff block 1: the groups list is shown for one revision only"
+        );
     }
 }

@@ -48,7 +48,11 @@ impl Rule for Iam {
     fn evaluate(input: Input) -> Result<Output> {
         let allowed = Allowed::from_config(&input.config)?;
         // The id list repeats a user once per revision created in the window.
-        let users: BTreeSet<String> = input.data.get::<Vec<String>>(IAM_USERS)?.into_iter().collect();
+        let users: BTreeSet<String> = input
+            .data
+            .get::<Vec<String>>(IAM_USERS)?
+            .into_iter()
+            .collect();
         let mut out = Output::new();
         for user in &users {
             if allowed.allows(user) {
@@ -57,7 +61,10 @@ impl Rule for Iam {
             }
             if user.contains(',') {
                 // EDDA reads a comma in an id as a list of ids, so this user cannot be asked for.
-                log(Level::Warn, &format!("iam: {user:?} cannot be queried (a comma in an EDDA id), skipped"));
+                log(
+                    Level::Warn,
+                    &format!("iam: {user:?} cannot be queried (a comma in an EDDA id), skipped"),
+                );
                 continue;
             }
             if let Some(details) = check(user)? {
@@ -80,14 +87,21 @@ fn check(user: &str) -> Result<Option<Value>> {
             let message = format!("Groups the user has been added to: {}", added.join(", "));
             Ok(Some(json!({"message": message, "groups": added})))
         }
-        Err(EddaError::Http { status: 400, message, .. }) if message.contains(SINGLE_REVISION) => {
-            new_user(user)
-        }
+        Err(EddaError::Http {
+            status: 400,
+            message,
+            ..
+        }) if message.contains(SINGLE_REVISION) => new_user(user),
         Err(err) if is_gone(&err) => {
-            log(Level::Info, &format!("iam: {user:?} is gone ({err}), skipped"));
+            log(
+                Level::Info,
+                &format!("iam: {user:?} is gone ({err}), skipped"),
+            );
             Ok(None)
         }
-        Err(err) => Err(err).with_context(|| format!("failed to fetch the _diff of IAM user {user:?}")),
+        Err(err) => {
+            Err(err).with_context(|| format!("failed to fetch the _diff of IAM user {user:?}"))
+        }
     }
 }
 
@@ -95,13 +109,19 @@ fn check(user: &str) -> Result<Option<Value>> {
 fn new_user(user: &str) -> Result<Option<Value>> {
     match edda_query(&Query::current(format!("aws/iamUsers/{user}"))) {
         Ok(body) => {
-            let doc: Value = serde_json::from_str(&body)
-                .with_context(|| format!("failed to parse the document of new IAM user {user:?}"))?;
-            Ok(Some(json!({"message": "New user has been added", "user": doc})))
+            let doc: Value = serde_json::from_str(&body).with_context(|| {
+                format!("failed to parse the document of new IAM user {user:?}")
+            })?;
+            Ok(Some(
+                json!({"message": "New user has been added", "user": doc}),
+            ))
         }
         // Created and deleted inside the window.
         Err(err) if is_gone(&err) => {
-            log(Level::Info, &format!("iam: new user {user:?} is already gone ({err}), skipped"));
+            log(
+                Level::Info,
+                &format!("iam: new user {user:?} is already gone ({err}), skipped"),
+            );
             Ok(None)
         }
         Err(err) => Err(err).with_context(|| format!("failed to fetch new IAM user {user:?}")),
@@ -109,10 +129,13 @@ fn new_user(user: &str) -> Result<Option<Value>> {
 }
 
 fn is_gone(err: &EddaError) -> bool {
-    matches!(err, EddaError::Http { status: 404 | 410, .. })
+    matches!(
+        err,
+        EddaError::Http {
+            status: 404 | 410,
+            ..
+        }
+    )
 }
 
-// Native builds skip the export: rust-lld cannot read the version script that a native cdylib
-// with the component's `reddalert:rules/guest@0.1.0#…` symbol names would need.
-#[cfg(target_family = "wasm")]
 reddalert_rule_sdk::register!(Iam);

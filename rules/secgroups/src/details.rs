@@ -76,7 +76,9 @@ impl GroupContext {
         }
     }
 
-    /// The details of one alerting permission open to `cidrs`.
+    /// The details of one alerting permission open to `cidrs`. `ipRanges` lists its IPv4 and
+    /// IPv6 CIDRs (the original, blind to IPv6, had only the IPv4 ones); a machine without an
+    /// address shows `none` where the original printed Python's `None`.
     pub fn details(&self, perm: &IpPermission, cidrs: &[String]) -> Value {
         json!({
             "fromPort": perm.from_port,

@@ -23,7 +23,11 @@ fn server_errors_name_the_user() {
 
 #[test]
 fn other_bad_requests_are_errors_too() {
-    let bad = http(400, "BAD_REQUEST", "invalid path: aws/iamUsers/x y;_diff=200");
+    let bad = http(
+        400,
+        "BAD_REQUEST",
+        "invalid path: aws/iamUsers/x y;_diff=200",
+    );
     assert_eq!(
         error(vec![("x y", Err(bad))], vec![]),
         r#"failed to fetch the _diff of IAM user "x y": EDDA answered 400: invalid path: aws/iamUsers/x y;_diff=200"#
@@ -33,8 +37,14 @@ fn other_bad_requests_are_errors_too() {
 #[test]
 fn transport_denied_and_budget_errors_name_the_user() {
     let cases = [
-        (EddaError::Transport("connection refused".into()), "EDDA transport error: connection refused"),
-        (EddaError::Denied, "EDDA queries are not granted to this rule"),
+        (
+            EddaError::Transport("connection refused".into()),
+            "EDDA transport error: connection refused",
+        ),
+        (
+            EddaError::Denied,
+            "EDDA queries are not granted to this rule",
+        ),
         (EddaError::LimitExceeded, "EDDA query budget used up"),
     ];
     for (err, text) in cases {
@@ -55,7 +65,10 @@ fn unreadable_diff_names_the_user() {
 fn failing_new_user_fetch_names_the_user() {
     let down = http(503, "SERVICE_UNAVAILABLE", "try later");
     assert_eq!(
-        error(vec![single("frank")], vec![("aws/iamUsers/frank", Err(down))]),
+        error(
+            vec![single("frank")],
+            vec![("aws/iamUsers/frank", Err(down))]
+        ),
         r#"failed to fetch new IAM user "frank": EDDA answered 503: try later"#
     );
     let garbage = Ok("<html>".to_owned());
@@ -69,11 +82,23 @@ fn failing_new_user_fetch_names_the_user() {
 fn one_failing_user_fails_the_run_even_after_good_ones() {
     let down = http(500, "INTERNAL_SERVER_ERROR", "boom");
     let diffs = vec![("alice", Ok(ALICE.to_owned())), ("bob", Err(down))];
-    assert_eq!(error(diffs, vec![]), r#"failed to fetch the _diff of IAM user "bob": EDDA answered 500: boom"#);
+    assert_eq!(
+        error(diffs, vec![]),
+        r#"failed to fetch the _diff of IAM user "bob": EDDA answered 500: boom"#
+    );
 }
 
 #[test]
 fn bad_config_fails_before_any_query() {
-    let err = run(json!({"allowed": ["(unclosed"]}), json!(["alice"]), vec![], vec![]).expect_err("bad regex");
-    assert_eq!(format!("{err:#}"), r#"iam: allowed: "(unclosed" is not a valid regex (unclosed group)"#);
+    let err = run(
+        json!({"allowed": ["(unclosed"]}),
+        json!(["alice"]),
+        vec![],
+        vec![],
+    )
+    .expect_err("bad regex");
+    assert_eq!(
+        format!("{err:#}"),
+        r#"iam: allowed: "(unclosed" is not a valid regex (unclosed group)"#
+    );
 }

@@ -30,7 +30,11 @@ fn diff_path(user: &str) -> String {
 }
 
 fn http(status: u16, name: &str, message: &str) -> EddaError {
-    EddaError::Http { status, name: Some(name.into()), message: message.into() }
+    EddaError::Http {
+        status,
+        name: Some(name.into()),
+        message: message.into(),
+    }
 }
 
 fn diff(user: &'static str, text: &str) -> Answer {
@@ -43,7 +47,12 @@ fn single(user: &'static str) -> Answer {
 
 /// Runs the rule over the changed-user ids with canned `_diff` answers (keyed by user) and
 /// canned documents (keyed by full path).
-fn run(config: Value, ids: Value, diffs: Vec<Answer>, docs: Vec<(&str, Result<String, EddaError>)>) -> Result<Vec<(String, Value)>> {
+fn run(
+    config: Value,
+    ids: Value,
+    diffs: Vec<Answer>,
+    docs: Vec<(&str, Result<String, EddaError>)>,
+) -> Result<Vec<(String, Value)>> {
     let mut harness = Harness::<Iam>::new()
         .config(config)
         .data_json(IAM_USERS, ids)
@@ -65,13 +74,19 @@ fn one(user: &'static str, text: &str) -> Vec<(String, Value)> {
 
 fn added(user: &str, groups: &[&str]) -> (String, Value) {
     let message = format!("Groups the user has been added to: {}", groups.join(", "));
-    (user.to_owned(), json!({"message": message, "groups": groups}))
+    (
+        user.to_owned(),
+        json!({"message": message, "groups": groups}),
+    )
 }
 
 #[test]
 fn groups_added_in_every_block_are_reported_once_sorted() {
     // Newest block: devops → devops + admins; older block: developers → developers + devops.
-    assert_eq!(one("alice", ALICE), vec![added("alice", &["admins", "devops"])]);
+    assert_eq!(
+        one("alice", ALICE),
+        vec![added("alice", &["admins", "devops"])]
+    );
 }
 
 #[test]
@@ -108,23 +123,53 @@ fn identical_revisions_make_an_empty_diff() {
 #[test]
 fn single_revision_means_a_new_user() {
     let doc: Value = serde_json::from_str(FRANK).expect("fixture is JSON");
-    let alerts = run(json!({}), json!(["frank"]), vec![single("frank")], vec![("aws/iamUsers/frank", Ok(FRANK.into()))]);
-    let expected = ("frank".to_owned(), json!({"message": "New user has been added", "user": doc}));
+    let alerts = run(
+        json!({}),
+        json!(["frank"]),
+        vec![single("frank")],
+        vec![("aws/iamUsers/frank", Ok(FRANK.into()))],
+    );
+    let expected = (
+        "frank".to_owned(),
+        json!({"message": "New user has been added", "user": doc}),
+    );
     assert_eq!(alerts.expect("rule runs"), vec![expected]);
 }
 
 #[test]
 fn new_user_already_gone_is_skipped() {
-    let gone = http(410, "GONE", r#"record "frank" is no longer valid in collection aws.iamUsers. Use _at, _since or _all arguments to fetch historical records.  Last seen at 1514772000000"#);
-    let alerts = run(json!({}), json!(["frank"]), vec![single("frank")], vec![("aws/iamUsers/frank", Err(gone))]);
+    let gone = http(
+        410,
+        "GONE",
+        r#"record "frank" is no longer valid in collection aws.iamUsers. Use _at, _since or _all arguments to fetch historical records.  Last seen at 1514772000000"#,
+    );
+    let alerts = run(
+        json!({}),
+        json!(["frank"]),
+        vec![single("frank")],
+        vec![("aws/iamUsers/frank", Err(gone))],
+    );
     assert_eq!(alerts.expect("rule runs"), vec![]);
 }
 
 #[test]
 fn deleted_users_are_skipped() {
-    let gone = http(410, "GONE", "record \"carol\" is no longer valid in collection aws.iamUsers");
-    let missing = http(404, "NOT_FOUND", "record \"dave\" not found in collection aws.iamUsers");
-    let alerts = run(json!({}), json!(["carol", "dave"]), vec![("carol", Err(gone)), ("dave", Err(missing))], vec![]);
+    let gone = http(
+        410,
+        "GONE",
+        "record \"carol\" is no longer valid in collection aws.iamUsers",
+    );
+    let missing = http(
+        404,
+        "NOT_FOUND",
+        "record \"dave\" not found in collection aws.iamUsers",
+    );
+    let alerts = run(
+        json!({}),
+        json!(["carol", "dave"]),
+        vec![("carol", Err(gone)), ("dave", Err(missing))],
+        vec![],
+    );
     assert_eq!(alerts.expect("rule runs"), vec![]);
 }
 
@@ -135,14 +180,31 @@ fn allowed_users_are_not_even_queried() {
     let ids = json!(["deploy-bot", "svc-12", "bot-deploy", "svc-12a"]);
     let diffs = vec![diff("bot-deploy", HENRY), diff("svc-12a", ALICE)];
     let alerts = run(config, ids, diffs, vec![]).expect("rule runs");
-    assert_eq!(alerts, vec![added("bot-deploy", &["developers"]), added("svc-12a", &["admins", "devops"])]);
+    assert_eq!(
+        alerts,
+        vec![
+            added("bot-deploy", &["developers"]),
+            added("svc-12a", &["admins", "devops"])
+        ]
+    );
 }
 
 #[test]
 fn repeated_ids_are_checked_once_and_alerts_come_sorted() {
     let ids = json!(["henry", "alice", "frank", "henry", "alice", "bob", "alice"]);
-    let diffs = vec![diff("alice", ALICE), diff("bob", BOB), single("frank"), diff("henry", HENRY)];
-    let alerts = run(json!({}), ids, diffs, vec![("aws/iamUsers/frank", Ok(FRANK.into()))]).expect("rule runs");
+    let diffs = vec![
+        diff("alice", ALICE),
+        diff("bob", BOB),
+        single("frank"),
+        diff("henry", HENRY),
+    ];
+    let alerts = run(
+        json!({}),
+        ids,
+        diffs,
+        vec![("aws/iamUsers/frank", Ok(FRANK.into()))],
+    )
+    .expect("rule runs");
     let ids: Vec<&str> = alerts.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(ids, ["alice", "frank", "henry"]);
     assert_eq!(alerts[0], added("alice", &["admins", "devops"]));
@@ -151,12 +213,18 @@ fn repeated_ids_are_checked_once_and_alerts_come_sorted() {
 
 #[test]
 fn user_name_with_a_comma_is_skipped() {
-    assert_eq!(run(json!({}), json!(["a,b"]), vec![], vec![]).expect("rule runs"), vec![]);
+    assert_eq!(
+        run(json!({}), json!(["a,b"]), vec![], vec![]).expect("rule runs"),
+        vec![]
+    );
 }
 
 #[test]
 fn no_changed_users_no_alerts() {
-    assert_eq!(run(json!({}), json!([]), vec![], vec![]).expect("rule runs"), vec![]);
+    assert_eq!(
+        run(json!({}), json!([]), vec![], vec![]).expect("rule runs"),
+        vec![]
+    );
 }
 
 #[test]

@@ -157,7 +157,8 @@ fn permission_to_other_groups_only_is_quiet() {
 #[test]
 fn entry_listing_every_cidr_silences_the_permission() {
     let cidrs = &["198.51.100.0/24", "203.0.113.0/24"];
-    let entry = json!({"whitelisted_entries": {PROBE: {"22": ["203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24"]}}});
+    let listed = ["203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24"];
+    let entry = json!({"whitelisted_entries": {PROBE: {"22": listed}}});
     assert_eq!(
         alerts(entry, vec![perm("tcp", Some(22), Some(22), cidrs, &[])]),
         vec![]

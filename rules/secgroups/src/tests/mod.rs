@@ -35,8 +35,14 @@ fn perm(protocol: &str, from: Option<i64>, to: Option<i64>, v4: &[&str], v6: &[&
         "fromPort": from,
         "ipProtocol": protocol,
         "ipRanges": v4,
-        "ipv4Ranges": v4.iter().map(|c| json!({"cidrIp": c, "class": format!("{EC2}IpRange"), "description": null})).collect::<Vec<_>>(),
-        "ipv6Ranges": v6.iter().map(|c| json!({"cidrIpv6": c, "class": format!("{EC2}Ipv6Range"), "description": null})).collect::<Vec<_>>(),
+        "ipv4Ranges": v4
+            .iter()
+            .map(|c| json!({"cidrIp": c, "class": format!("{EC2}IpRange"), "description": null}))
+            .collect::<Vec<_>>(),
+        "ipv6Ranges": v6
+            .iter()
+            .map(|c| json!({"cidrIpv6": c, "class": format!("{EC2}Ipv6Range"), "description": null}))
+            .collect::<Vec<_>>(),
         "prefixListIds": [],
         "toPort": to,
         "userIdGroupPairs": [],
@@ -156,7 +162,11 @@ fn machines_without_an_address_are_listed_but_have_no_ip() {
         reddalert_rule_sdk::serde_json::from_str(MACHINES).expect("fixture is JSON");
     let gone = &mut instances[3];
     assert_eq!(gone["instanceId"], "i-0d4e5f60718293041");
-    gone["securityGroups"] = json!([{"class": format!("{EC2}GroupIdentifier"), "groupId": "sg-0e0f1a2b", "groupName": "db"}]);
+    gone["securityGroups"] = json!([{
+        "class": format!("{EC2}GroupIdentifier"),
+        "groupId": "sg-0e0f1a2b",
+        "groupName": "db",
+    }]);
     let alerts = run(
         json!({"allowed_ports": [22, 443]}),
         GROUPS,
@@ -213,6 +223,11 @@ fn info_declares_the_original_queries_and_defaults() {
     assert_eq!(info.capabilities, vec![]);
     assert_eq!(
         info.default_config,
-        json!({"allowed_ports": [], "allowed_protocols": ["icmp"], "whitelisted_ips": [], "whitelisted_entries": {}})
+        json!({
+            "allowed_ports": [],
+            "allowed_protocols": ["icmp"],
+            "whitelisted_ips": [],
+            "whitelisted_entries": {},
+        })
     );
 }

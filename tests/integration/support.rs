@@ -1,0 +1,121 @@
+//! Test scaffolding: a temporary installation (config, status file, rules directory) and a
+//! way to run the real `reddalert` binary in it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Fixture times (tests/fixtures/edda/basic/README.md).
+pub const T0: u64 = 1_514_764_800_000;
+pub const T1: u64 = 1_514_768_400_000;
+pub const T2: u64 = 1_514_772_000_000;
+pub const T3: u64 = 1_514_775_600_000;
+pub const T4: u64 = 1_514_779_200_000;
+
+pub struct Env {
+    pub dir: TempDir,
+    pub config: PathBuf,
+    pub status: PathBuf,
+    pub rules: PathBuf,
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The alerts printed by the `stdout_json` output.
+    pub fn alerts(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line: {l:?}: {e}")))
+            .collect()
+    }
+
+    pub fn alerts_of(&self, rule: &str) -> Vec<Value> {
+        self.alerts().into_iter().filter(|a| a["plugin_name"] == rule).collect()
+    }
+}
+
+impl Env {
+    /// An installation with `modules` in its rules dir and a TOML config pointing at `edda`;
+    /// `extra` is appended to the config.
+    pub fn new(edda: &str, modules: &[&str], extra: &str) -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rules = dir.path().join("rules");
+        reddalert_testkit::guests::install(&rules, modules);
+        let config = dir.path().join("reddalert.toml");
+        let text = format!(
+            "edda = {edda:?}\noutput = [\"stdout_json\"]\nrules_dir = \"rules\"\ncache_dir = \"cache\"\nedda_timeout_seconds = 5\n{extra}\n"
+        );
+        std::fs::write(&config, text).expect("write config");
+        let status = dir.path().join("status.json");
+        Env { dir, config, status, rules }
+    }
+
+    /// Replaces text in the config file.
+    pub fn edit_config(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(&self.config).expect("read config");
+        assert!(text.contains(from), "config has no {from:?}");
+        std::fs::write(&self.config, text.replace(from, to)).expect("write config");
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs `reddalert --configfile C --statusfile S ARGS...`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--configfile", path_str(&self.config), "--statusfile", path_str(&self.status)];
+        all.extend_from_slice(args);
+        run_binary(&all)
+    }
+
+    pub fn status_json(&self) -> Value {
+        let text = std::fs::read_to_string(&self.status).expect("status file exists");
+        serde_json::from_str(&text).expect("status file is JSON")
+    }
+}
+
+pub fn run_binary(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_reddalert"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run reddalert");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+/// The fake EDDA serving the `basic` scenario.
+pub fn basic_edda() -> reddalert_testkit::edda::FakeEdda {
+    let store = reddalert_testkit::edda::Store::from_dir(&reddalert_testkit::edda::fixtures_dir().join("basic"))
+        .expect("load basic fixtures");
+    reddalert_testkit::edda::FakeEdda::start(store)
+}
+
+/// The window arguments for [since, until].
+pub fn window(since: u64, until: u64) -> Vec<String> {
+    vec!["--since".into(), since.to_string(), "--until".into(), until.to_string()]
+}
+
+/// Requests the fake EDDA saw whose path (after `/edda/api/v2/`) starts with `prefix`.
+pub fn requests_for(edda: &reddalert_testkit::edda::FakeEdda, prefix: &str) -> Vec<String> {
+    edda.requests()
+        .into_iter()
+        .filter_map(|r| r.strip_prefix("/edda/api/v2/").map(str::to_owned))
+        .filter(|r| r.starts_with(prefix))
+        .collect()
+}
