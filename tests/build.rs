@@ -25,7 +25,10 @@ const GUESTS: &[&str] = &[
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest_dir.parent().expect("tests/ sits in the workspace root").to_owned();
+    let root = manifest_dir
+        .parent()
+        .expect("tests/ sits in the workspace root")
+        .to_owned();
     for dir in ["rules", "wit", "tests/guests"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
@@ -43,7 +46,9 @@ fn main() {
     for package in GUESTS {
         cmd.args(["-p", package]);
     }
-    let status = cmd.status().expect("failed to run cargo for the wasm guests");
+    let status = cmd
+        .status()
+        .expect("failed to run cargo for the wasm guests");
     assert!(
         status.success(),
         "building the wasm guests failed; is the target installed? (rustup target add wasm32-wasip2)"

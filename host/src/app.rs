@@ -21,7 +21,11 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn exit_code(&self) -> ExitCode {
-        if self.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        if self.failures.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -43,7 +47,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 }
 
 pub(crate) fn engine_for(config: &Config) -> Result<Engine> {
-    Engine::new(&EngineOptions { cache_dir: config.cache_dir.clone() })
+    Engine::new(&EngineOptions {
+        cache_dir: config.cache_dir.clone(),
+    })
 }
 
 fn list_rules(config: &Config, json: bool) -> Result<()> {
@@ -83,7 +89,10 @@ fn list_rules(config: &Config, json: bool) -> Result<()> {
     }
     for r in &installed.rules {
         println!("{} {}  {}", r.info.name, r.info.version, r.info.description);
-        println!("    interface  reddalert:rules/guest@{}", r.module.interface_version);
+        println!(
+            "    interface  reddalert:rules/guest@{}",
+            r.module.interface_version
+        );
         println!("    module     {}", r.path.display());
         println!("    sha256     {}", r.module.sha256);
         for q in &r.info.queries {
@@ -95,12 +104,22 @@ fn list_rules(config: &Config, json: bool) -> Result<()> {
             println!("    query      {} ({mode})", q.path);
         }
         if !r.info.capabilities.is_empty() {
-            let caps: Vec<String> = r.info.capabilities.iter().map(|c| format!("{c:?}").to_lowercase()).collect();
+            let caps: Vec<String> = r
+                .info
+                .capabilities
+                .iter()
+                .map(|c| format!("{c:?}").to_lowercase())
+                .collect();
             println!("    capability {}", caps.join(", "));
         }
     }
     for b in &installed.broken {
-        println!("(unloadable) {}\n    sha256     {}\n    error      {}", b.path.display(), b.sha256, b.error);
+        println!(
+            "(unloadable) {}\n    sha256     {}\n    error      {}",
+            b.path.display(),
+            b.sha256,
+            b.error
+        );
     }
     Ok(())
 }

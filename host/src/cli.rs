@@ -26,7 +26,12 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Common {
     /// Config file: TOML, or the original reddalert's JSON.
-    #[arg(short = 'c', long = "configfile", default_value = "etc/configfile.json", global = true)]
+    #[arg(
+        short = 'c',
+        long = "configfile",
+        default_value = "etc/configfile.json",
+        global = true
+    )]
     pub configfile: PathBuf,
 
     /// Directory of rule modules (*.wasm); overrides the config's rules_dir.
@@ -46,7 +51,11 @@ pub struct Common {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Status file kept between runs (locked while running).
-    #[arg(short = 'f', long = "statusfile", default_value = "etc/statusfile.json")]
+    #[arg(
+        short = 'f',
+        long = "statusfile",
+        default_value = "etc/statusfile.json"
+    )]
     pub statusfile: PathBuf,
 
     /// Start of the window, instead of the last stored run.

@@ -43,7 +43,9 @@ impl OutputKind {
                 "output {name:?} is not available in this version (the mail and Elasticsearch outputs are \
                  not built yet); use stdout, stdout_tabsep or stdout_json"
             ),
-            other => bail!("unknown output {other:?}; known outputs: stdout, stdout_tabsep, stdout_json"),
+            other => {
+                bail!("unknown output {other:?}; known outputs: stdout, stdout_tabsep, stdout_json")
+            }
         })
     }
 }
@@ -91,14 +93,29 @@ impl Config {
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("failed to read config file {}", path.display()))?;
-        let raw = parse(path, &text).with_context(|| format!("failed to parse config file {}", path.display()))?;
-        Config::from_raw(path, raw, overrides).with_context(|| format!("invalid config file {}", path.display()))
+        let raw = parse(path, &text)
+            .with_context(|| format!("failed to parse config file {}", path.display()))?;
+        Config::from_raw(path, raw, overrides)
+            .with_context(|| format!("invalid config file {}", path.display()))
     }
 
     fn from_raw(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config> {
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let resolve = |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { base.join(p) };
-        let edda = overrides.edda.clone().or(raw.edda).unwrap_or_else(|| DEFAULT_EDDA.to_owned());
+        // Absolute, so the paths mean the same whatever the working directory (wasmtime's
+        // cache insists on it too).
+        let base = std::path::absolute(path.parent().unwrap_or(Path::new("")))
+            .with_context(|| format!("failed to resolve the directory of {}", path.display()))?;
+        let resolve = |p: &str| {
+            if Path::new(p).is_absolute() {
+                PathBuf::from(p)
+            } else {
+                base.join(p)
+            }
+        };
+        let edda = overrides
+            .edda
+            .clone()
+            .or(raw.edda)
+            .unwrap_or_else(|| DEFAULT_EDDA.to_owned());
         let edda = parse_edda(&edda, &resolve)?;
         let output_names = match (&overrides.output, &raw.output) {
             (Some(cli), _) => raw::OneOrMany::One(cli.clone()).items(),
@@ -124,17 +141,27 @@ impl Config {
         let parallelism = raw
             .parallelism
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-        ensure!(parallelism >= 1, "invalid key `parallelism`: must be at least 1");
+        ensure!(
+            parallelism >= 1,
+            "invalid key `parallelism`: must be at least 1"
+        );
         let raw_limits = raw.limits.unwrap_or_default();
         let limits = apply_limits(DEFAULT_LIMITS, &raw_limits).context("invalid key `limits`")?;
         let mut rule_limits = BTreeMap::new();
         for (name, over) in &raw_limits.rule {
-            ensure!(over.rule.is_empty(), "invalid key `limits.rule.{name}.rule`: overrides do not nest");
-            let l = apply_limits(limits, over).with_context(|| format!("invalid key `limits.rule.{name}`"))?;
+            ensure!(
+                over.rule.is_empty(),
+                "invalid key `limits.rule.{name}.rule`: overrides do not nest"
+            );
+            let l = apply_limits(limits, over)
+                .with_context(|| format!("invalid key `limits.rule.{name}`"))?;
             rule_limits.insert(name.clone(), l);
         }
         for (name, section) in &raw.plugin {
-            ensure!(section.is_object(), "invalid key `plugin.{name}`: must be a table/object of rule settings");
+            ensure!(
+                section.is_object(),
+                "invalid key `plugin.{name}`: must be a table/object of rule settings"
+            );
         }
         Ok(Config {
             path: path.to_owned(),
@@ -162,9 +189,16 @@ impl Config {
 
 /// TOML unless the file is `.json` or starts with `{` (the original's format).
 fn parse(path: &Path, text: &str) -> Result<RawConfig> {
-    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
         || text.trim_start().starts_with('{');
-    if is_json { raw::parse_json(text) } else { raw::parse_toml(text) }.map_err(|msg| anyhow!(msg))
+    if is_json {
+        raw::parse_json(text)
+    } else {
+        raw::parse_toml(text)
+    }
+    .map_err(|msg| anyhow!(msg))
 }
 
 fn parse_edda(value: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Result<EddaSource> {
@@ -184,7 +218,10 @@ fn apply_limits(mut limits: Limits, raw: &RawLimits) -> Result<Limits> {
         limits.fuel = fuel;
     }
     if let Some(mib) = raw.memory_mib {
-        ensure!((1..=4096).contains(&mib), "memory_mib must be between 1 and 4096 (wasm32's ceiling), got {mib}");
+        ensure!(
+            (1..=4096).contains(&mib),
+            "memory_mib must be between 1 and 4096 (wasm32's ceiling), got {mib}"
+        );
         limits.memory_bytes = (mib as usize) << 20;
     }
     if let Some(mib) = raw.output_mib {
@@ -192,7 +229,10 @@ fn apply_limits(mut limits: Limits, raw: &RawLimits) -> Result<Limits> {
         limits.output_bytes = (mib as usize) << 20;
     }
     if let Some(secs) = raw.timeout_seconds {
-        ensure!(secs.is_finite() && secs > 0.0, "timeout_seconds must be positive, got {secs}");
+        ensure!(
+            secs.is_finite() && secs > 0.0,
+            "timeout_seconds must be positive, got {secs}"
+        );
         limits.timeout = Duration::from_secs_f64(secs);
     }
     Ok(limits)

@@ -106,7 +106,11 @@ pub enum LogLevel {
 pub enum EddaCallError {
     Denied,
     InvalidQuery(String),
-    Http { status: u16, name: Option<String>, message: String },
+    Http {
+        status: u16,
+        name: Option<String>,
+        message: String,
+    },
     Transport(String),
     LimitExceeded,
 }

@@ -27,9 +27,18 @@ pub enum EddaError {
     #[error("EDDA is unreachable at {url}: {reason}")]
     Unreachable { url: String, reason: String },
     #[error("EDDA answered {status}{} for {url}: {message}", name.as_ref().map(|n| format!(" {n}")).unwrap_or_default())]
-    Status { url: String, status: u16, name: Option<String>, message: String },
+    Status {
+        url: String,
+        status: u16,
+        name: Option<String>,
+        message: String,
+    },
     #[error("EDDA's response for {url} is not JSON ({reason}); it starts with {snippet:?}")]
-    NotJson { url: String, reason: String, snippet: String },
+    NotJson {
+        url: String,
+        reason: String,
+        snippet: String,
+    },
     #[error("EDDA's response for {url} was cut short: {reason}")]
     Truncated { url: String, reason: String },
     #[error("no snapshot for query {query:?}: expected the file {}", path.display())]
@@ -72,7 +81,12 @@ impl EddaClient {
             .user_agent(concat!("reddalert/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
-        EddaClient { source, agent, max_response_bytes, cache: Mutex::new(HashMap::new()) }
+        EddaClient {
+            source,
+            agent,
+            max_response_bytes,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The API root requests go to: `<base>/api/v2/` (or `<base>/v2/` when the base already
@@ -94,7 +108,8 @@ impl EddaClient {
             cache.entry(path.clone()).or_default().clone()
         };
         // Concurrent askers of the same path wait for the first fetch instead of repeating it.
-        cell.get_or_init(|| self.fetch_uncached(query, &path)).clone()
+        cell.get_or_init(|| self.fetch_uncached(query, &path))
+            .clone()
     }
 
     /// How many distinct requests this run made.
@@ -109,7 +124,12 @@ impl EddaClient {
             EddaSource::Snapshot(dir) => fetch_snapshot(dir, query),
         };
         match &body {
-            Ok(b) => tracing::debug!(path, bytes = b.len(), elapsed_ms = started.elapsed().as_millis() as u64, "fetched"),
+            Ok(b) => tracing::debug!(
+                path,
+                bytes = b.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "fetched"
+            ),
             Err(err) => tracing::debug!(path, error = %err, "fetch failed"),
         }
         body
@@ -117,8 +137,15 @@ impl EddaClient {
 
     fn fetch_http(&self, path: &str, query: &Query) -> Cached {
         let url = format!("{}{path}", self.api_root());
-        let unreachable = |reason: String| EddaError::Unreachable { url: url.clone(), reason };
-        let mut response = self.agent.get(&url).call().map_err(|err| unreachable(err.to_string()))?;
+        let unreachable = |reason: String| EddaError::Unreachable {
+            url: url.clone(),
+            reason,
+        };
+        let mut response = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|err| unreachable(err.to_string()))?;
         let status = response.status().as_u16();
         let mut bytes = Vec::new();
         let read = response
@@ -128,7 +155,10 @@ impl EddaClient {
             .reader()
             .read_to_end(&mut bytes);
         if let Err(err) = read {
-            return Err(EddaError::Truncated { url, reason: err.to_string() });
+            return Err(EddaError::Truncated {
+                url,
+                reason: err.to_string(),
+            });
         }
         let text = String::from_utf8(bytes).map_err(|err| EddaError::NotJson {
             url: url.clone(),
@@ -144,24 +174,47 @@ impl EddaClient {
 
 fn status_error(url: &str, status: u16, text: &str) -> EddaError {
     match serde_json::from_str::<ErrorBody>(text) {
-        Ok(body) => EddaError::Status { url: url.to_owned(), status, name: body.name, message: body.message },
-        Err(_) => EddaError::Status { url: url.to_owned(), status, name: None, message: format!("non-JSON body starting {:?}", snippet(text)) },
+        Ok(body) => EddaError::Status {
+            url: url.to_owned(),
+            status,
+            name: body.name,
+            message: body.message,
+        },
+        Err(_) => EddaError::Status {
+            url: url.to_owned(),
+            status,
+            name: None,
+            message: format!("non-JSON body starting {:?}", snippet(text)),
+        },
     }
 }
 
 fn fetch_snapshot(dir: &std::path::Path, query: &Query) -> Cached {
-    let path = snapshot::file_path(dir, &query.path);
+    let path = snapshot::file_path(dir, query);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Err(EddaError::MissingSnapshot { query: query.path.clone(), path });
+            return Err(EddaError::MissingSnapshot {
+                query: query.path.clone(),
+                path,
+            });
         }
-        Err(err) => return Err(EddaError::Snapshot { path, reason: err.to_string() }),
+        Err(err) => {
+            return Err(EddaError::Snapshot {
+                path,
+                reason: err.to_string(),
+            });
+        }
     };
     let url = path.display().to_string();
     // A snapshot of an EDDA error (say the 400 of a `_diff` on a new user) replays as one.
     if let Ok(body) = serde_json::from_str::<ErrorBody>(&text) {
-        return Err(EddaError::Status { url, status: body.code, name: body.name, message: body.message });
+        return Err(EddaError::Status {
+            url,
+            status: body.code,
+            name: body.name,
+            message: body.message,
+        });
     }
     check_body(&url, text, query)
 }
@@ -175,9 +228,16 @@ fn check_body(url: &str, text: String, query: &Query) -> Cached {
     if let Err(err) = serde_json::from_str::<IgnoredAny>(&text) {
         let reason = err.to_string();
         return Err(if err.is_eof() {
-            EddaError::Truncated { url: url.to_owned(), reason: format!("the JSON ends early: {reason}") }
+            EddaError::Truncated {
+                url: url.to_owned(),
+                reason: format!("the JSON ends early: {reason}"),
+            }
         } else {
-            EddaError::NotJson { url: url.to_owned(), reason, snippet: snippet(&text) }
+            EddaError::NotJson {
+                url: url.to_owned(),
+                reason,
+                snippet: snippet(&text),
+            }
         });
     }
     if query.window
@@ -193,7 +253,8 @@ fn check_body(url: &str, text: String, query: &Query) -> Cached {
 }
 
 fn is_diff(path: &str) -> bool {
-    path.split(';').any(|arg| arg == "_diff" || arg.starts_with("_diff="))
+    path.split(';')
+        .any(|arg| arg == "_diff" || arg.starts_with("_diff="))
 }
 
 fn snippet(text: &str) -> String {
@@ -205,7 +266,11 @@ mod tests {
     use super::*;
 
     fn q(path: &str, window: bool) -> Query {
-        Query { path: path.into(), window, updated_only: false }
+        Query {
+            path: path.into(),
+            window,
+            updated_only: false,
+        }
     }
 
     #[test]
@@ -218,14 +283,29 @@ mod tests {
 
     #[test]
     fn classifies_bad_bodies() {
-        assert!(matches!(check_body("u", "<html>".into(), &q("x", false)), Err(EddaError::NotJson { .. })));
-        assert!(matches!(check_body("u", "[{\"a\":".into(), &q("x", false)), Err(EddaError::Truncated { .. })));
-        assert!(check_body("u", "--- a\n+++ b\n".into(), &q("aws/iamUsers/a;_diff=200", false)).is_ok());
+        assert!(matches!(
+            check_body("u", "<html>".into(), &q("x", false)),
+            Err(EddaError::NotJson { .. })
+        ));
+        assert!(matches!(
+            check_body("u", "[{\"a\":".into(), &q("x", false)),
+            Err(EddaError::Truncated { .. })
+        ));
+        assert!(
+            check_body(
+                "u",
+                "--- a\n+++ b\n".into(),
+                &q("aws/iamUsers/a;_diff=200", false)
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn api_root_accepts_base_with_or_without_api() {
-        let c = |b: &str| EddaClient::new(EddaSource::Http(b.into()), Duration::from_secs(1), 1).api_root();
+        let c = |b: &str| {
+            EddaClient::new(EddaSource::Http(b.into()), Duration::from_secs(1), 1).api_root()
+        };
         assert_eq!(c("http://h:8080/edda"), "http://h:8080/edda/api/v2/");
         assert_eq!(c("http://h:8080/edda/api"), "http://h:8080/edda/api/v2/");
     }

@@ -29,7 +29,9 @@ const GUEST_INTERFACE: &str = "reddalert:rules/guest@";
 /// How a rule failed. Callers branch on it: every variant fails that rule alone.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
-    #[error("ran out of fuel (limit: {limit} units); raise limits.fuel if the rule is legitimately busy")]
+    #[error(
+        "ran out of fuel (limit: {limit} units); raise limits.fuel if the rule is legitimately busy"
+    )]
     OutOfFuel { limit: u64 },
     #[error("exceeded its memory limit of {limit} bytes")]
     MemoryLimit { limit: usize },
@@ -83,12 +85,16 @@ impl Engine {
                 Some(
                     Cache::new(cache_config)
                         .map_err(anyhow_from)
-                        .with_context(|| format!("failed to open the module cache in {}", dir.display()))?,
+                        .with_context(|| {
+                            format!("failed to open the module cache in {}", dir.display())
+                        })?,
                 )
             }
         };
         config.cache(cache.clone());
-        let engine = wasmtime::Engine::new(&config).map_err(anyhow_from).context("failed to create the wasm engine")?;
+        let engine = wasmtime::Engine::new(&config)
+            .map_err(anyhow_from)
+            .context("failed to create the wasm engine")?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(anyhow_from)
@@ -97,12 +103,19 @@ impl Engine {
             .map_err(anyhow_from)
             .context("failed to link the rule contract")?;
         let ticker = ticker::EpochTicker::start(engine.clone());
-        Ok(Engine { engine, linker, cache, _ticker: ticker })
+        Ok(Engine {
+            engine,
+            linker,
+            cache,
+            _ticker: ticker,
+        })
     }
 
     /// (cache hits, cache misses) of module compilation so far.
     pub fn cache_stats(&self) -> (usize, usize) {
-        self.cache.as_ref().map_or((0, 0), |c| (c.cache_hits(), c.cache_misses()))
+        self.cache
+            .as_ref()
+            .map_or((0, 0), |c| (c.cache_hits(), c.cache_misses()))
     }
 
     /// Compiles (or loads from the cache) and checks one module.
@@ -112,10 +125,12 @@ impl Engine {
             path: origin.to_owned(),
             reason: format!("{err:#}"),
         })?;
-        let interface_version = self.check_exports(&component).map_err(|reason| LoadError::Incompatible {
-            path: origin.to_owned(),
-            reason,
-        })?;
+        let interface_version =
+            self.check_exports(&component)
+                .map_err(|reason| LoadError::Incompatible {
+                    path: origin.to_owned(),
+                    reason,
+                })?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -124,14 +139,21 @@ impl Engine {
                 path: origin.to_owned(),
                 reason: format!("its imports cannot be satisfied by this host (interface {INTERFACE_VERSION}): {err:#}"),
             })?;
-        Ok(Module { pre, interface_version, sha256 })
+        Ok(Module {
+            pre,
+            interface_version,
+            sha256,
+        })
     }
 
     /// Finds the `reddalert:rules/guest@X` export and checks X against ours before anything
     /// is instantiated, so that a module built for another contract gets a clear message.
     fn check_exports(&self, component: &Component) -> Result<String, String> {
         let ty = component.component_type();
-        let exports: Vec<String> = ty.exports(&self.engine).map(|(name, _)| name.to_owned()).collect();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
         let Some(version) = exports.iter().find_map(|e| e.strip_prefix(GUEST_INTERFACE)) else {
             return Err(format!(
                 "it does not export {GUEST_INTERFACE}{INTERFACE_VERSION} (a reddalert rule must); it exports [{}]",
@@ -148,7 +170,12 @@ impl Engine {
     }
 
     /// Calls the module's `info`.
-    pub fn info(&self, module: &Module, limits: &Limits, host: Arc<dyn HostServices>) -> Result<RuleInfo, RuleError> {
+    pub fn info(
+        &self,
+        module: &Module,
+        limits: &Limits,
+        host: Arc<dyn HostServices>,
+    ) -> Result<RuleInfo, RuleError> {
         self.call(module, limits, host, 0, |rule, store| {
             let info = rule.reddalert_rules_guest().call_info(store)?;
             Ok(bindings::info_from_wit(info))
@@ -165,9 +192,16 @@ impl Engine {
         input: &RuleInput,
     ) -> Result<RuleOutput, RuleError> {
         let wit_input = bindings::input_to_wit(input);
-        let result = self.call(module, limits, host, input.window.until_ms, |rule, store| {
-            rule.reddalert_rules_guest().call_evaluate(store, &wit_input)
-        })?;
+        let result = self.call(
+            module,
+            limits,
+            host,
+            input.window.until_ms,
+            |rule, store| {
+                rule.reddalert_rules_guest()
+                    .call_evaluate(store, &wit_input)
+            },
+        )?;
         let output = result.map_err(RuleError::Failed)?;
         bindings::output_from_wit(output, limits.output_bytes)
     }
@@ -180,9 +214,14 @@ impl Engine {
         clock_ms: u64,
         f: impl FnOnce(&bindings::Rule, &mut Store<GuestState>) -> wasmtime::Result<R>,
     ) -> Result<R, RuleError> {
-        let mut store = Store::new(&self.engine, GuestState::new(host, limits.memory_bytes, clock_ms));
+        let mut store = Store::new(
+            &self.engine,
+            GuestState::new(host, limits.memory_bytes, clock_ms),
+        );
         store.limiter(|s| &mut s.limiter);
-        store.set_fuel(limits.fuel).map_err(|e| RuleError::Trap(format!("{e:#}")))?;
+        store
+            .set_fuel(limits.fuel)
+            .map_err(|e| RuleError::Trap(format!("{e:#}")))?;
         store.set_epoch_deadline(ticker::ticks_for(limits.timeout));
         store.epoch_deadline_trap();
         let result = module
@@ -198,22 +237,36 @@ impl Engine {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("{} is not a valid WebAssembly component: {reason}", path.display())]
-    Invalid { path: std::path::PathBuf, reason: String },
+    Invalid {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     #[error("{} is incompatible with this host: {reason}", path.display())]
-    Incompatible { path: std::path::PathBuf, reason: String },
+    Incompatible {
+        path: std::path::PathBuf,
+        reason: String,
+    },
 }
 
 fn classify(err: wasmtime::Error, store: &Store<GuestState>, limits: &Limits) -> RuleError {
     if store.data().limiter.hit {
-        return RuleError::MemoryLimit { limit: limits.memory_bytes };
+        return RuleError::MemoryLimit {
+            limit: limits.memory_bytes,
+        };
     }
     match err.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => RuleError::OutOfFuel { limit: limits.fuel },
-        Some(Trap::Interrupt) => RuleError::Deadline { limit: limits.timeout },
+        Some(Trap::Interrupt) => RuleError::Deadline {
+            limit: limits.timeout,
+        },
         _ => {
             // A Rust guest prints its panic message to stderr just before trapping.
             let said = store.data().guest_stderr_tail(600);
-            let said = if said.is_empty() { String::new() } else { format!(" (the rule printed: {said})") };
+            let said = if said.is_empty() {
+                String::new()
+            } else {
+                format!(" (the rule printed: {said})")
+            };
             RuleError::Trap(format!("{err:#}{said}"))
         }
     }

@@ -34,11 +34,16 @@ pub trait Output {
 }
 
 /// Builds the configured outputs, writing stdout formats to `out`.
-pub fn build<'a>(kinds: &[OutputKind], out: &'a mut (dyn Write + Send)) -> Vec<Box<dyn Output + 'a>> {
+pub fn build<'a>(
+    kinds: &[OutputKind],
+    out: &'a mut (dyn Write + Send),
+) -> Vec<Box<dyn Output + 'a>> {
     let shared = std::rc::Rc::new(std::cell::RefCell::new(out));
     kinds
         .iter()
-        .map(|kind| -> Box<dyn Output + 'a> { Box::new(stdout::StdoutOutput::new(*kind, shared.clone())) })
+        .map(|kind| -> Box<dyn Output + 'a> {
+            Box::new(stdout::StdoutOutput::new(*kind, shared.clone()))
+        })
         .collect()
 }
 

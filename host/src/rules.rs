@@ -35,8 +35,12 @@ pub struct Installed {
 impl Installed {
     /// Loads every `*.wasm` in `dir`, in file-name order.
     pub fn load(engine: &Engine, dir: &Path, info_limits: Limits) -> Result<Installed> {
-        let entries = std::fs::read_dir(dir)
-            .with_context(|| format!("failed to read the rules directory {} (set rules_dir or --rules-dir)", dir.display()))?;
+        let entries = std::fs::read_dir(dir).with_context(|| {
+            format!(
+                "failed to read the rules directory {} (set rules_dir or --rules-dir)",
+                dir.display()
+            )
+        })?;
         let mut paths: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
@@ -45,20 +49,28 @@ impl Installed {
         let mut rules = Vec::new();
         let mut broken = Vec::new();
         for path in paths {
-            let bytes = std::fs::read(&path).with_context(|| format!("failed to read {}", path.display()))?;
-            let loaded = engine.load(&bytes, &path).map_err(|e| e.to_string()).and_then(|module| {
-                let host: Arc<dyn HostServices> = Arc::new(InfoHost { path: path.clone() });
-                match engine.info(&module, &info_limits, host) {
-                    Ok(info) => Ok((module, info)),
-                    Err(err) => Err(format!("{}: info() {err}", path.display())),
-                }
-            });
+            let bytes = std::fs::read(&path)
+                .with_context(|| format!("failed to read {}", path.display()))?;
+            let loaded = engine
+                .load(&bytes, &path)
+                .map_err(|e| e.to_string())
+                .and_then(|module| {
+                    let host: Arc<dyn HostServices> = Arc::new(InfoHost { path: path.clone() });
+                    match engine.info(&module, &info_limits, host) {
+                        Ok(info) => Ok((module, info)),
+                        Err(err) => Err(format!("{}: info() {err}", path.display())),
+                    }
+                });
             match loaded {
                 Ok((module, info)) => {
                     tracing::debug!(rule = %info.name, path = %path.display(), "loaded rule");
                     rules.push(InstalledRule { path, module, info });
                 }
-                Err(error) => broken.push(BrokenModule { sha256: sha256_hex(&bytes), path, error }),
+                Err(error) => broken.push(BrokenModule {
+                    sha256: sha256_hex(&bytes),
+                    path,
+                    error,
+                }),
             }
         }
         check_unique(&rules)?;
@@ -73,9 +85,18 @@ impl Installed {
         let mut selected = Vec::new();
         for name in names {
             match self.rules.iter().find(|r| &r.info.name == name) {
-                Some(rule) if !selected.iter().any(|r: &&InstalledRule| r.info.name == *name) => selected.push(rule),
+                Some(rule)
+                    if !selected
+                        .iter()
+                        .any(|r: &&InstalledRule| r.info.name == *name) =>
+                {
+                    selected.push(rule)
+                }
                 Some(_) => {}
-                None => bail!("unknown rule {name:?}; installed rules: {}", self.names().join(", ")),
+                None => bail!(
+                    "unknown rule {name:?}; installed rules: {}",
+                    self.names().join(", ")
+                ),
             }
         }
         Ok(selected)
@@ -94,7 +115,10 @@ fn check_unique(rules: &[InstalledRule]) -> Result<()> {
     for (name, paths) in by_name {
         if paths.len() > 1 {
             let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-            bail!("two modules declare the rule name {name:?}: {}; remove or rename one", list.join(" and "));
+            bail!(
+                "two modules declare the rule name {name:?}: {}; remove or rename one",
+                list.join(" and ")
+            );
         }
     }
     Ok(())
@@ -115,7 +139,10 @@ impl HostServices for InfoHost {
         crate::services::log_for(&self.path.display().to_string(), level, message);
     }
 
-    fn edda(&self, _query: &crate::contract::Query) -> Result<String, crate::contract::EddaCallError> {
+    fn edda(
+        &self,
+        _query: &crate::contract::Query,
+    ) -> Result<String, crate::contract::EddaCallError> {
         Err(crate::contract::EddaCallError::Denied)
     }
 }

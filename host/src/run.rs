@@ -42,16 +42,30 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
     if args.rules.is_empty() {
         for broken in &installed.broken {
             tracing::error!(module = %broken.path.display(), "rule module failed to load: {}", broken.error);
-            outcome.failures.push((broken.path.display().to_string(), broken.error.clone()));
+            outcome
+                .failures
+                .push((broken.path.display().to_string(), broken.error.clone()));
         }
     }
     if selected.is_empty() {
         tracing::warn!(dir = %config.rules_dir.display(), "no rules to run");
     }
 
-    let edda = Arc::new(EddaClient::new(config.edda.clone(), config.edda_timeout, config.edda_max_response_bytes));
+    let edda = Arc::new(EddaClient::new(
+        config.edda.clone(),
+        config.edda_timeout,
+        config.edda_max_response_bytes,
+    ));
     let prefetched = prefetch(&edda, &selected, window)?;
-    let results = evaluate_all(&engine, config, &status, &edda, &prefetched, &selected, window);
+    let results = evaluate_all(
+        &engine,
+        config,
+        &status,
+        &edda,
+        &prefetched,
+        &selected,
+        window,
+    );
     tracing::info!(requests = edda.distinct_requests(), "EDDA requests made");
 
     let mut alerts = Vec::new();
@@ -84,7 +98,9 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
     let run_info = RunInfo { window, started_ms };
     let mut stdout = std::io::stdout();
     for mut output in outputs::build(&config.outputs, &mut stdout) {
-        output.send(&alerts, &run_info).with_context(|| format!("failed to deliver alerts to {}", output.name()))?;
+        output
+            .send(&alerts, &run_info)
+            .with_context(|| format!("failed to deliver alerts to {}", output.name()))?;
     }
     outcome.alerts = alerts.len();
 
@@ -93,7 +109,11 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
     }
     status.last_run = Some(now_ms());
     status.save(&args.statusfile)?;
-    tracing::info!(alerts = outcome.alerts, failed = outcome.failures.len(), "run finished");
+    tracing::info!(
+        alerts = outcome.alerts,
+        failed = outcome.failures.len(),
+        "run finished"
+    );
     Ok(outcome)
 }
 
@@ -107,13 +127,23 @@ fn window(config: &Config, args: &RunArgs, status: &Status, now: u64) -> Result<
         None if config.store_until => status.since.unwrap_or(0),
         None => 0,
     };
-    ensure!(since <= until, "the window is empty: since ({since}) is after until ({until})");
-    Ok(Window { since_ms: since, until_ms: until })
+    ensure!(
+        since <= until,
+        "the window is empty: since ({since}) is after until ({until})"
+    );
+    Ok(Window {
+        since_ms: since,
+        until_ms: until,
+    })
 }
 
 /// Fetches every distinct declared query once, a few at a time. An unreachable EDDA ends the
 /// run here, before any state changes; other failures only fail the rules that need them.
-fn prefetch(edda: &Arc<EddaClient>, rules: &[&InstalledRule], window: Window) -> Result<Prefetched> {
+fn prefetch(
+    edda: &Arc<EddaClient>,
+    rules: &[&InstalledRule],
+    window: Window,
+) -> Result<Prefetched> {
     let mut queries: Vec<Query> = Vec::new();
     for q in rules.iter().flat_map(|r| &r.info.queries) {
         if !queries.contains(q) {
@@ -133,9 +163,15 @@ fn prefetch(edda: &Arc<EddaClient>, rules: &[&InstalledRule], window: Window) ->
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
     });
-    if let Some((_, Err(err))) = results.iter().find(|(_, r)| r.as_ref().is_err_and(EddaError::is_unreachable)) {
+    if let Some((_, Err(err))) = results
+        .iter()
+        .find(|(_, r)| r.as_ref().is_err_and(EddaError::is_unreachable))
+    {
         bail!("{err}; no rule ran and no state was changed");
     }
     Ok(results.into_iter().collect())
@@ -151,26 +187,36 @@ fn evaluate_all(
     window: Window,
 ) -> Vec<Result<RuleOutput, String>> {
     let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<Result<RuleOutput, String>>> = (0..rules.len()).map(|_| None).collect();
+    let mut results: Vec<Option<Result<RuleOutput, String>>> =
+        (0..rules.len()).map(|_| None).collect();
     let done: Vec<(usize, Result<RuleOutput, String>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..config.parallelism.min(rules.len()))
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
-                    while let Some(i) = Some(next.fetch_add(1, Ordering::Relaxed)).filter(|i| *i < rules.len()) {
-                        let result = evaluate(engine, config, status, edda, prefetched, rules[i], window);
+                    while let Some(i) =
+                        Some(next.fetch_add(1, Ordering::Relaxed)).filter(|i| *i < rules.len())
+                    {
+                        let result =
+                            evaluate(engine, config, status, edda, prefetched, rules[i], window);
                         done.push((i, result));
                     }
                     done
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
     });
     for (i, result) in done {
         results[i] = Some(result);
     }
-    results.into_iter().map(|r| r.unwrap_or_else(|| Err("the rule's worker thread panicked".into()))).collect()
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("the rule's worker thread panicked".into())))
+        .collect()
 }
 
 fn evaluate(
@@ -197,15 +243,29 @@ fn evaluate(
         data,
         window,
     };
-    let services = Arc::new(RuleServices::new(&info.name, &info.capabilities, edda.clone(), window, config.edda_queries_per_rule));
+    let services = Arc::new(RuleServices::new(
+        &info.name,
+        &info.capabilities,
+        edda.clone(),
+        window,
+        config.edda_queries_per_rule,
+    ));
     let started = std::time::Instant::now();
-    let result = engine.evaluate(&rule.module, &config.limits_for(&info.name), services, &input);
+    let result = engine.evaluate(
+        &rule.module,
+        &config.limits_for(&info.name),
+        services,
+        &input,
+    );
     tracing::debug!(rule = %info.name, elapsed_ms = started.elapsed().as_millis() as u64, "evaluated");
     result.map_err(|err| err.to_string())
 }
 
 /// Top-level keys of the rule's `plugin.<name>` section replace its defaults.
-fn merge_config(defaults: &serde_json::Value, section: Option<&serde_json::Value>) -> serde_json::Value {
+fn merge_config(
+    defaults: &serde_json::Value,
+    section: Option<&serde_json::Value>,
+) -> serde_json::Value {
     let mut merged = defaults.as_object().cloned().unwrap_or_default();
     if let Some(serde_json::Value::Object(section)) = section {
         merged.extend(section.clone());
@@ -222,5 +282,7 @@ fn warn_unused_sections(config: &Config, installed: &Installed) {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

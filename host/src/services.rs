@@ -18,7 +18,13 @@ pub struct RuleServices {
 }
 
 impl RuleServices {
-    pub fn new(rule: &str, capabilities: &[Capability], edda: Arc<EddaClient>, window: Window, budget: u64) -> RuleServices {
+    pub fn new(
+        rule: &str,
+        capabilities: &[Capability],
+        edda: Arc<EddaClient>,
+        window: Window,
+        budget: u64,
+    ) -> RuleServices {
         RuleServices {
             rule: rule.to_owned(),
             capabilities: capabilities.to_vec(),
@@ -39,7 +45,11 @@ impl HostServices for RuleServices {
             tracing::warn!(rule = %self.rule, path = %query.path, "refused an EDDA query: the rule did not declare the edda capability");
             return Err(EddaCallError::Denied);
         }
-        if self.queries_left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err() {
+        if self
+            .queries_left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_err()
+        {
             return Err(EddaCallError::LimitExceeded);
         }
         tracing::debug!(rule = %self.rule, path = %query.path, "EDDA query from the rule");
@@ -47,7 +57,16 @@ impl HostServices for RuleServices {
             Ok(body) => Ok(body.to_string()),
             Err(err) => Err(match err {
                 EddaError::InvalidQuery(e) => EddaCallError::InvalidQuery(e.to_string()),
-                EddaError::Status { status, name, message, .. } => EddaCallError::Http { status, name, message },
+                EddaError::Status {
+                    status,
+                    name,
+                    message,
+                    ..
+                } => EddaCallError::Http {
+                    status,
+                    name,
+                    message,
+                },
                 other => EddaCallError::Transport(other.to_string()),
             }),
         }

@@ -62,7 +62,10 @@ impl Status {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Status::new()),
-            Err(err) => return Err(err).with_context(|| format!("failed to read status file {}", path.display())),
+            Err(err) => {
+                return Err(err)
+                    .with_context(|| format!("failed to read status file {}", path.display()));
+            }
         };
         if text.trim().is_empty() {
             return Ok(Status::new());
@@ -76,19 +79,27 @@ impl Status {
     }
 
     fn new() -> Status {
-        Status { reddalert_status: FORMAT, ..Status::default() }
+        Status {
+            reddalert_status: FORMAT,
+            ..Status::default()
+        }
     }
 
     fn parse(text: &str) -> Result<Status> {
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|err| anyhow::anyhow!("line {} column {}: {err}", err.line(), err.column()))?;
-        let Some(map) = value.as_object() else { bail!("the top level must be a JSON object") };
+        let Some(map) = value.as_object() else {
+            bail!("the top level must be a JSON object")
+        };
         if !map.contains_key("reddalert_status") {
             return from_original(map);
         }
         let status: Status = serde_json::from_value(value)?;
         if status.reddalert_status != FORMAT {
-            bail!("format {} is not supported by this version (it reads format {FORMAT})", status.reddalert_status);
+            bail!(
+                "format {} is not supported by this version (it reads format {FORMAT})",
+                status.reddalert_status
+            );
         }
         Ok(status)
     }
@@ -102,8 +113,11 @@ impl Status {
             .with_context(|| format!("failed to create a temporary file in {}", dir.display()))?;
         let mut json = serde_json::to_vec_pretty(self).context("failed to serialise the status")?;
         json.push(b'\n');
-        tmp.write_all(&json).and_then(|()| tmp.as_file().sync_all()).context("failed to write the status")?;
-        tmp.persist(path).with_context(|| format!("failed to replace status file {}", path.display()))?;
+        tmp.write_all(&json)
+            .and_then(|()| tmp.as_file().sync_all())
+            .context("failed to write the status")?;
+        tmp.persist(path)
+            .with_context(|| format!("failed to replace status file {}", path.display()))?;
         if let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();
         }
@@ -118,13 +132,24 @@ fn from_original(map: &serde_json::Map<String, serde_json::Value>) -> Result<Sta
         if key == "since" {
             status.since = match value {
                 serde_json::Value::Null => None,
-                v => Some(v.as_u64().with_context(|| format!("`since` must be epoch milliseconds, got {v}"))?),
+                v => Some(
+                    v.as_u64()
+                        .with_context(|| format!("`since` must be epoch milliseconds, got {v}"))?,
+                ),
             };
         } else if let Some(name) = key.strip_prefix("plugin.") {
             let state = (!value.is_null()).then(|| value.clone());
-            status.rules.insert(name.to_owned(), RuleStatus { state, ..RuleStatus::default() });
+            status.rules.insert(
+                name.to_owned(),
+                RuleStatus {
+                    state,
+                    ..RuleStatus::default()
+                },
+            );
         } else {
-            bail!("unknown key {key:?} (neither a reddalert status file nor an original reddalert one)");
+            bail!(
+                "unknown key {key:?} (neither a reddalert status file nor an original reddalert one)"
+            );
         }
     }
     Ok(status)

@@ -11,7 +11,9 @@ const SECONDS_CEILING: u64 = 100_000_000_000;
 pub fn parse_time(text: &str) -> Result<u64> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        let n: u64 = text.parse().map_err(|_| anyhow::anyhow!("{text:?} is too large"))?;
+        let n: u64 = text
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{text:?} is too large"))?;
         return Ok(if n < SECONDS_CEILING { n * 1000 } else { n });
     }
     if let Ok(ts) = text.parse::<jiff::Timestamp>() {
@@ -59,7 +61,10 @@ mod tests {
     #[test]
     fn rejects_garbage_with_the_accepted_forms() {
         let err = parse_time("yesterday").unwrap_err().to_string();
-        assert!(err.contains("epoch seconds") && err.contains("ISO 8601"), "{err}");
+        assert!(
+            err.contains("epoch seconds") && err.contains("ISO 8601"),
+            "{err}"
+        );
         assert!(parse_time("1969-12-31").is_err());
     }
 }

@@ -12,7 +12,12 @@ fn an_unknown_rule_name_exits_2_listing_the_installed_rules() {
     let env = Env::new(&edda.base_url(), &[guests::AMI, guests::ELBS], "");
     let run = env.run(&["--since", "0", "--until", "1", "amy"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("unknown rule \"amy\"; installed rules: ami, elbs"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("unknown rule \"amy\"; installed rules: ami, elbs"),
+        "{}",
+        run.stderr
+    );
     assert!(!env.status.exists(), "nothing saved");
 }
 
@@ -20,10 +25,19 @@ fn an_unknown_rule_name_exits_2_listing_the_installed_rules() {
 fn named_rules_run_alone() {
     let edda = basic_edda();
     let env = Env::new(&edda.base_url(), &[guests::AMI, guests::ELBS], "");
-    let run = env.run(&["--since", &T2.to_string(), "--until", &T4.to_string(), "elbs"]);
+    let run = env.run(&[
+        "--since",
+        &T2.to_string(),
+        "--until",
+        &T4.to_string(),
+        "elbs",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.alerts().iter().all(|a| a["plugin_name"] == "elbs"));
-    assert!(requests_for(&edda, "view/instances").is_empty(), "ami's queries were not fetched");
+    assert!(
+        requests_for(&edda, "view/instances").is_empty(),
+        "ami's queries were not fetched"
+    );
 }
 
 #[test]
@@ -33,7 +47,12 @@ fn two_modules_with_one_name_are_an_error() {
     std::fs::copy(guests::AMI, env.rules.join("copy-of-ami.wasm")).unwrap();
     let run = env.run(&["--since", "0", "--until", "1"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("two modules declare the rule name \"ami\""), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("two modules declare the rule name \"ami\""),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -45,20 +64,48 @@ fn rules_lists_name_version_queries_interface_origin_and_hash() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let rules = doc["rules"].as_array().unwrap();
-    let sg = rules.iter().find(|r| r["name"] == "secgroups").expect("secgroups listed");
+    let sg = rules
+        .iter()
+        .find(|r| r["name"] == "secgroups")
+        .expect("secgroups listed");
     assert_eq!(sg["interface"], "0.1.0");
-    assert!(!sg["version"].as_str().unwrap().is_empty() && !sg["description"].as_str().unwrap().is_empty());
-    let expected_hash = hex::encode(sha2::Sha256::digest(std::fs::read(guests::SECGROUPS).unwrap()));
+    assert!(
+        !sg["version"].as_str().unwrap().is_empty()
+            && !sg["description"].as_str().unwrap().is_empty()
+    );
+    let expected_hash = hex::encode(sha2::Sha256::digest(
+        std::fs::read(guests::SECGROUPS).unwrap(),
+    ));
     assert_eq!(sg["sha256"], expected_hash);
-    assert!(sg["path"].as_str().unwrap().ends_with("rule_secgroups.wasm"));
-    let queries: Vec<&str> = sg["queries"].as_array().unwrap().iter().map(|q| q["path"].as_str().unwrap()).collect();
-    assert!(queries.contains(&"aws/securityGroups;_expand"), "{queries:?}");
+    assert!(
+        sg["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("rule_secgroups.wasm")
+    );
+    let queries: Vec<&str> = sg["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        queries.contains(&"aws/securityGroups;_expand"),
+        "{queries:?}"
+    );
     let junk = &doc["unloadable"][0];
     assert!(junk["path"].as_str().unwrap().ends_with("junk.wasm"));
-    assert_eq!(junk["sha256"], hex::encode(sha2::Sha256::digest(b"not wasm")));
+    assert_eq!(
+        junk["sha256"],
+        hex::encode(sha2::Sha256::digest(b"not wasm"))
+    );
 
     let text = env.run(&["rules"]);
-    assert!(text.stdout.contains("secgroups ") && text.stdout.contains("sha256     "), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("secgroups ") && text.stdout.contains("sha256     "),
+        "{}",
+        text.stdout
+    );
 }
 
 #[test]
@@ -67,10 +114,21 @@ fn a_second_run_loads_unchanged_modules_from_the_compilation_cache() {
     let env = Env::new(&edda.base_url(), &[guests::AMI, guests::ELBS], "");
     let stats = |run: &Run| {
         let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-        (doc["compilation_cache"]["hits"].as_u64().unwrap(), doc["compilation_cache"]["misses"].as_u64().unwrap())
+        (
+            doc["compilation_cache"]["hits"].as_u64().unwrap(),
+            doc["compilation_cache"]["misses"].as_u64().unwrap(),
+        )
     };
-    assert_eq!(stats(&env.run(&["rules", "--json"])), (0, 2), "first run compiles both");
-    assert_eq!(stats(&env.run(&["rules", "--json"])), (2, 0), "second run compiles nothing");
+    assert_eq!(
+        stats(&env.run(&["rules", "--json"])),
+        (0, 2),
+        "first run compiles both"
+    );
+    assert_eq!(
+        stats(&env.run(&["rules", "--json"])),
+        (2, 0),
+        "second run compiles nothing"
+    );
 }
 
 #[test]
@@ -87,10 +145,24 @@ fn the_original_json_config_shape_runs() {
     });
     let json_path = env.path("configfile.json");
     std::fs::write(&json_path, config.to_string()).unwrap();
-    let args = ["--configfile", path_str(&json_path), "--statusfile", path_str(&env.status), "--rules-dir", path_str(&env.rules), "-s", &T2.to_string(), "-u", &T4.to_string()];
+    let args = [
+        "--configfile",
+        path_str(&json_path),
+        "--statusfile",
+        path_str(&env.status),
+        "--rules-dir",
+        path_str(&env.rules),
+        "-s",
+        &T2.to_string(),
+        "-u",
+        &T4.to_string(),
+    ];
     let run = run_binary(&args);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.stdout, "", "8080 is allowed by plugin.elbs, so nothing alerts");
+    assert_eq!(
+        run.stdout, "",
+        "8080 is allowed by plugin.elbs, so nothing alerts"
+    );
 
     let strict = serde_json::json!({"edda": edda.base_url(), "output": "stdout_tabsep", "plugin.elbs": {"allowed_ports": [80, 443]}});
     std::fs::write(&json_path, strict.to_string()).unwrap();
@@ -98,7 +170,11 @@ fn the_original_json_config_shape_runs() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 1, "{}", run.stdout);
-    assert!(lines[0].starts_with("elbs\tapi-frontend\t{"), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with("elbs\tapi-frontend\t{"),
+        "{}",
+        lines[0]
+    );
 }
 
 #[test]
@@ -106,5 +182,9 @@ fn unknown_config_keys_are_errors_naming_key_and_file() {
     let env = Env::new("http://127.0.0.1:9/edda", &[], "rules_dirs = \"x\"\n");
     let run = env.run(&[]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("reddalert.toml") && run.stderr.contains("rules_dirs"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("reddalert.toml") && run.stderr.contains("rules_dirs"),
+        "{}",
+        run.stderr
+    );
 }

@@ -14,13 +14,26 @@ fn seeded(env: &Env) -> String {
 
 #[test]
 fn unreachable_edda_is_fatal_and_changes_nothing() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let env = Env::new(&format!("http://127.0.0.1:{port}/edda"), &[guests::AMI], "");
     let before = seeded(&env);
     let run = env.run(&["--since", "0", "--until", "1"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("EDDA is unreachable at http://127.0.0.1"), "{}", run.stderr);
-    assert!(run.stderr.contains("no state was changed"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("EDDA is unreachable at http://127.0.0.1"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("no state was changed"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(std::fs::read_to_string(&env.status).unwrap(), before);
     assert!(run.stdout.is_empty());
 }
@@ -33,12 +46,28 @@ fn failing_query(fault: Fault, expect: &str) {
     let before = seeded(&env);
     let run = env.run(&["--since", &T2.to_string(), "--until", &T4.to_string()]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let line = run.stderr.lines().find(|l| l.contains("rule failed") && l.contains("ami")).unwrap_or_default();
-    assert!(line.contains("view/instances;_expand") && line.contains(expect), "{expect:?} not in {line:?}\n{}", run.stderr);
-    assert_eq!(run.alerts_of("elbs").len(), 1, "the other rule still alerts: {}", run.stdout);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("rule failed") && l.contains("ami"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("view/instances;_expand") && line.contains(expect),
+        "{expect:?} not in {line:?}\n{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.alerts_of("elbs").len(),
+        1,
+        "the other rule still alerts: {}",
+        run.stdout
+    );
     let status = env.status_json();
     assert_ne!(std::fs::read_to_string(&env.status).unwrap(), before);
-    assert_eq!(status["rules"]["ami"]["state"], serde_json::json!({"first_seen": {"ami-old": 5}}));
+    assert_eq!(
+        status["rules"]["ami"]["state"],
+        serde_json::json!({"first_seen": {"ami-old": 5}})
+    );
     assert_eq!(status["rules"]["ami"]["consecutive_failures"], 1);
 }
 

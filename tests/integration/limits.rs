@@ -10,7 +10,15 @@ const TIGHT: &str = "[limits]\nfuel = 3_000_000_000\nmemory_mib = 256\ntimeout_s
 #[test]
 fn each_hostile_module_fails_alone_with_its_own_error() {
     let edda = basic_edda();
-    let modules = [guests::AMI, guests::SPIN, guests::ALLOC, guests::TRAP, guests::HUGE, guests::BADJSON, guests::WRONGWORLD];
+    let modules = [
+        guests::AMI,
+        guests::SPIN,
+        guests::ALLOC,
+        guests::TRAP,
+        guests::HUGE,
+        guests::BADJSON,
+        guests::WRONGWORLD,
+    ];
     let env = Env::new(&edda.base_url(), &modules, TIGHT);
     let seeded = serde_json::json!({
         "reddalert_status": 1,
@@ -21,23 +29,47 @@ fn each_hostile_module_fails_alone_with_its_own_error() {
     let run = env.run(&window(0, T4).iter().map(String::as_str).collect::<Vec<_>>());
 
     assert_eq!(run.code, 1, "partial failure: {}", run.stderr);
-    assert_eq!(run.alerts_of("ami").len(), 3, "the good rule still alerts (3 live instances): {}", run.stdout);
+    assert_eq!(
+        run.alerts_of("ami").len(),
+        3,
+        "the good rule still alerts (3 live instances): {}",
+        run.stdout
+    );
     let expect = [
         ("spin", "ran out of fuel"),
         ("alloc", "exceeded its memory limit of 268435456 bytes"),
         ("trap", "index out of bounds"),
         ("huge", "over the limit of"),
         ("badjson", "are not JSON"),
-        ("guest_wrongworld.wasm", "does not export reddalert:rules/guest@0.1.0"),
+        (
+            "guest_wrongworld.wasm",
+            "does not export reddalert:rules/guest@0.1.0",
+        ),
     ];
     for (who, why) in expect {
-        let line = run.stderr.lines().find(|l| l.contains(who) && l.contains(why));
-        assert!(line.is_some(), "no error naming {who} with {why:?} in:\n{}", run.stderr);
+        let line = run
+            .stderr
+            .lines()
+            .find(|l| l.contains(who) && l.contains(why));
+        assert!(
+            line.is_some(),
+            "no error naming {who} with {why:?} in:\n{}",
+            run.stderr
+        );
     }
     let status = env.status_json();
-    assert_eq!(status["rules"]["spin"]["state"], serde_json::json!({"keep": "me"}), "failed rule keeps its state");
+    assert_eq!(
+        status["rules"]["spin"]["state"],
+        serde_json::json!({"keep": "me"}),
+        "failed rule keeps its state"
+    );
     assert_eq!(status["rules"]["spin"]["consecutive_failures"], 1);
-    assert!(status["rules"]["spin"]["last_error"].as_str().unwrap().contains("fuel"));
+    assert!(
+        status["rules"]["spin"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("fuel")
+    );
     assert_eq!(status["rules"]["ami"]["consecutive_failures"], 0);
     assert!(status["rules"]["ami"]["state"]["first_seen"].is_object());
 }
@@ -51,8 +83,16 @@ fn the_deadline_stops_a_spinning_rule_on_every_call() {
         let started = std::time::Instant::now();
         let run = env.run(&["--since", "0", "--until", "1"]);
         assert_eq!(run.code, 1);
-        assert!(run.stderr.contains("exceeded its deadline of 500ms"), "{}", run.stderr);
-        assert!(started.elapsed() < std::time::Duration::from_secs(15), "took {:?}", started.elapsed());
+        assert!(
+            run.stderr.contains("exceeded its deadline of 500ms"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "took {:?}",
+            started.elapsed()
+        );
     }
 }
 
@@ -63,7 +103,11 @@ fn per_rule_overrides_apply_to_that_rule_only() {
     let env = Env::new(&edda.base_url(), &[guests::HUGE, guests::AMI], limits);
     let run = env.run(&["--since", "0", "--until", &T4.to_string()]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("over the limit of 1048576 bytes"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("over the limit of 1048576 bytes"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(run.alerts_of("ami").len(), 3);
 }
 
@@ -75,8 +119,15 @@ fn a_module_for_another_interface_version_is_refused_with_both_versions() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let listing: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let error = listing["unloadable"][0]["error"].as_str().unwrap();
-    assert!(error.contains("built for interface 0.2.0, this host supports 0.1.x"), "{error}");
+    assert!(
+        error.contains("built for interface 0.2.0, this host supports 0.1.x"),
+        "{error}"
+    );
     let run = env.run(&["--since", "0", "--until", &T4.to_string()]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("built for interface 0.2.0"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("built for interface 0.2.0"),
+        "{}",
+        run.stderr
+    );
 }

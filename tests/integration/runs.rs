@@ -9,18 +9,34 @@ use crate::support::*;
 #[test]
 fn a_run_prints_real_alerts_and_saves_state() {
     let edda = basic_edda();
-    let env = Env::new(&edda.base_url(), &[guests::SECGROUPS, guests::ELBS, guests::AMI], "");
+    let env = Env::new(
+        &edda.base_url(),
+        &[guests::SECGROUPS, guests::ELBS, guests::AMI],
+        "",
+    );
     let run = env.run(&["--since", &T1.to_string(), "--until", &T3.to_string()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let sg = run.alerts_of("secgroups");
     let ids: Vec<&str> = sg.iter().map(|a| a["id"].as_str().unwrap()).collect();
     assert!(ids.contains(&"sg-0a1b2c3d (web)"), "{ids:?}");
-    let wide = sg.iter().find(|a| a["id"] == "sg-0a1b2c3d (web)" && a["details"]["toPort"] == 65535);
-    assert!(wide.is_some(), "the 0-65535 opening of rev B is reported: {sg:?}");
-    assert!(sg.iter().all(|a| a["id"] != "sg-0e0f1a2b (db)"), "db was not updated in the window");
+    let wide = sg
+        .iter()
+        .find(|a| a["id"] == "sg-0a1b2c3d (web)" && a["details"]["toPort"] == 65535);
+    assert!(
+        wide.is_some(),
+        "the 0-65535 opening of rev B is reported: {sg:?}"
+    );
+    assert!(
+        sg.iter().all(|a| a["id"] != "sg-0e0f1a2b (db)"),
+        "db was not updated in the window"
+    );
     let status = env.status_json();
     assert_eq!(status["rules"]["secgroups"]["consecutive_failures"], 0);
-    assert!(status["rules"]["secgroups"]["last_success"].as_u64().is_some());
+    assert!(
+        status["rules"]["secgroups"]["last_success"]
+            .as_u64()
+            .is_some()
+    );
     assert!(status["rules"]["ami"]["state"]["first_seen"]["ami-0abc1234"].is_u64());
 }
 
@@ -28,20 +44,37 @@ fn a_run_prints_real_alerts_and_saves_state() {
 fn each_distinct_query_is_fetched_once_and_windows_reach_edda() {
     let edda = basic_edda();
     // ami and secgroups both read view/instances;_expand.
-    let env = Env::new(&edda.base_url(), &[guests::SECGROUPS, guests::AMI, guests::NEWTAG], "");
+    let env = Env::new(
+        &edda.base_url(),
+        &[guests::SECGROUPS, guests::AMI, guests::NEWTAG],
+        "",
+    );
     let run = env.run(&["--since", "2018-01-01T01:00:00Z", "--until", "1514775600"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(requests_for(&edda, "view/instances"), vec!["view/instances;_expand".to_string()]);
+    assert_eq!(
+        requests_for(&edda, "view/instances"),
+        vec!["view/instances;_expand".to_string()]
+    );
     let sg = requests_for(&edda, "aws/securityGroups");
     let windowed = format!("aws/securityGroups;_expand;_since={T1};_until={T3};_updated");
     assert_eq!(sg.iter().filter(|r| **r == windowed).count(), 1, "{sg:?}");
-    assert_eq!(sg.iter().filter(|r| *r == "aws/securityGroups;_expand").count(), 1, "{sg:?}");
+    assert_eq!(
+        sg.iter()
+            .filter(|r| *r == "aws/securityGroups;_expand")
+            .count(),
+        1,
+        "{sg:?}"
+    );
 }
 
 #[test]
 fn store_until_makes_the_next_run_start_where_this_one_ended() {
     let edda = basic_edda();
-    let env = Env::new(&edda.base_url(), &[guests::ELBS], "store-until = true\nuntil_lag_seconds = 600\n");
+    let env = Env::new(
+        &edda.base_url(),
+        &[guests::ELBS],
+        "store-until = true\nuntil_lag_seconds = 600\n",
+    );
     let run = env.run(&["--since", &T0.to_string(), "--until", &T2.to_string()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(env.status_json()["since"], T2);
@@ -51,9 +84,23 @@ fn store_until_makes_the_next_run_start_where_this_one_ended() {
     let after = now_ms();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let last = requests_for(&edda, "aws/loadBalancers").pop().unwrap();
-    let until: u64 = last.split(";_until=").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
-    assert!(last.starts_with(&format!("aws/loadBalancers;_expand;_since={T2};_until=")), "{last}");
-    assert!(until >= before - 600_000 && until <= after - 600_000, "until is now minus the lag: {until}");
+    let until: u64 = last
+        .split(";_until=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        last.starts_with(&format!("aws/loadBalancers;_expand;_since={T2};_until=")),
+        "{last}"
+    );
+    assert!(
+        until >= before - 600_000 && until <= after - 600_000,
+        "until is now minus the lag: {until}"
+    );
     assert_eq!(env.status_json()["since"], until);
 }
 
@@ -61,10 +108,19 @@ fn store_until_makes_the_next_run_start_where_this_one_ended() {
 fn without_store_until_the_window_starts_at_zero() {
     let edda = basic_edda();
     let env = Env::new(&edda.base_url(), &[guests::ELBS], "");
-    std::fs::write(&env.status, format!("{{\"reddalert_status\": 1, \"since\": {T2}}}")).unwrap();
+    std::fs::write(
+        &env.status,
+        format!("{{\"reddalert_status\": 1, \"since\": {T2}}}"),
+    )
+    .unwrap();
     let run = env.run(&["--until", &T3.to_string()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(requests_for(&edda, "aws/loadBalancers"), vec![format!("aws/loadBalancers;_expand;_since=0;_until={T3};_updated")]);
+    assert_eq!(
+        requests_for(&edda, "aws/loadBalancers"),
+        vec![format!(
+            "aws/loadBalancers;_expand;_since=0;_until={T3};_updated"
+        )]
+    );
 }
 
 #[test]
@@ -73,7 +129,14 @@ fn state_suppresses_a_repeat_alert_on_the_next_run() {
     let env = Env::new(&edda.base_url(), &[guests::AMI], "store-until = true\n");
     let first = env.run(&["--since", "0", "--until", &T4.to_string()]);
     assert_eq!(first.code, 0, "{}", first.stderr);
-    assert!(first.alerts_of("ami").iter().any(|a| a["id"] == "ami-0abc1234"), "{}", first.stdout);
+    assert!(
+        first
+            .alerts_of("ami")
+            .iter()
+            .any(|a| a["id"] == "ami-0abc1234"),
+        "{}",
+        first.stdout
+    );
 
     // The AMI's old instances are gone; a new one launches from it after the first run.
     let basic = Store::from_dir(&fixtures_dir().join("basic")).unwrap();
@@ -81,19 +144,47 @@ fn state_suppresses_a_repeat_alert_on_the_next_run() {
     let mut doc = basic.revisions("view.instances")[0].data.clone();
     doc["instanceId"] = "i-0fffffffffffffff1".into();
     doc["launchTime"] = (T4 + 60_000).into();
-    store.insert("view.instances", Revision { id: "i-0fffffffffffffff1".into(), stime: (T4 + 60_000) as i64, ltime: None, ctime: None, data: doc });
+    store.insert(
+        "view.instances",
+        Revision {
+            id: "i-0fffffffffffffff1".into(),
+            stime: (T4 + 60_000) as i64,
+            ltime: None,
+            ctime: None,
+            data: doc,
+        },
+    );
     edda.set_store(store);
 
     let second = env.run(&["--until", &(T4 + 120_000).to_string()]);
     assert_eq!(second.code, 0, "{}", second.stderr);
-    assert!(second.alerts_of("ami").is_empty(), "ami-0abc1234 is already known: {}", second.stdout);
+    assert!(
+        second.alerts_of("ami").is_empty(),
+        "ami-0abc1234 is already known: {}",
+        second.stdout
+    );
 
     // Without the stored state the same data alerts: the state is what suppressed it.
     std::fs::remove_file(&env.status).unwrap();
-    let fresh = env.run(&["--since", &(T4 + 1).to_string(), "--until", &(T4 + 120_000).to_string()]);
-    assert!(fresh.alerts_of("ami").iter().any(|a| a["details"]["instanceId"] == "i-0fffffffffffffff1"), "{}", fresh.stdout);
+    let fresh = env.run(&[
+        "--since",
+        &(T4 + 1).to_string(),
+        "--until",
+        &(T4 + 120_000).to_string(),
+    ]);
+    assert!(
+        fresh
+            .alerts_of("ami")
+            .iter()
+            .any(|a| a["details"]["instanceId"] == "i-0fffffffffffffff1"),
+        "{}",
+        fresh.stdout
+    );
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }

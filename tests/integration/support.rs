@@ -33,12 +33,17 @@ impl Run {
     pub fn alerts(&self) -> Vec<Value> {
         self.stdout
             .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line: {l:?}: {e}")))
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line: {l:?}: {e}"))
+            })
             .collect()
     }
 
     pub fn alerts_of(&self, rule: &str) -> Vec<Value> {
-        self.alerts().into_iter().filter(|a| a["plugin_name"] == rule).collect()
+        self.alerts()
+            .into_iter()
+            .filter(|a| a["plugin_name"] == rule)
+            .collect()
     }
 }
 
@@ -55,7 +60,12 @@ impl Env {
         );
         std::fs::write(&config, text).expect("write config");
         let status = dir.path().join("status.json");
-        Env { dir, config, status, rules }
+        Env {
+            dir,
+            config,
+            status,
+            rules,
+        }
     }
 
     /// Replaces text in the config file.
@@ -71,7 +81,12 @@ impl Env {
 
     /// Runs `reddalert --configfile C --statusfile S ARGS...`.
     pub fn run(&self, args: &[&str]) -> Run {
-        let mut all = vec!["--configfile", path_str(&self.config), "--statusfile", path_str(&self.status)];
+        let mut all = vec![
+            "--configfile",
+            path_str(&self.config),
+            "--statusfile",
+            path_str(&self.status),
+        ];
         all.extend_from_slice(args);
         run_binary(&all)
     }
@@ -101,14 +116,21 @@ pub fn path_str(p: &Path) -> &str {
 
 /// The fake EDDA serving the `basic` scenario.
 pub fn basic_edda() -> reddalert_testkit::edda::FakeEdda {
-    let store = reddalert_testkit::edda::Store::from_dir(&reddalert_testkit::edda::fixtures_dir().join("basic"))
-        .expect("load basic fixtures");
+    let store = reddalert_testkit::edda::Store::from_dir(
+        &reddalert_testkit::edda::fixtures_dir().join("basic"),
+    )
+    .expect("load basic fixtures");
     reddalert_testkit::edda::FakeEdda::start(store)
 }
 
 /// The window arguments for [since, until].
 pub fn window(since: u64, until: u64) -> Vec<String> {
-    vec!["--since".into(), since.to_string(), "--until".into(), until.to_string()]
+    vec![
+        "--since".into(),
+        since.to_string(),
+        "--until".into(),
+        until.to_string(),
+    ]
 }
 
 /// Requests the fake EDDA saw whose path (after `/edda/api/v2/`) starts with `prefix`.

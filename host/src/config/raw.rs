@@ -80,7 +80,12 @@ pub enum OneOrMany {
 impl OneOrMany {
     pub fn items(&self) -> Vec<String> {
         match self {
-            OneOrMany::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+            OneOrMany::One(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
             OneOrMany::Many(v) => v.iter().map(|s| s.trim().to_owned()).collect(),
         }
     }
@@ -111,7 +116,9 @@ pub fn parse_json(text: &str) -> Result<RawConfig, String> {
         }
     }
     if rest.contains_key("plugin") {
-        return Err("unknown key `plugin` (the JSON format writes sections as \"plugin.<name>\")".into());
+        return Err(
+            "unknown key `plugin` (the JSON format writes sections as \"plugin.<name>\")".into(),
+        );
     }
     rest.insert("plugin".into(), serde_json::Value::Object(plugins));
     serde_json::from_value(serde_json::Value::Object(rest)).map_err(|err| err.to_string())

@@ -4,21 +4,54 @@
 
 use std::path::{Path, PathBuf};
 
-/// The file name of a query's snapshot: the query path with `/` written as `.`, plus `.json`
-/// (`aws/securityGroups;_expand` → `aws.securityGroups;_expand.json`).
-pub fn file_name(query_path: &str) -> String {
-    format!("{}.json", query_path.replace('/', "."))
+use crate::contract::Query;
+
+/// The file name of a query's snapshot: the query path with `/` written as `.`, then the
+/// window arguments without their times (`;_since` for a windowed query, `;_updated` for an
+/// updated-only one), then `.json`. So `aws/securityGroups;_expand` updated in the window is
+/// `aws.securityGroups;_expand;_since;_updated.json`, and the current state of the same
+/// collection is `aws.securityGroups;_expand.json`.
+pub fn file_name(query: &Query) -> String {
+    let mut name = query.path.replace('/', ".");
+    if query.window {
+        name.push_str(";_since");
+        if query.updated_only {
+            name.push_str(";_updated");
+        }
+    }
+    name.push_str(".json");
+    name
 }
 
-pub fn file_path(dir: &Path, query_path: &str) -> PathBuf {
-    dir.join(file_name(query_path))
+pub fn file_path(dir: &Path, query: &Query) -> PathBuf {
+    dir.join(file_name(query))
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::contract::Query;
+
+    fn q(path: &str, window: bool, updated_only: bool) -> Query {
+        Query {
+            path: path.into(),
+            window,
+            updated_only,
+        }
+    }
+
     #[test]
-    fn names_files_after_the_query() {
-        assert_eq!(super::file_name("aws/securityGroups;_expand"), "aws.securityGroups;_expand.json");
-        assert_eq!(super::file_name("aws/iamUsers/alice;_diff=200"), "aws.iamUsers.alice;_diff=200.json");
+    fn names_files_after_the_query_and_its_window_kind() {
+        assert_eq!(
+            super::file_name(&q("aws/securityGroups;_expand", false, false)),
+            "aws.securityGroups;_expand.json"
+        );
+        assert_eq!(
+            super::file_name(&q("aws/securityGroups;_expand", true, true)),
+            "aws.securityGroups;_expand;_since;_updated.json"
+        );
+        assert_eq!(
+            super::file_name(&q("aws/iamUsers/alice;_diff=200", true, false)),
+            "aws.iamUsers.alice;_diff=200;_since.json"
+        );
     }
 }

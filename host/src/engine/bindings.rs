@@ -23,13 +23,21 @@ pub(super) fn info_from_wit(info: wit::RuleInfo) -> Result<RuleInfo, String> {
         version: info.version,
         description: info.description,
         queries: info.queries.into_iter().map(query_from_wit).collect(),
-        capabilities: info.capabilities.into_iter().map(capability_from_wit).collect(),
+        capabilities: info
+            .capabilities
+            .into_iter()
+            .map(capability_from_wit)
+            .collect(),
         default_config,
     })
 }
 
 pub(super) fn query_from_wit(q: wit::Query) -> Query {
-    Query { path: q.path, window: q.window, updated_only: q.updated_only }
+    Query {
+        path: q.path,
+        window: q.window,
+        updated_only: q.updated_only,
+    }
 }
 
 fn capability_from_wit(c: wit::Capability) -> Capability {
@@ -46,14 +54,28 @@ pub(super) fn input_to_wit(input: &RuleInput) -> wit::RuleInput {
     wit::RuleInput {
         config: input.config.to_string(),
         state: input.state.as_ref().map(|s| s.to_string()),
-        data: input.data.iter().map(|(path, body): &(String, Arc<str>)| (path.clone(), body.to_string())).collect(),
-        window: wit::Window { since_ms: input.window.since_ms, until_ms: input.window.until_ms },
+        data: input
+            .data
+            .iter()
+            .map(|(path, body): &(String, Arc<str>)| (path.clone(), body.to_string()))
+            .collect(),
+        window: wit::Window {
+            since_ms: input.window.since_ms,
+            until_ms: input.window.until_ms,
+        },
     }
 }
 
 /// Checks the size first (cheap), then that every detail and the state are JSON.
-pub(super) fn output_from_wit(output: wit::RuleOutput, limit: usize) -> Result<RuleOutput, RuleError> {
-    let size = output.alerts.iter().map(|a| a.id.len() + a.details.len()).sum::<usize>()
+pub(super) fn output_from_wit(
+    output: wit::RuleOutput,
+    limit: usize,
+) -> Result<RuleOutput, RuleError> {
+    let size = output
+        .alerts
+        .iter()
+        .map(|a| a.id.len() + a.details.len())
+        .sum::<usize>()
         + output.state.as_ref().map_or(0, String::len);
     if size > limit {
         return Err(RuleError::OutputTooLarge { size, limit });
@@ -61,14 +83,21 @@ pub(super) fn output_from_wit(output: wit::RuleOutput, limit: usize) -> Result<R
     let mut findings = Vec::with_capacity(output.alerts.len());
     for alert in output.alerts {
         let details = serde_json::from_str(&alert.details).map_err(|err| {
-            RuleError::BadOutput(format!("the details of alert {:?} are not JSON: {err}", alert.id))
+            RuleError::BadOutput(format!(
+                "the details of alert {:?} are not JSON: {err}",
+                alert.id
+            ))
         })?;
-        findings.push(Finding { id: alert.id, details });
+        findings.push(Finding {
+            id: alert.id,
+            details,
+        });
     }
     let state = match output.state {
         None => None,
         Some(s) => Some(
-            serde_json::from_str(&s).map_err(|err| RuleError::BadOutput(format!("its state is not JSON: {err}")))?,
+            serde_json::from_str(&s)
+                .map_err(|err| RuleError::BadOutput(format!("its state is not JSON: {err}")))?,
         ),
     };
     Ok(RuleOutput { findings, state })

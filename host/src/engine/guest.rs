@@ -13,8 +13,8 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, Was
 
 use crate::contract::{Capability, EddaCallError, HostServices, LogLevel, NetError};
 
-use super::bindings::reddalert::rules::{chef, edda, log, net, s3, types};
 use super::bindings::query_from_wit;
+use super::bindings::reddalert::rules::{chef, edda, log, net, s3, types};
 
 const GUEST_OUTPUT_CAP: usize = 64 * 1024;
 const LOG_LINE_CAP: usize = 4 * 1024;
@@ -31,7 +31,11 @@ pub(crate) struct GuestState {
 }
 
 impl GuestState {
-    pub(super) fn new(host: Arc<dyn HostServices>, memory_bytes: usize, clock_ms: u64) -> GuestState {
+    pub(super) fn new(
+        host: Arc<dyn HostServices>,
+        memory_bytes: usize,
+        clock_ms: u64,
+    ) -> GuestState {
         let stdout = MemoryOutputPipe::new(GUEST_OUTPUT_CAP);
         let stderr = MemoryOutputPipe::new(GUEST_OUTPUT_CAP);
         let wasi = WasiCtx::builder()
@@ -43,7 +47,10 @@ impl GuestState {
         GuestState {
             wasi,
             table: ResourceTable::new(),
-            limiter: MemoryCap { limit: memory_bytes, hit: false },
+            limiter: MemoryCap {
+                limit: memory_bytes,
+                hit: false,
+            },
             host,
             stdout,
             stderr,
@@ -53,9 +60,15 @@ impl GuestState {
 
     /// Hands what the guest printed to the host's log, line by line.
     pub(super) fn flush_guest_output(&self) {
-        for (pipe, level) in [(&self.stdout, LogLevel::Info), (&self.stderr, LogLevel::Warn)] {
+        for (pipe, level) in [
+            (&self.stdout, LogLevel::Info),
+            (&self.stderr, LogLevel::Warn),
+        ] {
             let bytes = pipe.contents();
-            for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.trim().is_empty()) {
+            for line in String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+            {
                 self.host.log(level, line);
             }
         }
@@ -67,17 +80,26 @@ impl GuestState {
     pub(super) fn guest_stderr_tail(&self, max: usize) -> String {
         let bytes = self.stderr.contents();
         let text = String::from_utf8_lossy(&bytes);
-        let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("note: run with")).collect();
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("note: run with"))
+            .collect();
         let joined = lines.join(" / ");
         let start = joined.len().saturating_sub(max);
-        let start = (start..joined.len()).find(|i| joined.is_char_boundary(*i)).unwrap_or(joined.len());
+        let start = (start..joined.len())
+            .find(|i| joined.is_char_boundary(*i))
+            .unwrap_or(joined.len());
         joined[start..].to_owned()
     }
 }
 
 impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -89,15 +111,28 @@ pub(super) struct MemoryCap {
 }
 
 impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.limit {
             self.hit = true;
-            return Err(wasmtime::format_err!("memory limit of {} bytes reached", self.limit));
+            return Err(wasmtime::format_err!(
+                "memory limit of {} bytes reached",
+                self.limit
+            ));
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -130,7 +165,10 @@ impl log::Host for GuestState {
         self.log_lines += 1;
         if self.log_lines > LOG_LINES_CAP {
             if self.log_lines == LOG_LINES_CAP + 1 {
-                self.host.log(LogLevel::Warn, "log line limit reached; further lines are dropped");
+                self.host.log(
+                    LogLevel::Warn,
+                    "log line limit reached; further lines are dropped",
+                );
             }
             return;
         }
@@ -154,9 +192,15 @@ impl edda::Host for GuestState {
         self.host.edda(&query_from_wit(q)).map_err(|err| match err {
             EddaCallError::Denied => types::EddaError::Denied,
             EddaCallError::InvalidQuery(m) => types::EddaError::InvalidQuery(m),
-            EddaCallError::Http { status, name, message } => {
-                types::EddaError::Http(types::EddaHttpError { status, name, message })
-            }
+            EddaCallError::Http {
+                status,
+                name,
+                message,
+            } => types::EddaError::Http(types::EddaHttpError {
+                status,
+                name,
+                message,
+            }),
             EddaCallError::Transport(m) => types::EddaError::Transport(m),
             EddaCallError::LimitExceeded => types::EddaError::LimitExceeded,
         })
@@ -180,7 +224,11 @@ impl GuestState {
 }
 
 impl net::Host for GuestState {
-    fn http_get(&mut self, _url: String, _follow: bool) -> Result<types::HttpResponse, types::NetError> {
+    fn http_get(
+        &mut self,
+        _url: String,
+        _follow: bool,
+    ) -> Result<types::HttpResponse, types::NetError> {
         Err(self.denied(Capability::Http))
     }
 
@@ -190,7 +238,11 @@ impl net::Host for GuestState {
 }
 
 impl chef::Host for GuestState {
-    fn search_nodes(&mut self, _query: String, _attributes: String) -> Result<String, types::NetError> {
+    fn search_nodes(
+        &mut self,
+        _query: String,
+        _attributes: String,
+    ) -> Result<String, types::NetError> {
         Err(self.denied(Capability::Chef))
     }
 }

@@ -37,7 +37,9 @@ impl Output for StdoutOutput<'_> {
             text.push_str(&render(self.kind, alert));
         }
         let mut out = self.out.borrow_mut();
-        out.write_all(text.as_bytes()).and_then(|()| out.flush()).context("failed to write alerts to stdout")
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .context("failed to write alerts to stdout")
     }
 }
 
@@ -52,7 +54,12 @@ pub(super) fn render(kind: OutputKind, alert: &AlertRecord) -> String {
         OutputKind::StdoutTabsep => {
             // Tabs and newlines inside fields would break the one-line-per-alert promise.
             let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
-            format!("{}\t{}\t{}\n", clean(&alert.plugin_name), clean(&alert.id), clean(&details_text(&alert.details)))
+            format!(
+                "{}\t{}\t{}\n",
+                clean(&alert.plugin_name),
+                clean(&alert.id),
+                clean(&details_text(&alert.details))
+            )
         }
         OutputKind::StdoutJson => format!("{}\n", serde_json::to_string(alert).unwrap_or_default()),
     }
@@ -64,14 +71,24 @@ mod tests {
     use serde_json::json;
 
     fn alert(details: serde_json::Value) -> AlertRecord {
-        AlertRecord { plugin_name: "secgroups".into(), id: "sg-1 (web)".into(), details }
+        AlertRecord {
+            plugin_name: "secgroups".into(),
+            id: "sg-1 (web)".into(),
+            details,
+        }
     }
 
     #[test]
     fn renders_the_original_formats() {
         let a = alert(json!({"fromPort": 22, "toPort": 22}));
-        assert_eq!(render(OutputKind::Stdout, &a), "Rule: secgroups\nSubject: sg-1 (web)\nAlert: {\"fromPort\":22,\"toPort\":22}\n\n");
-        assert_eq!(render(OutputKind::StdoutTabsep, &alert(json!("a\tb"))), "secgroups\tsg-1 (web)\ta b\n");
+        assert_eq!(
+            render(OutputKind::Stdout, &a),
+            "Rule: secgroups\nSubject: sg-1 (web)\nAlert: {\"fromPort\":22,\"toPort\":22}\n\n"
+        );
+        assert_eq!(
+            render(OutputKind::StdoutTabsep, &alert(json!("a\tb"))),
+            "secgroups\tsg-1 (web)\ta b\n"
+        );
         assert_eq!(
             render(OutputKind::StdoutJson, &alert(json!("x"))),
             "{\"plugin_name\":\"secgroups\",\"id\":\"sg-1 (web)\",\"details\":\"x\"}\n"

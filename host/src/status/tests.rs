@@ -9,12 +9,21 @@ fn round_trips_atomically_and_pretty() {
     let mut status = Status::load(&path).unwrap();
     assert_eq!(status, Status::new());
     status.since = Some(42);
-    status.rules.insert("ami".into(), RuleStatus { state: Some(serde_json::json!({"first_seen": {}})), ..Default::default() });
+    status.rules.insert(
+        "ami".into(),
+        RuleStatus {
+            state: Some(serde_json::json!({"first_seen": {}})),
+            ..Default::default()
+        },
+    );
     status.save(&path).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("\n  \"reddalert_status\": 1"), "{text}");
     assert_eq!(Status::load(&path).unwrap(), status);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .collect();
     assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
 }
 
@@ -23,7 +32,10 @@ fn reads_an_original_status_file() {
     let text = r#"{"since": 1382092709000, "plugin.ami": {"first_seen": {"ami-deadbeef": 1382092709000}}, "plugin.secgroups": {}}"#;
     let status = Status::parse(text).unwrap();
     assert_eq!(status.since, Some(1382092709000));
-    assert_eq!(status.rules["ami"].state, Some(serde_json::json!({"first_seen": {"ami-deadbeef": 1382092709000u64}})));
+    assert_eq!(
+        status.rules["ami"].state,
+        Some(serde_json::json!({"first_seen": {"ami-deadbeef": 1382092709000u64}}))
+    );
     assert!(status.rules.contains_key("secgroups"));
 }
 
@@ -33,8 +45,14 @@ fn a_corrupt_file_names_file_and_line_and_is_kept() {
     let path = dir.path().join("status.json");
     std::fs::write(&path, "{\n  \"reddalert_status\": 1,\n  \"rules\": {,\n}").unwrap();
     let err = format!("{:#}", Status::load(&path).unwrap_err());
-    assert!(err.contains("status.json") && err.contains("line 3"), "{err}");
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\n  \"reddalert_status\": 1,\n  \"rules\": {,\n}");
+    assert!(
+        err.contains("status.json") && err.contains("line 3"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{\n  \"reddalert_status\": 1,\n  \"rules\": {,\n}"
+    );
 }
 
 #[test]
@@ -49,7 +67,9 @@ fn a_second_lock_waits_then_fails() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("status.json");
     let held = StatusLock::acquire(&path, Duration::from_millis(0)).unwrap();
-    let err = StatusLock::acquire(&path, Duration::from_millis(200)).unwrap_err().to_string();
+    let err = StatusLock::acquire(&path, Duration::from_millis(200))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("locked by another reddalert run"), "{err}");
     drop(held);
     StatusLock::acquire(&path, Duration::from_millis(0)).unwrap();

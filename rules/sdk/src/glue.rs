@@ -1,13 +1,20 @@
 //! Converts between wit-bindgen's generated types and the SDK's own, so that [`register!`]
 //! stays a few lines and rule code never sees generated names.
 
+use crate::Rule;
 use crate::bindings::reddalert::rules::types as wit;
 use crate::types::{Capability, Data, Info, Input, Output, Query, Window};
-use crate::Rule;
 
 #[doc(hidden)]
 pub fn info<R: Rule>() -> wit::RuleInfo {
-    let Info { name, version, description, queries, capabilities, default_config } = R::info();
+    let Info {
+        name,
+        version,
+        description,
+        queries,
+        capabilities,
+        default_config,
+    } = R::info();
     wit::RuleInfo {
         name,
         version,
@@ -27,16 +34,23 @@ pub fn evaluate<R: Rule>(input: wit::RuleInput) -> Result<wit::RuleOutput, Strin
 
 fn input_from_wit(input: wit::RuleInput) -> anyhow::Result<Input> {
     use anyhow::Context as _;
-    let config = serde_json::from_str(&input.config).context("the host passed a config that is not JSON")?;
+    let config =
+        serde_json::from_str(&input.config).context("the host passed a config that is not JSON")?;
     let state = match input.state {
         None => None,
-        Some(s) => Some(serde_json::from_str::<serde_json::Value>(&s).context("the stored state is not JSON")?),
+        Some(s) => Some(
+            serde_json::from_str::<serde_json::Value>(&s)
+                .context("the stored state is not JSON")?,
+        ),
     };
     Ok(Input {
         config,
         state,
         data: Data::new(input.data),
-        window: Window { since_ms: input.window.since_ms, until_ms: input.window.until_ms },
+        window: Window {
+            since_ms: input.window.since_ms,
+            until_ms: input.window.until_ms,
+        },
     })
 }
 
@@ -45,14 +59,21 @@ fn output_to_wit(output: Output) -> wit::RuleOutput {
         alerts: output
             .alerts
             .into_iter()
-            .map(|a| wit::Alert { id: a.id, details: a.details.to_string() })
+            .map(|a| wit::Alert {
+                id: a.id,
+                details: a.details.to_string(),
+            })
             .collect(),
         state: output.state.map(|s| s.to_string()),
     }
 }
 
 fn query_to_wit(q: Query) -> wit::Query {
-    wit::Query { path: q.path, window: q.window, updated_only: q.updated_only }
+    wit::Query {
+        path: q.path,
+        window: q.window,
+        updated_only: q.updated_only,
+    }
 }
 
 fn capability_to_wit(c: Capability) -> wit::Capability {

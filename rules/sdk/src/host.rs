@@ -64,7 +64,9 @@ impl std::fmt::Display for EddaError {
         match self {
             EddaError::Denied => write!(f, "EDDA queries are not granted to this rule"),
             EddaError::InvalidQuery(msg) => write!(f, "invalid EDDA query: {msg}"),
-            EddaError::Http { status, message, .. } => write!(f, "EDDA answered {status}: {message}"),
+            EddaError::Http {
+                status, message, ..
+            } => write!(f, "EDDA answered {status}: {message}"),
             EddaError::Transport(msg) => write!(f, "EDDA transport error: {msg}"),
             EddaError::LimitExceeded => write!(f, "EDDA query budget used up"),
         }
@@ -87,9 +89,11 @@ pub fn edda_query(query: &Query) -> Result<String, EddaError> {
         edda::fetch(&q).map_err(|err| match err {
             types::EddaError::Denied => EddaError::Denied,
             types::EddaError::InvalidQuery(msg) => EddaError::InvalidQuery(msg),
-            types::EddaError::Http(e) => {
-                EddaError::Http { status: e.status, name: e.name, message: e.message }
-            }
+            types::EddaError::Http(e) => EddaError::Http {
+                status: e.status,
+                name: e.name,
+                message: e.message,
+            },
             types::EddaError::Transport(msg) => EddaError::Transport(msg),
             types::EddaError::LimitExceeded => EddaError::LimitExceeded,
         })

@@ -25,9 +25,9 @@ use std::marker::PhantomData;
 use anyhow::{Result, bail};
 use serde_json::Value;
 
+use crate::Rule;
 use crate::host::EddaError;
 use crate::types::{Data, Input, Output, Window, merge_config};
-use crate::Rule;
 
 thread_local! {
     static CANNED: RefCell<HashMap<String, Result<String, EddaError>>> = RefCell::new(HashMap::new());
@@ -37,9 +37,16 @@ thread_local! {
 /// Answers [`crate::host::edda_query`] on native targets from the harness's canned responses.
 pub(crate) fn canned_edda(query: &crate::types::Query) -> Result<String, EddaError> {
     CANNED.with(|canned| {
-        canned.borrow().get(&query.path).cloned().unwrap_or_else(|| {
-            Err(EddaError::Transport(format!("no canned response for {:?} in the test", query.path)))
-        })
+        canned
+            .borrow()
+            .get(&query.path)
+            .cloned()
+            .unwrap_or_else(|| {
+                Err(EddaError::Transport(format!(
+                    "no canned response for {:?} in the test",
+                    query.path
+                )))
+            })
     })
 }
 
@@ -112,7 +119,10 @@ impl<R: Rule> Harness<R> {
         let info = R::info();
         for q in &info.queries {
             if !self.data.iter().any(|(p, _)| *p == q.path) {
-                bail!("no data for declared query {:?}: add it with Harness::data", q.path);
+                bail!(
+                    "no data for declared query {:?}: add it with Harness::data",
+                    q.path
+                );
             }
         }
         let input = Input {
@@ -135,7 +145,9 @@ pub fn run<R: Rule>(
     data: &[(&str, &str)],
     window: Window,
 ) -> Result<Output> {
-    let mut harness = Harness::<R>::new().config(config).window(window.since_ms, window.until_ms);
+    let mut harness = Harness::<R>::new()
+        .config(config)
+        .window(window.since_ms, window.until_ms);
     if let Some(state) = state {
         harness = harness.state(state);
     }

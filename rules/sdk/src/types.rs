@@ -21,17 +21,29 @@ pub struct Query {
 impl Query {
     /// The current state of a collection (no window).
     pub fn current(path: impl Into<String>) -> Query {
-        Query { path: path.into(), window: false, updated_only: false }
+        Query {
+            path: path.into(),
+            window: false,
+            updated_only: false,
+        }
     }
 
     /// Every revision alive at some point inside the run's window.
     pub fn windowed(path: impl Into<String>) -> Query {
-        Query { path: path.into(), window: true, updated_only: false }
+        Query {
+            path: path.into(),
+            window: true,
+            updated_only: false,
+        }
     }
 
     /// Only the revisions created inside the run's window (`;_updated`).
     pub fn updated(path: impl Into<String>) -> Query {
-        Query { path: path.into(), window: true, updated_only: true }
+        Query {
+            path: path.into(),
+            window: true,
+            updated_only: true,
+        }
     }
 }
 
@@ -151,7 +163,10 @@ impl Alert {
     pub fn new(id: impl Into<String>, details: impl Serialize) -> Alert {
         let details = serde_json::to_value(details)
             .unwrap_or_else(|err| Value::String(format!("unserialisable details: {err}")));
-        Alert { id: id.into(), details }
+        Alert {
+            id: id.into(),
+            details,
+        }
     }
 }
 

@@ -18,7 +18,9 @@ pub struct Tag {
 
 /// Tags as a sorted map.
 pub fn tags_map(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect()
+    tags.iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect()
 }
 
 /// The value of one tag, if present.

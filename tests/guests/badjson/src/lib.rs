@@ -16,14 +16,24 @@ impl Guest for BadJson {
             name: "badjson".into(),
             version: "0.0.1".into(),
             description: "returns garbage".into(),
-            queries: vec![Query { path: "view/instances;_expand".into(), window: false, updated_only: false }],
+            queries: vec![Query {
+                path: "view/instances;_expand".into(),
+                window: false,
+                updated_only: false,
+            }],
             capabilities: vec![],
             default_config: "{}".into(),
         }
     }
 
     fn evaluate(_input: RuleInput) -> Result<RuleOutput, String> {
-        Ok(RuleOutput { alerts: vec![Alert { id: "x".into(), details: "{not json".into() }], state: None })
+        Ok(RuleOutput {
+            alerts: vec![Alert {
+                id: "x".into(),
+                details: "{not json".into(),
+            }],
+            state: None,
+        })
     }
 }
 

@@ -16,14 +16,24 @@ impl Guest for Future {
             name: "future".into(),
             version: "0.0.1".into(),
             description: "built for 0.2.0".into(),
-            queries: vec![Query { path: "view/instances;_expand".into(), window: false, updated_only: false }],
+            queries: vec![Query {
+                path: "view/instances;_expand".into(),
+                window: false,
+                updated_only: false,
+            }],
             capabilities: vec![],
             default_config: "{}".into(),
         }
     }
 
     fn evaluate(_input: RuleInput) -> Result<RuleOutput, String> {
-        Ok(RuleOutput { alerts: vec![Alert { id: "x".into(), details: "{}".into() }], state: None })
+        Ok(RuleOutput {
+            alerts: vec![Alert {
+                id: "x".into(),
+                details: "{}".into(),
+            }],
+            state: None,
+        })
     }
 }
 

@@ -19,7 +19,10 @@ impl Rule for Hostile {
     fn evaluate(input: Input) -> Result<Output> {
         let items: Vec<u64> = Vec::new();
         let i = input.window.until_ms as usize;
-        Ok(Output { alerts: vec![Alert::new("never", items[i])], state: None })
+        Ok(Output {
+            alerts: vec![Alert::new("never", items[i])],
+            state: None,
+        })
     }
 }
 
