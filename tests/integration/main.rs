@@ -6,5 +6,6 @@ mod support;
 mod cli;
 mod edda_errors;
 mod limits;
+mod rules_e2e;
 mod runs;
 mod status_file;
