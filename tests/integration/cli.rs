@@ -188,3 +188,69 @@ fn unknown_config_keys_are_errors_naming_key_and_file() {
         run.stderr
     );
 }
+
+#[test]
+fn original_short_flags_override_the_config() {
+    let edda = basic_edda();
+    // The config points at a dead EDDA and prints text; -e and -o win.
+    let env = Env::new("http://127.0.0.1:9/edda", &[guests::ELBS], "");
+    let run = env.run(&[
+        "-e",
+        &edda.base_url(),
+        "-o",
+        "stdout_tabsep",
+        "-s",
+        &T2.to_string(),
+        "-u",
+        &T4.to_string(),
+        "--store-until",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("elbs\tapi-frontend\t"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        env.status_json()["since"],
+        T4,
+        "--store-until stored the window's end"
+    );
+}
+
+#[test]
+fn logging_goes_to_stderr_and_follows_silent_and_verbose() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "");
+    let window = ["-s", "0", "-u", "1"];
+    let normal = env.run(&window);
+    assert!(
+        normal.stderr.contains("INFO") && normal.stderr.contains("run finished"),
+        "{}",
+        normal.stderr
+    );
+    assert!(!normal.stderr.contains("DEBUG"));
+    let silent = env.run(&[&window[..], &["--silent"]].concat());
+    assert!(!silent.stderr.contains("INFO"), "{}", silent.stderr);
+    let verbose = env.run(&[&window[..], &["-v"]].concat());
+    assert!(
+        verbose.stderr.contains("DEBUG") && verbose.stderr.contains("fetched"),
+        "{}",
+        verbose.stderr
+    );
+    assert!(
+        normal.stdout.is_empty() && verbose.stdout.is_empty(),
+        "logs never reach stdout"
+    );
+}
+
+#[test]
+fn help_says_which_time_formats_are_accepted() {
+    let run = run_binary(&["--help"]);
+    assert_eq!(run.code, 0);
+    let text = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("epoch seconds, epoch milliseconds, or ISO 8601"),
+        "{text}"
+    );
+}
