@@ -125,6 +125,24 @@ pub enum NetError {
     LimitExceeded,
 }
 
+/// An HTTP response as a rule sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// The body, cut at the host's cap.
+    pub body: Vec<u8>,
+    /// The URL of the final response (after redirects when followed).
+    pub final_url: String,
+}
+
+/// One page of an S3 listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectListing {
+    pub keys: Vec<String>,
+    pub common_prefixes: Vec<String>,
+}
+
 /// The services the host offers one rule during one evaluation. Every call is attributed to
 /// that rule and checked against what it declared and what the operator granted.
 pub trait HostServices: Send + Sync {
@@ -132,10 +150,67 @@ pub trait HostServices: Send + Sync {
     fn log(&self, level: LogLevel, message: &str);
     /// A data-dependent EDDA query.
     fn edda(&self, query: &Query) -> Result<String, EddaCallError>;
-    /// Whether the rule may use a network capability (the host side of those arrives with
-    /// the capability issue; until then every call is denied).
+    /// Called when a capability call is refused, to log it; returns the error to give.
     fn net_denied(&self, capability: Capability) -> NetError {
         let _ = capability;
         NetError::Denied
+    }
+    /// HTTP GET (capability `http`).
+    fn http_get(&self, url: &str, follow_redirects: bool) -> Result<HttpResponse, NetError> {
+        let _ = (url, follow_redirects);
+        Err(self.net_denied(Capability::Http))
+    }
+    /// Many HTTP GETs, answered in order (the host may run them concurrently).
+    fn http_get_many(&self, requests: &[(String, bool)]) -> Vec<Result<HttpResponse, NetError>> {
+        requests
+            .iter()
+            .map(|(url, follow)| self.http_get(url, *follow))
+            .collect()
+    }
+    /// TCP connect probe (capability `tcp-probe`).
+    fn tcp_probe(&self, host: &str, port: u16) -> Result<bool, NetError> {
+        let _ = (host, port);
+        Err(self.net_denied(Capability::TcpProbe))
+    }
+    /// Many probes, answered in order (the host may run them concurrently).
+    fn tcp_probe_many(&self, targets: &[(String, u16)]) -> Vec<Result<bool, NetError>> {
+        targets
+            .iter()
+            .map(|(host, port)| self.tcp_probe(host, *port))
+            .collect()
+    }
+    /// Chef node search (capability `chef`): JSON rows.
+    fn chef_search(&self, query: &str, attributes: &str) -> Result<String, NetError> {
+        let _ = (query, attributes);
+        Err(self.net_denied(Capability::Chef))
+    }
+    /// S3 bucket names (capability `s3`).
+    fn s3_list_buckets(&self) -> Result<Vec<String>, NetError> {
+        Err(self.net_denied(Capability::S3))
+    }
+    /// A bucket's region.
+    fn s3_bucket_location(&self, bucket: &str) -> Result<String, NetError> {
+        let _ = bucket;
+        Err(self.net_denied(Capability::S3))
+    }
+    /// Keys and common prefixes under a prefix.
+    fn s3_list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+    ) -> Result<ObjectListing, NetError> {
+        let _ = (bucket, prefix, delimiter);
+        Err(self.net_denied(Capability::S3))
+    }
+    /// A bucket's ACL grants as JSON.
+    fn s3_bucket_acl(&self, bucket: &str) -> Result<String, NetError> {
+        let _ = bucket;
+        Err(self.net_denied(Capability::S3))
+    }
+    /// An object's ACL grants as JSON.
+    fn s3_object_acl(&self, bucket: &str, key: &str) -> Result<String, NetError> {
+        let _ = (bucket, key);
+        Err(self.net_denied(Capability::S3))
     }
 }

@@ -11,7 +11,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
-use crate::contract::{Capability, EddaCallError, HostServices, LogLevel, NetError};
+use crate::contract::{EddaCallError, HostServices, LogLevel, NetError};
 
 use super::bindings::query_from_wit;
 use super::bindings::reddalert::rules::{chef, edda, log, net, s3, types};
@@ -217,55 +217,95 @@ fn net_error(err: NetError) -> types::NetError {
     }
 }
 
-impl GuestState {
-    fn denied(&self, capability: Capability) -> types::NetError {
-        net_error(self.host.net_denied(capability))
+fn http_response(r: crate::contract::HttpResponse) -> types::HttpResponse {
+    types::HttpResponse {
+        status: r.status,
+        headers: r.headers,
+        body: r.body,
+        final_url: r.final_url,
     }
 }
 
 impl net::Host for GuestState {
     fn http_get(
         &mut self,
-        _url: String,
-        _follow: bool,
+        url: String,
+        follow: bool,
     ) -> Result<types::HttpResponse, types::NetError> {
-        Err(self.denied(Capability::Http))
+        self.host
+            .http_get(&url, follow)
+            .map(http_response)
+            .map_err(net_error)
     }
 
-    fn tcp_probe(&mut self, _host: String, _port: u16) -> Result<bool, types::NetError> {
-        Err(self.denied(Capability::TcpProbe))
+    fn http_get_many(
+        &mut self,
+        requests: Vec<net::HttpRequest>,
+    ) -> Vec<Result<types::HttpResponse, types::NetError>> {
+        let requests: Vec<(String, bool)> = requests
+            .into_iter()
+            .map(|r| (r.url, r.follow_redirects))
+            .collect();
+        self.host
+            .http_get_many(&requests)
+            .into_iter()
+            .map(|r| r.map(http_response).map_err(net_error))
+            .collect()
+    }
+
+    fn tcp_probe(&mut self, host: String, port: u16) -> Result<bool, types::NetError> {
+        self.host.tcp_probe(&host, port).map_err(net_error)
+    }
+
+    fn tcp_probe_many(
+        &mut self,
+        targets: Vec<(String, u16)>,
+    ) -> Vec<Result<bool, types::NetError>> {
+        self.host
+            .tcp_probe_many(&targets)
+            .into_iter()
+            .map(|r| r.map_err(net_error))
+            .collect()
     }
 }
 
 impl chef::Host for GuestState {
     fn search_nodes(
         &mut self,
-        _query: String,
-        _attributes: String,
+        query: String,
+        attributes: String,
     ) -> Result<String, types::NetError> {
-        Err(self.denied(Capability::Chef))
+        self.host
+            .chef_search(&query, &attributes)
+            .map_err(net_error)
     }
 }
 
 impl s3::Host for GuestState {
     fn list_buckets(&mut self) -> Result<Vec<String>, types::NetError> {
-        Err(self.denied(Capability::S3))
+        self.host.s3_list_buckets().map_err(net_error)
     }
-    fn bucket_location(&mut self, _bucket: String) -> Result<String, types::NetError> {
-        Err(self.denied(Capability::S3))
+    fn bucket_location(&mut self, bucket: String) -> Result<String, types::NetError> {
+        self.host.s3_bucket_location(&bucket).map_err(net_error)
     }
     fn list_objects(
         &mut self,
-        _bucket: String,
-        _prefix: String,
-        _delimiter: Option<String>,
+        bucket: String,
+        prefix: String,
+        delimiter: Option<String>,
     ) -> Result<s3::ObjectListing, types::NetError> {
-        Err(self.denied(Capability::S3))
+        self.host
+            .s3_list_objects(&bucket, &prefix, delimiter.as_deref())
+            .map(|l| s3::ObjectListing {
+                keys: l.keys,
+                common_prefixes: l.common_prefixes,
+            })
+            .map_err(net_error)
     }
-    fn get_bucket_acl(&mut self, _bucket: String) -> Result<String, types::NetError> {
-        Err(self.denied(Capability::S3))
+    fn get_bucket_acl(&mut self, bucket: String) -> Result<String, types::NetError> {
+        self.host.s3_bucket_acl(&bucket).map_err(net_error)
     }
-    fn get_object_acl(&mut self, _bucket: String, _key: String) -> Result<String, types::NetError> {
-        Err(self.denied(Capability::S3))
+    fn get_object_acl(&mut self, bucket: String, key: String) -> Result<String, types::NetError> {
+        self.host.s3_object_acl(&bucket, &key).map_err(net_error)
     }
 }
