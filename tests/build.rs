@@ -14,6 +14,12 @@ const GUESTS: &[&str] = &[
     "rule-ami",
     "rule-newtag",
     "rule-missingtag",
+    "rule-route53unknown",
+    "rule-route53changed",
+    "rule-sso_unprotected",
+    "rule-security_headers",
+    "rule-non_chef",
+    "rule-s3acl",
     "guest-spin",
     "guest-alloc",
     "guest-trap",
@@ -21,6 +27,8 @@ const GUESTS: &[&str] = &[
     "guest-badjson",
     "guest-wrongworld",
     "guest-future",
+    "guest-capcheck",
+    "guest-capcheck-undeclared",
 ];
 
 fn main() {

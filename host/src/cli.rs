@@ -22,17 +22,16 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// The config file used when `--configfile` is not given.
+pub const DEFAULT_CONFIGFILE: &str = "etc/configfile.json";
+
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct Common {
-    /// Config file: TOML, or the original reddalert's JSON.
-    #[arg(
-        short = 'c',
-        long = "configfile",
-        default_value = "etc/configfile.json",
-        global = true
-    )]
-    pub configfile: PathBuf,
+    /// Config file: TOML, or the original reddalert's JSON [default: etc/configfile.json;
+    /// test-rule reads one only when given].
+    #[arg(short = 'c', long = "configfile", global = true)]
+    pub configfile: Option<PathBuf>,
 
     /// Directory of rule modules (*.wasm); overrides the config's rules_dir.
     #[arg(long = "rules-dir", global = true)]
@@ -45,6 +44,16 @@ pub struct Common {
     /// Log only warnings and errors.
     #[arg(short = 'l', long = "silent", global = true)]
     pub silent: bool,
+
+    /// Sentry DSN: rule failures, failed deliveries and fatal errors are reported there.
+    #[arg(
+        long = "sentry",
+        value_name = "DSN",
+        env = "SENTRY_DSN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub sentry: Option<String>,
 }
 
 /// The main job's options (the original's).
@@ -70,7 +79,8 @@ pub struct RunArgs {
     #[arg(short = 'e', long = "edda")]
     pub edda: Option<String>,
 
-    /// Comma-separated outputs (stdout, stdout_tabsep, stdout_json), instead of the config's.
+    /// Comma-separated outputs (stdout, stdout_tabsep, stdout_json, mail, elasticsearch, jsonl,
+    /// webhook), instead of the config's.
     #[arg(short = 'o', long = "output")]
     pub output: Option<String>,
 
@@ -83,12 +93,109 @@ pub struct RunArgs {
     pub rules: Vec<String>,
 }
 
+impl Common {
+    /// The config file to read: `--configfile`, else the default.
+    pub fn configfile(&self) -> PathBuf {
+        self.configfile
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIGFILE))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List the installed rules: name, version, description, queries, interface, origin, sha256.
+    /// List the installed rules: name, version, description, queries, interface, origin,
+    /// sha256 and pin, and the modules that failed to load.
     Rules {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
+    /// Scaffold a rule crate: a working rule, a native unit test, test data and a README.
+    NewRule(NewRuleArgs),
+    /// Run one rule module locally against snapshot files, in the sandbox and limits of a
+    /// real run; print its alerts, its new state and what it consumed. Exit 0 when the rule
+    /// ran, 1 when it failed.
+    TestRule(TestRuleArgs),
+    /// Save the EDDA responses the rules read in a run (declared queries and the ones they
+    /// make at run time) as snapshot files, for test-rule and `edda = "dir:<DIR>"`.
+    Snapshot(SnapshotArgs),
+}
+
+/// `reddalert new-rule`.
+#[derive(Debug, Args)]
+pub struct NewRuleArgs {
+    /// The rule's name: lowercase letters, digits, '-' and '_', starting with a letter.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Directory of the new crate (default: ./<NAME>); must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+
+    /// The reddalert-rule-sdk crate to depend on (default: rules/sdk of the source tree this
+    /// reddalert was built from).
+    #[arg(long, value_name = "DIR", env = "REDDALERT_SDK_PATH")]
+    pub sdk_path: Option<PathBuf>,
+}
+
+/// `reddalert test-rule`.
+#[derive(Debug, Args)]
+pub struct TestRuleArgs {
+    /// The rule module (.wasm).
+    #[arg(value_name = "MODULE")]
+    pub module: PathBuf,
+
+    /// Directory of snapshot files, one per query (see `reddalert snapshot`).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+
+    /// The rule's config section, as JSON text or a JSON/TOML file; merged over the rule's
+    /// defaults (and over its `plugin.<name>` section when --configfile is given).
+    #[arg(long, value_name = "JSON|FILE")]
+    pub config: Option<String>,
+
+    /// The state of a previous run: a JSON file, or a reddalert status file.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Start of the window (default: the snapshot's, else 0).
+    #[arg(short = 's', long, value_name = "TIME", long_help = format!("Start of the window (default: the snapshot's, else 0): {TIME_HELP}"))]
+    pub since: Option<String>,
+
+    /// End of the window (default: the snapshot's, else now).
+    #[arg(short = 'u', long, value_name = "TIME", long_help = format!("End of the window (default: the snapshot's, else now): {TIME_HELP}"))]
+    pub until: Option<String>,
+
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `reddalert snapshot`.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Directory to write the snapshot files to (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Start of the window (default: as a run would pick it).
+    #[arg(short = 's', long, value_name = "TIME", long_help = format!("Start of the window (default: as a run would pick it): {TIME_HELP}"))]
+    pub since: Option<String>,
+
+    /// End of the window (default: now minus the configured lag).
+    #[arg(short = 'u', long, value_name = "TIME", long_help = format!("End of the window (default: now minus until_lag_seconds): {TIME_HELP}"))]
+    pub until: Option<String>,
+
+    /// Status file to read the rules' states (and the stored `since`) from; never written.
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub statusfile: Option<PathBuf>,
+
+    /// EDDA base URL, instead of the config's `edda`.
+    #[arg(short = 'e', long)]
+    pub edda: Option<String>,
+
+    /// Rules whose reads to save (default: every installed rule).
+    #[arg(value_name = "RULE")]
+    pub rules: Vec<String>,
 }

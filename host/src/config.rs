@@ -2,6 +2,7 @@
 //! with paths resolved against the file's directory, defaults filled in, command-line
 //! overrides applied, and every value checked before anything runs.
 
+mod outputs;
 mod raw;
 
 use std::collections::BTreeMap;
@@ -11,6 +12,10 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
 
 use crate::contract::Limits;
+pub use outputs::{
+    DeliverySettings, EsSettings, JsonlSettings, MailSettings, Retry, TlsMode, WebhookFormat,
+    WebhookSettings, WebhookUrl, secret,
+};
 pub use raw::{RawConfig, RawLimits};
 
 /// Where EDDA data comes from.
@@ -22,7 +27,7 @@ pub enum EddaSource {
     Snapshot(PathBuf),
 }
 
-/// The outputs this version delivers to.
+/// The outputs alerts can go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputKind {
     /// The original's `Rule:/Subject:/Alert:` blocks.
@@ -31,22 +36,46 @@ pub enum OutputKind {
     StdoutTabsep,
     /// One JSON object per line.
     StdoutJson,
+    /// One digest mail per run (`mail`, or the original's `mail_txt` and `mail_html`).
+    Mail,
+    /// Documents indexed through Elasticsearch's `_bulk` API.
+    Elasticsearch,
+    /// JSON lines appended to a file.
+    Jsonl,
+    /// One JSON document POSTed per run.
+    Webhook,
 }
+
+/// Every output name `output` accepts.
+const OUTPUT_NAMES: &str =
+    "stdout, stdout_tabsep, stdout_json, mail (mail_txt, mail_html), elasticsearch, jsonl, webhook";
 
 impl OutputKind {
     fn parse(name: &str) -> Result<OutputKind> {
         Ok(match name {
             "stdout" => OutputKind::Stdout,
             "stdout_tabsep" => OutputKind::StdoutTabsep,
-            "stdout_json" | "jsonl" => OutputKind::StdoutJson,
-            "mail_txt" | "mail_html" | "elasticsearch" => bail!(
-                "output {name:?} is not available in this version (the mail and Elasticsearch outputs are \
-                 not built yet); use stdout, stdout_tabsep or stdout_json"
-            ),
-            other => {
-                bail!("unknown output {other:?}; known outputs: stdout, stdout_tabsep, stdout_json")
-            }
+            "stdout_json" => OutputKind::StdoutJson,
+            // The original sent one format or the other; ours sends both parts in one mail.
+            "mail" | "mail_txt" | "mail_html" => OutputKind::Mail,
+            "elasticsearch" => OutputKind::Elasticsearch,
+            "jsonl" => OutputKind::Jsonl,
+            "webhook" => OutputKind::Webhook,
+            other => bail!("unknown output {other:?}; known outputs: {OUTPUT_NAMES}"),
         })
+    }
+
+    /// The name alerts waiting for this output are filed under.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputKind::Stdout => "stdout",
+            OutputKind::StdoutTabsep => "stdout_tabsep",
+            OutputKind::StdoutJson => "stdout_json",
+            OutputKind::Mail => "mail",
+            OutputKind::Elasticsearch => "elasticsearch",
+            OutputKind::Jsonl => "jsonl",
+            OutputKind::Webhook => "webhook",
+        }
     }
 }
 
@@ -67,6 +96,12 @@ pub struct Config {
     pub limits: Limits,
     pub rule_limits: BTreeMap<String, Limits>,
     pub plugins: BTreeMap<String, serde_json::Value>,
+    /// Grants, call limits and the Chef and S3 settings of rules' capabilities.
+    pub capabilities: crate::capabilities::CapabilityConfig,
+    /// Settings of mail, Elasticsearch, jsonl, webhook and of alerts waiting for them.
+    pub delivery: DeliverySettings,
+    /// Expected sha256 of each rule's module (lowercase hex), by rule name.
+    pub pins: BTreeMap<String, String>,
 }
 
 /// Settings given on the command line, which win over the file.
@@ -99,7 +134,7 @@ impl Config {
             .with_context(|| format!("invalid config file {}", path.display()))
     }
 
-    fn from_raw(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config> {
+    fn from_raw(path: &Path, mut raw: RawConfig, overrides: &Overrides) -> Result<Config> {
         // Absolute, so the paths mean the same whatever the working directory (wasmtime's
         // cache insists on it too).
         let base = std::path::absolute(path.parent().unwrap_or(Path::new("")))
@@ -114,9 +149,10 @@ impl Config {
         let edda = overrides
             .edda
             .clone()
-            .or(raw.edda)
+            .or_else(|| raw.edda.clone())
             .unwrap_or_else(|| DEFAULT_EDDA.to_owned());
         let edda = parse_edda(&edda, &resolve)?;
+        let capabilities = crate::capabilities::CapabilityConfig::from_raw(&mut raw, &resolve)?;
         let output_names = match (&overrides.output, &raw.output) {
             (Some(cli), _) => raw::OneOrMany::One(cli.clone()).items(),
             (None, Some(file)) => file.items(),
@@ -129,6 +165,7 @@ impl Config {
                 outputs.push(kind);
             }
         }
+        let delivery = outputs::settings(&raw, &outputs, &resolve)?;
         let rules_dir = match &overrides.rules_dir {
             Some(dir) => dir.clone(),
             None => resolve(raw.rules_dir.as_deref().unwrap_or("rules")),
@@ -177,7 +214,10 @@ impl Config {
             edda_queries_per_rule: raw.edda_queries_per_rule.unwrap_or(10_000),
             limits,
             rule_limits,
+            capabilities,
             plugins: raw.plugin,
+            delivery,
+            pins: parse_pins(raw.pin)?,
         })
     }
 
@@ -199,6 +239,20 @@ fn parse(path: &Path, text: &str) -> Result<RawConfig> {
         raw::parse_toml(text)
     }
     .map_err(|msg| anyhow!(msg))
+}
+
+/// Pins are sha256 digests as `sha256sum` and `reddalert rules` print them.
+fn parse_pins(pins: BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (rule, hash) in pins {
+        let hash = hash.trim().to_ascii_lowercase();
+        ensure!(
+            hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "invalid key `pin.{rule}`: expected a sha256 of 64 hex digits (as `reddalert rules` prints it), got {hash:?}"
+        );
+        out.insert(rule, hash);
+    }
+    Ok(out)
 }
 
 fn parse_edda(value: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Result<EddaSource> {

@@ -46,7 +46,7 @@ pub struct RuleInfo {
 }
 
 /// The time window of a run, epoch milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Window {
     pub since_ms: u64,
     pub until_ms: u64,
@@ -76,6 +76,19 @@ pub struct Finding {
 pub struct RuleOutput {
     pub findings: Vec<Finding>,
     pub state: Option<serde_json::Value>,
+    /// What the evaluation consumed (`test-rule` reports it).
+    pub usage: Usage,
+}
+
+/// What one guest call consumed, measured by the engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Fuel units burnt (roughly instructions), out of [`Limits::fuel`].
+    pub fuel: u64,
+    /// The largest total linear memory of the instance, bytes, out of [`Limits::memory_bytes`].
+    pub peak_memory_bytes: usize,
+    /// Wall-clock time of instantiation and the call.
+    pub elapsed: Duration,
 }
 
 /// Bounds on one guest call.

@@ -71,6 +71,7 @@ pub struct EddaClient {
     agent: ureq::Agent,
     max_response_bytes: u64,
     cache: Mutex<HashMap<String, Arc<std::sync::OnceLock<Cached>>>>,
+    recorder: Option<Mutex<Vec<(Query, Cached)>>>,
 }
 
 impl EddaClient {
@@ -86,7 +87,21 @@ impl EddaClient {
             agent,
             max_response_bytes,
             cache: Mutex::new(HashMap::new()),
+            recorder: None,
         }
+    }
+
+    /// Keeps every distinct response (and failure) from now on, for `snapshot`.
+    pub fn recording(mut self) -> EddaClient {
+        self.recorder = Some(Mutex::new(Vec::new()));
+        self
+    }
+
+    /// What was fetched since [`EddaClient::recording`], by query, in fetch order.
+    pub fn recorded(&self) -> Vec<(Query, Cached)> {
+        self.recorder.as_ref().map_or_else(Vec::new, |r| {
+            r.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        })
     }
 
     /// The API root requests go to: `<base>/api/v2/` (or `<base>/v2/` when the base already
@@ -131,6 +146,10 @@ impl EddaClient {
                 "fetched"
             ),
             Err(err) => tracing::debug!(path, error = %err, "fetch failed"),
+        }
+        if let Some(recorder) = &self.recorder {
+            let mut recorded = recorder.lock().unwrap_or_else(|p| p.into_inner());
+            recorded.push((query.clone(), body.clone()));
         }
         body
     }

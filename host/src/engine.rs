@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Cache, CacheConfig, Config, Store, Trap};
 
-use crate::contract::{HostServices, Limits, RuleInfo, RuleInput, RuleOutput};
+use crate::contract::{HostServices, Limits, RuleInfo, RuleInput, RuleOutput, Usage};
 use bindings::RulePre;
 use guest::GuestState;
 
@@ -47,6 +47,8 @@ pub enum RuleError {
     BadOutput(String),
     #[error("is incompatible with this host: {0}")]
     Incompatible(String),
+    #[error("was refused: {0}")]
+    Refused(String),
 }
 
 /// Engine-wide settings.
@@ -71,6 +73,20 @@ pub struct Module {
     pub interface_version: String,
     /// sha256 of the module's bytes, hex.
     pub sha256: String,
+    refusal: Option<String>,
+}
+
+impl Module {
+    /// Marks the module as not to be run (a pinned hash that does not match): every later
+    /// `evaluate` fails with [`RuleError::Refused`] without running any of its code.
+    pub fn refuse(&mut self, reason: String) {
+        self.refusal = Some(reason);
+    }
+
+    /// Why the module is refused, if it is.
+    pub fn refusal(&self) -> Option<&str> {
+        self.refusal.as_deref()
+    }
 }
 
 impl Engine {
@@ -143,6 +159,7 @@ impl Engine {
             pre,
             interface_version,
             sha256,
+            refusal: None,
         })
     }
 
@@ -176,14 +193,15 @@ impl Engine {
         limits: &Limits,
         host: Arc<dyn HostServices>,
     ) -> Result<RuleInfo, RuleError> {
-        self.call(module, limits, host, 0, |rule, store| {
+        let (info, _) = self.call(module, limits, host, 0, |rule, store| {
             let info = rule.reddalert_rules_guest().call_info(store)?;
             Ok(bindings::info_from_wit(info))
-        })?
-        .map_err(RuleError::BadOutput)
+        })?;
+        info.map_err(RuleError::BadOutput)
     }
 
-    /// Calls the module's `evaluate` once, in a fresh store.
+    /// Calls the module's `evaluate` once, in a fresh store; the output carries what the call
+    /// consumed.
     pub fn evaluate(
         &self,
         module: &Module,
@@ -191,8 +209,11 @@ impl Engine {
         host: Arc<dyn HostServices>,
         input: &RuleInput,
     ) -> Result<RuleOutput, RuleError> {
+        if let Some(reason) = &module.refusal {
+            return Err(RuleError::Refused(reason.clone()));
+        }
         let wit_input = bindings::input_to_wit(input);
-        let result = self.call(
+        let (result, usage) = self.call(
             module,
             limits,
             host,
@@ -203,7 +224,9 @@ impl Engine {
             },
         )?;
         let output = result.map_err(RuleError::Failed)?;
-        bindings::output_from_wit(output, limits.output_bytes)
+        let mut output = bindings::output_from_wit(output, limits.output_bytes)?;
+        output.usage = usage;
+        Ok(output)
     }
 
     fn call<R>(
@@ -213,7 +236,8 @@ impl Engine {
         host: Arc<dyn HostServices>,
         clock_ms: u64,
         f: impl FnOnce(&bindings::Rule, &mut Store<GuestState>) -> wasmtime::Result<R>,
-    ) -> Result<R, RuleError> {
+    ) -> Result<(R, Usage), RuleError> {
+        let started = std::time::Instant::now();
         let mut store = Store::new(
             &self.engine,
             GuestState::new(host, limits.memory_bytes, clock_ms),
@@ -229,7 +253,14 @@ impl Engine {
             .instantiate(&mut store)
             .and_then(|rule| f(&rule, &mut store));
         store.data().flush_guest_output();
-        result.map_err(|err| classify(err, &store, limits))
+        let usage = Usage {
+            fuel: limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
+            peak_memory_bytes: store.data().limiter.peak,
+            elapsed: started.elapsed(),
+        };
+        result
+            .map(|r| (r, usage))
+            .map_err(|err| classify(err, &store, limits))
     }
 }
 

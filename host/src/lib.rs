@@ -2,6 +2,8 @@
 //! Netflix EDDA snapshots of an account and routes their alerts to people.
 
 pub mod app;
+pub mod authoring;
+pub mod capabilities;
 pub mod cli;
 pub mod config;
 pub mod contract;
@@ -9,6 +11,7 @@ pub mod edda;
 pub mod engine;
 pub mod logging;
 pub mod outputs;
+pub mod report;
 pub mod rules;
 pub mod run;
 pub mod services;

@@ -8,10 +8,19 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let cli = reddalert::cli::Cli::parse();
     reddalert::logging::init(cli.common.verbose, cli.common.silent);
+    // Held to the end of main: dropping it flushes what is queued for Sentry.
+    let _reporter = match reddalert::report::init(cli.common.sentry.as_deref()) {
+        Ok(reporter) => reporter,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
     match reddalert::app::run(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(err) => {
             tracing::error!("{err:#}");
+            reddalert::report::fatal(&err);
             eprintln!("error: {err:#}");
             ExitCode::from(2)
         }

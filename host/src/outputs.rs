@@ -1,50 +1,94 @@
 //! Where alerts go. Every alert of a run goes to every configured output; each output is a
-//! small type behind [`Output`], so adding one (mail, Elasticsearch) touches nothing else.
+//! small type behind [`Output`], so adding one touches nothing else. An output either takes a
+//! whole batch, takes part of it and names the alerts it refused, or fails as a whole; what it
+//! did not take waits in the status file for the next run ([`delivery`]).
 
+mod delivery;
+mod digest;
+mod document;
+mod elasticsearch;
+mod http;
+mod jsonl;
+mod mail;
 mod stdout;
+mod webhook;
 
 use std::io::Write;
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::config::OutputKind;
+use crate::config::{DeliverySettings, OutputKind};
 use crate::contract::Window;
 
-/// One alert as delivered: the rule that raised it, its id and its details.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+pub use delivery::{DeliveryReport, PendingAlert, deliver};
+pub use digest::{render_html, render_text, subject};
+pub use document::{bulk_body, document, document_id, index_name};
+
+/// One alert as delivered: the rule that raised it, its id and its details, and the run it
+/// came from (an alert that waited is delivered with the window it was raised in).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AlertRecord {
     pub plugin_name: String,
     pub id: String,
     pub details: serde_json::Value,
+    /// The version of the rule that raised it.
+    pub rule_version: String,
+    /// The window of the run that raised it.
+    pub window: Window,
+    /// When that run started (epoch ms).
+    pub raised_ms: u64,
 }
 
-/// What outputs know about the run.
+/// What outputs know about the run that is delivering.
 #[derive(Debug, Clone, Copy)]
 pub struct RunInfo {
     pub window: Window,
     pub started_ms: u64,
 }
 
+/// Alerts of a batch that the destination refused, by position in the batch, with the reason.
+pub type Rejected = Vec<(usize, String)>;
+
 /// A destination for a run's alerts.
 pub trait Output {
+    /// The name waiting alerts are filed under (`mail`, `elasticsearch`, ...).
     fn name(&self) -> &'static str;
-    /// Delivers all of a run's alerts, or fails as a whole.
-    fn send(&mut self, alerts: &[AlertRecord], run: &RunInfo) -> Result<()>;
+    /// Delivers a batch (alerts that waited first). `Ok` lists the alerts it refused (none
+    /// when all were taken); `Err` means it took none.
+    fn send(&mut self, alerts: &[AlertRecord], run: &RunInfo) -> Result<Rejected>;
 }
 
-/// Builds the configured outputs, writing stdout formats to `out`.
+/// Builds the configured outputs, writing stdout formats to `out`. Secrets named in the
+/// config are read here, so a missing one stops the run before any rule runs.
 pub fn build<'a>(
     kinds: &[OutputKind],
+    settings: &DeliverySettings,
     out: &'a mut (dyn Write + Send),
-) -> Vec<Box<dyn Output + 'a>> {
+) -> Result<Vec<Box<dyn Output + 'a>>> {
     let shared = std::rc::Rc::new(std::cell::RefCell::new(out));
-    kinds
-        .iter()
-        .map(|kind| -> Box<dyn Output + 'a> {
-            Box::new(stdout::StdoutOutput::new(*kind, shared.clone()))
-        })
-        .collect()
+    let mut outputs: Vec<Box<dyn Output + 'a>> = Vec::new();
+    for kind in kinds {
+        outputs.push(match kind {
+            OutputKind::Stdout | OutputKind::StdoutTabsep | OutputKind::StdoutJson => {
+                Box::new(stdout::StdoutOutput::new(*kind, shared.clone()))
+            }
+            OutputKind::Mail => Box::new(mail::MailOutput::new(&settings.mail)?),
+            OutputKind::Elasticsearch => {
+                Box::new(elasticsearch::EsOutput::new(&settings.elasticsearch)?)
+            }
+            OutputKind::Jsonl => match &settings.jsonl {
+                Some(s) => Box::new(jsonl::JsonlOutput::new(s)),
+                None => anyhow::bail!("output \"jsonl\" needs a [jsonl] section"),
+            },
+            OutputKind::Webhook => match &settings.webhook {
+                Some(s) => Box::new(webhook::WebhookOutput::new(s)?),
+                None => anyhow::bail!("output \"webhook\" needs a [webhook] section"),
+            },
+        });
+    }
+    Ok(outputs)
 }
 
 /// Details as the original printed them: strings as they are, structures as compact JSON.
@@ -54,3 +98,14 @@ pub fn details_text(details: &serde_json::Value) -> String {
         other => other.to_string(),
     }
 }
+
+/// An epoch-millisecond time as UTC ISO 8601 with a `Z`.
+pub fn iso_time(ms: u64) -> String {
+    i64::try_from(ms)
+        .ok()
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .map_or_else(|| ms.to_string(), |t| t.to_string())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,8 @@
 //! Finding the installed rules: every `*.wasm` in the rules directory is compiled (or loaded
 //! from the cache), checked and asked for its `info`. Two modules with one name are an error,
 //! never a silent pick; a module that cannot be loaded is reported by file and fails alone.
+//! A rule whose module does not have the sha256 the config pins for it is refused: it stays
+//! listed (so the operator sees both hashes) but the engine will not evaluate it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
 
+use crate::config::Config;
 use crate::contract::{HostServices, Limits, LogLevel, RuleInfo};
 use crate::engine::{Engine, Module};
 
@@ -33,8 +36,22 @@ pub struct Installed {
 }
 
 impl Installed {
+    /// Loads every `*.wasm` in the config's rules directory, in file-name order, and checks
+    /// the config's pins.
+    pub fn load(engine: &Engine, config: &Config) -> Result<Installed> {
+        let mut installed = Installed::load_dir(engine, &config.rules_dir, config.limits)?;
+        for rule in &mut installed.rules {
+            apply_pin(rule, &config.pins);
+        }
+        let names = installed.names();
+        for name in config.pins.keys().filter(|n| !names.contains(n)) {
+            tracing::warn!(rule = %name, "the config pins a rule that is not installed");
+        }
+        Ok(installed)
+    }
+
     /// Loads every `*.wasm` in `dir`, in file-name order.
-    pub fn load(engine: &Engine, dir: &Path, info_limits: Limits) -> Result<Installed> {
+    fn load_dir(engine: &Engine, dir: &Path, info_limits: Limits) -> Result<Installed> {
         let entries = std::fs::read_dir(dir).with_context(|| {
             format!(
                 "failed to read the rules directory {} (set rules_dir or --rules-dir)",
@@ -51,17 +68,7 @@ impl Installed {
         for path in paths {
             let bytes = std::fs::read(&path)
                 .with_context(|| format!("failed to read {}", path.display()))?;
-            let loaded = engine
-                .load(&bytes, &path)
-                .map_err(|e| e.to_string())
-                .and_then(|module| {
-                    let host: Arc<dyn HostServices> = Arc::new(InfoHost { path: path.clone() });
-                    match engine.info(&module, &info_limits, host) {
-                        Ok(info) => Ok((module, info)),
-                        Err(err) => Err(format!("{}: info() {err}", path.display())),
-                    }
-                });
-            match loaded {
+            match load_module(engine, &bytes, &path, &info_limits) {
                 Ok((module, info)) => {
                     tracing::debug!(rule = %info.name, path = %path.display(), "loaded rule");
                     rules.push(InstalledRule { path, module, info });
@@ -122,6 +129,76 @@ fn check_unique(rules: &[InstalledRule]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Compiles and checks one module and asks it for its `info` (in the sandbox, under
+/// `info_limits`); the error names the file.
+pub fn load_module(
+    engine: &Engine,
+    bytes: &[u8],
+    path: &Path,
+    info_limits: &Limits,
+) -> Result<(Module, RuleInfo), String> {
+    let module = engine.load(bytes, path).map_err(|e| e.to_string())?;
+    let host: Arc<dyn HostServices> = Arc::new(InfoHost {
+        path: path.to_owned(),
+    });
+    match engine.info(&module, info_limits, host) {
+        Ok(info) => Ok((module, info)),
+        Err(err) => Err(format!("{}: info() {err}", path.display())),
+    }
+}
+
+/// How a rule's module stands against the config's pins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pin {
+    /// The config pins no hash for this rule.
+    Unpinned,
+    /// The module has the pinned hash.
+    Matches,
+    /// The module's hash differs from the pinned one (given here): it is refused.
+    Mismatch(String),
+}
+
+impl Pin {
+    /// The pin of a rule named `name` whose module has `sha256`.
+    pub fn check(pins: &BTreeMap<String, String>, name: &str, sha256: &str) -> Pin {
+        match pins.get(name) {
+            None => Pin::Unpinned,
+            Some(pinned) if pinned == sha256 => Pin::Matches,
+            Some(pinned) => Pin::Mismatch(pinned.clone()),
+        }
+    }
+
+    /// `unpinned`, `matches` or `mismatch`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Pin::Unpinned => "unpinned",
+            Pin::Matches => "matches",
+            Pin::Mismatch(_) => "mismatch",
+        }
+    }
+}
+
+/// Refuses the rule's module when its hash is not the pinned one.
+pub fn apply_pin(rule: &mut InstalledRule, pins: &BTreeMap<String, String>) {
+    if let Pin::Mismatch(pinned) = Pin::check(pins, &rule.info.name, &rule.module.sha256) {
+        rule.module.refuse(pin_mismatch(
+            &rule.info.name,
+            &rule.path,
+            &pinned,
+            &rule.module.sha256,
+        ));
+    }
+}
+
+/// The error of a pinned rule whose module has another hash.
+pub fn pin_mismatch(name: &str, path: &Path, pinned: &str, actual: &str) -> String {
+    format!(
+        "the config pins {name} to sha256 {pinned}, but its module {} has sha256 {actual}; \
+         install the pinned module or update `pin.{name}`",
+        path.display()
+    )
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

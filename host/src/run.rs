@@ -1,7 +1,8 @@
 //! One run of the main job, in the order of the data flow: lock and load the status, load
 //! the rules, settle the window, fetch each distinct EDDA query once, evaluate the rules in
-//! parallel (each in its own sandbox, each failing alone), deliver the alerts, then save the
-//! new states atomically. Nothing is saved when EDDA is unreachable.
+//! parallel (each in its own sandbox, each failing alone), deliver the alerts (those that
+//! waited from earlier runs first), then save the new states and whatever alerts still wait,
+//! atomically. Nothing is saved when EDDA is unreachable.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -34,14 +35,19 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
     let window = window(config, args, &status, started_ms)?;
     tracing::info!(since = window.since_ms, until = window.until_ms, "window");
 
+    // Before any rule runs: a missing secret is a config error, not a failed delivery.
+    let mut stdout = std::io::stdout();
+    let mut outputs = outputs::build(&config.outputs, &config.delivery, &mut stdout)?;
+
     let engine = crate::app::engine_for(config)?;
-    let installed = Installed::load(&engine, &config.rules_dir, config.limits)?;
+    let installed = Installed::load(&engine, config)?;
     let selected = installed.select(&args.rules)?;
     warn_unused_sections(config, &installed);
     let mut outcome = Outcome::default();
     if args.rules.is_empty() {
         for broken in &installed.broken {
             tracing::error!(module = %broken.path.display(), "rule module failed to load: {}", broken.error);
+            crate::report::rule_failed(&broken.path.display().to_string(), &broken.error);
             outcome
                 .failures
                 .push((broken.path.display().to_string(), broken.error.clone()));
@@ -79,6 +85,9 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
                     plugin_name: name.clone(),
                     id: f.id,
                     details: f.details,
+                    rule_version: rule.info.version.clone(),
+                    window,
+                    raised_ms: started_ms,
                 }));
                 entry.state = output.state;
                 entry.version = Some(rule.info.version.clone());
@@ -88,6 +97,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
             }
             Err(why) => {
                 tracing::error!(rule = %name, "rule failed: {why}");
+                crate::report::rule_failed(name, &why);
                 entry.consecutive_failures += 1;
                 entry.last_error = Some(why.clone());
                 outcome.failures.push((name.clone(), why));
@@ -95,14 +105,19 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
         }
     }
 
-    let run_info = RunInfo { window, started_ms };
-    let mut stdout = std::io::stdout();
-    for mut output in outputs::build(&config.outputs, &mut stdout) {
-        output
-            .send(&alerts, &run_info)
-            .with_context(|| format!("failed to deliver alerts to {}", output.name()))?;
-    }
     outcome.alerts = alerts.len();
+    let run_info = RunInfo { window, started_ms };
+    let waiting = std::mem::take(&mut status.pending);
+    let (pending, report) = outputs::deliver(
+        &mut outputs,
+        waiting,
+        alerts,
+        &run_info,
+        config.delivery.max_waiting_alerts,
+    );
+    drop(outputs);
+    status.pending = pending;
+    outcome.failures.extend(report.tell());
 
     if config.store_until {
         status.since = Some(window.until_ms);
@@ -243,13 +258,16 @@ fn evaluate(
         data,
         window,
     };
-    let services = Arc::new(RuleServices::new(
-        &info.name,
-        &info.capabilities,
-        edda.clone(),
-        window,
-        config.edda_queries_per_rule,
-    ));
+    let services = Arc::new(
+        RuleServices::new(
+            &info.name,
+            &info.capabilities,
+            edda.clone(),
+            window,
+            config.edda_queries_per_rule,
+        )
+        .with_capabilities(&config.capabilities),
+    );
     let started = std::time::Instant::now();
     let result = engine.evaluate(
         &rule.module,

@@ -1,5 +1,6 @@
-//! The status file kept between runs: per-rule state and health, and the last `until` when
-//! `store-until` is on. Pretty, versioned JSON, written atomically (temp file, fsync, rename,
+//! The status file kept between runs: per-rule state and health, the last `until` when
+//! `store-until` is on, and the alerts some output has not taken yet (saved in the same
+//! atomic write as the states, so a state never moves on without its alerts). Pretty, versioned JSON, written atomically (temp file, fsync, rename,
 //! directory fsync) while an exclusive lock keeps overlapping cron runs apart. A file that
 //! cannot be parsed is an error naming file and line, and is never overwritten. An original
 //! reddalert status file (`{"since": ms, "plugin.<name>": {...}}`) is read and carried over.
@@ -13,10 +14,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::outputs::PendingAlert;
+
 pub use lock::StatusLock;
 
-/// Marks our format, so that a future layout can be told apart and migrated.
-const FORMAT: u32 = 1;
+/// Marks our format, so that a future layout can be told apart and migrated. Format 2 added
+/// `pending`; a format 1 file is read as format 2 with nothing pending, and an older binary
+/// refuses a format 2 file instead of dropping the alerts it cannot read.
+const FORMAT: u32 = 2;
+const READABLE_FORMATS: [u32; 2] = [1, 2];
 
 /// Everything kept between runs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -33,6 +39,9 @@ pub struct Status {
     /// Per rule, by name.
     #[serde(default)]
     pub rules: BTreeMap<String, RuleStatus>,
+    /// Alerts waiting for outputs that did not take them, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingAlert>,
 }
 
 /// What is kept for one rule.
@@ -94,13 +103,15 @@ impl Status {
         if !map.contains_key("reddalert_status") {
             return from_original(map);
         }
-        let status: Status = serde_json::from_value(value)?;
-        if status.reddalert_status != FORMAT {
+        let format = map.get("reddalert_status").and_then(|v| v.as_u64());
+        if !format.is_some_and(|f| READABLE_FORMATS.iter().any(|r| u64::from(*r) == f)) {
             bail!(
-                "format {} is not supported by this version (it reads format {FORMAT})",
-                status.reddalert_status
+                "format {} is not supported by this version (it reads formats {READABLE_FORMATS:?})",
+                map["reddalert_status"]
             );
         }
+        let mut status: Status = serde_json::from_value(value)?;
+        status.reddalert_status = FORMAT;
         Ok(status)
     }
 

@@ -3,9 +3,23 @@
 
 mod support;
 
+mod all_outputs;
+mod authoring;
+mod capabilities_chef;
+mod capabilities_net;
+mod capabilities_s3;
 mod cli;
 mod edda_errors;
+mod elasticsearch;
 mod limits;
+mod mail;
+mod pinning;
+mod python_rule;
 mod rules_e2e;
+mod rules_web;
 mod runs;
+mod sentry;
+mod snapshot_replay;
 mod status_file;
+mod webhook_jsonl;
+mod wit_contract;

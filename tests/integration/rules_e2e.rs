@@ -9,8 +9,10 @@ use reddalert_testkit::guests;
 
 use crate::support::*;
 
-const NOTE: &str =
-    "not probed: a TCP connect probe needs the tcp-probe capability, not yet used by this rule";
+const WIDE: &str = "not probed: the permission spans more than 21 ports";
+const DENIED: &str =
+    "not probed: the host refused (tcp-probe not granted to this rule, or the address not allowed)";
+const NO_MACHINE: &str = "not probed: no instance in the group has an IP address";
 
 fn run_window(env: &Env, since: u64, until: u64) -> Run {
     let run = env.run(&["--since", &since.to_string(), "--until", &until.to_string()]);
@@ -52,17 +54,21 @@ fn secgroups_reports_each_open_permission_updated_in_the_window() {
         "i-0a1b2c3d4e5f60718 (54.12.34.56): web-v042,web,web-v042",
         "i-0b2c3d4e5f6071829 (54.12.34.57): web-v042,web,web-v042"
     ]);
-    let web = |from: i64, to: i64| {
+    // Nothing is granted, so the host refuses the probe without connecting anywhere.
+    let web = |from: i64, to: i64, note: &str| {
         json!({"plugin_name": "secgroups", "id": "sg-0a1b2c3d (web)", "details": {
             "awsAccount": "123456789012", "awsRegion": "us-east-1", "fromPort": from, "toPort": to,
             "ipAddresses": ["54.12.34.56", "54.12.34.57"], "ipProtocol": "tcp", "ipRanges": ["0.0.0.0/0"],
-            "machines": web_machines, "port_open": null, "port_open_note": NOTE}})
+            "machines": web_machines, "port_open": null, "port_open_note": note}})
     };
     let legacy = json!({"plugin_name": "secgroups", "id": "sg-0f9e8d7c (legacy-all)", "details": {
         "awsAccount": "123456789012", "awsRegion": null, "fromPort": null, "toPort": null,
         "ipAddresses": [], "ipProtocol": "-1", "ipRanges": ["0.0.0.0/0"], "machines": [],
-        "port_open": null, "port_open_note": NOTE}});
-    assert_eq!(run.alerts(), vec![web(0, 65535), web(443, 443), legacy]);
+        "port_open": null, "port_open_note": NO_MACHINE}});
+    assert_eq!(
+        run.alerts(),
+        vec![web(0, 65535, WIDE), web(443, 443, DENIED), legacy]
+    );
     assert!(
         env.status_json()["rules"]["secgroups"]
             .get("state")
@@ -173,6 +179,71 @@ fn iam_bad_config_fails_the_rule_naming_key_and_value() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("iam: allowed: \"(\""), "{}", run.stderr);
     assert_eq!(run.alerts_of("elbs").len(), 1, "the other rule still ran");
+}
+
+#[test]
+fn secgroups_probes_the_exposed_port_when_granted() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let basic = Store::from_dir(&fixtures_dir().join("basic")).unwrap();
+    let mut store = Store::new();
+    // One instance on loopback in a group that exposes the listening port and a closed one.
+    let mut doc = basic.revisions("view.instances")[0].data.clone();
+    doc["publicIpAddress"] = Value::Null;
+    doc["privateIpAddress"] = "127.0.0.1".into();
+    store.insert(
+        "view.instances",
+        Revision {
+            id: "i-0a1b2c3d4e5f60718".into(),
+            stime: T0 as i64,
+            ltime: None,
+            ctime: None,
+            data: doc,
+        },
+    );
+    let mut sg = basic.revisions("aws.securityGroups")[0].data.clone();
+    let mut perm = sg["ipPermissions"][0].clone();
+    let mut perms = Vec::new();
+    for port in [open, closed] {
+        perm["fromPort"] = port.into();
+        perm["toPort"] = port.into();
+        perms.push(perm.clone());
+    }
+    sg["ipPermissions"] = perms.into();
+    store.insert(
+        "aws.securityGroups",
+        Revision {
+            id: "sg-0a1b2c3d".into(),
+            stime: T2 as i64,
+            ltime: None,
+            ctime: None,
+            data: sg,
+        },
+    );
+    let edda = basic_edda();
+    edda.set_store(store);
+    let grant = "[grant.secgroups]\ntcp_probe = true\nallow_private = true\n";
+    let env = Env::new(&edda.base_url(), &[guests::SECGROUPS], grant);
+    let run = run_window(&env, T1, T3);
+    let outcome: Vec<(Value, Value)> = run
+        .alerts()
+        .iter()
+        .map(|a| {
+            (
+                a["details"]["toPort"].clone(),
+                a["details"]["port_open"].clone(),
+            )
+        })
+        .collect();
+    let mut expected = vec![(json!(open), json!(true)), (json!(closed), json!(false))];
+    expected.sort_by_key(|(port, _)| port.as_u64());
+    assert_eq!(outcome, expected, "{}", run.stdout);
+    drop(listener);
 }
 
 fn instance(

@@ -91,6 +91,18 @@ impl Env {
         run_binary(&all)
     }
 
+    /// Like [`Env::run`], with these environment variables set for the binary.
+    pub fn run_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let mut all = vec![
+            "--configfile",
+            path_str(&self.config),
+            "--statusfile",
+            path_str(&self.status),
+        ];
+        all.extend_from_slice(args);
+        run_binary_with_env(&all, vars)
+    }
+
     pub fn status_json(&self) -> Value {
         let text = std::fs::read_to_string(&self.status).expect("status file exists");
         serde_json::from_str(&text).expect("status file is JSON")
@@ -98,9 +110,15 @@ impl Env {
 }
 
 pub fn run_binary(args: &[&str]) -> Run {
+    run_binary_with_env(args, &[])
+}
+
+pub fn run_binary_with_env(args: &[&str], vars: &[(&str, &str)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_reddalert"))
         .args(args)
         .env_remove("RUST_LOG")
+        .env_remove("SENTRY_DSN")
+        .envs(vars.iter().copied())
         .output()
         .expect("run reddalert");
     Run {
@@ -140,4 +158,25 @@ pub fn requests_for(edda: &reddalert_testkit::edda::FakeEdda, prefix: &str) -> V
         .filter_map(|r| r.strip_prefix("/edda/api/v2/").map(str::to_owned))
         .filter(|r| r.starts_with(prefix))
         .collect()
+}
+
+/// The window in which secgroups and elbs raise alerts over the `basic` fixtures.
+pub fn alerting() -> Vec<String> {
+    window(T1, T3)
+}
+
+/// A window in which they raise none.
+pub fn quiet() -> Vec<String> {
+    window(T4 + 1_000, T4 + 2_000)
+}
+
+/// `window` followed by `extra`.
+pub fn args(window: &[String], extra: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = window.to_vec();
+    all.extend(extra.iter().map(|s| s.to_string()));
+    all
+}
+
+pub fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }

@@ -9,6 +9,12 @@ pub const IAM: &str = env!("GUEST_RULE_IAM");
 pub const AMI: &str = env!("GUEST_RULE_AMI");
 pub const NEWTAG: &str = env!("GUEST_RULE_NEWTAG");
 pub const MISSINGTAG: &str = env!("GUEST_RULE_MISSINGTAG");
+pub const ROUTE53UNKNOWN: &str = env!("GUEST_RULE_ROUTE53UNKNOWN");
+pub const ROUTE53CHANGED: &str = env!("GUEST_RULE_ROUTE53CHANGED");
+pub const SSO_UNPROTECTED: &str = env!("GUEST_RULE_SSO_UNPROTECTED");
+pub const SECURITY_HEADERS: &str = env!("GUEST_RULE_SECURITY_HEADERS");
+pub const NON_CHEF: &str = env!("GUEST_RULE_NON_CHEF");
+pub const S3ACL: &str = env!("GUEST_RULE_S3ACL");
 pub const SPIN: &str = env!("GUEST_GUEST_SPIN");
 pub const ALLOC: &str = env!("GUEST_GUEST_ALLOC");
 pub const TRAP: &str = env!("GUEST_GUEST_TRAP");
@@ -16,9 +22,22 @@ pub const HUGE: &str = env!("GUEST_GUEST_HUGE");
 pub const BADJSON: &str = env!("GUEST_GUEST_BADJSON");
 pub const WRONGWORLD: &str = env!("GUEST_GUEST_WRONGWORLD");
 pub const FUTURE: &str = env!("GUEST_GUEST_FUTURE");
+pub const CAPCHECK: &str = env!("GUEST_GUEST_CAPCHECK");
+pub const CAPCHECK_UNDECLARED: &str = env!("GUEST_GUEST_CAPCHECK_UNDECLARED");
 
 /// The six stock rules ported from the original.
 pub const STOCK: &[&str] = &[SECGROUPS, ELBS, IAM, AMI, NEWTAG, MISSINGTAG];
+
+/// The stock rules that reach beyond EDDA through the host's capabilities (HTTP, TCP probe,
+/// Chef, S3); secgroups also probes ports.
+pub const BEYOND_EDDA: &[&str] = &[
+    ROUTE53UNKNOWN,
+    ROUTE53CHANGED,
+    SSO_UNPROTECTED,
+    SECURITY_HEADERS,
+    NON_CHEF,
+    S3ACL,
+];
 
 /// Copies `modules` into `dir` (created if needed), keeping their file names.
 pub fn install(dir: &Path, modules: &[&str]) {

@@ -1,2 +1,11 @@
+pub mod chef;
 pub mod edda;
+pub mod elasticsearch;
 pub mod guests;
+pub mod http;
+pub mod moto;
+pub mod python;
+pub mod sentry;
+pub mod smtp;
+pub mod web;
+pub mod webhook;

@@ -46,10 +46,35 @@ pub struct RawConfig {
     pub email_subject: Option<String>,
     /// (original) SMTP relay host.
     pub smtp_host: Option<String>,
+    /// The mail digest (`[mail]`); the original's `email_*` and `smtp_host` keys still work.
+    pub mail: Option<super::outputs::RawMail>,
+    /// The Elasticsearch output (`[elasticsearch]`); `es_host` and `es_port` still work.
+    pub elasticsearch: Option<super::outputs::RawElasticsearch>,
+    /// The JSON-lines file output (`[jsonl]`).
+    pub jsonl: Option<super::outputs::RawJsonl>,
+    /// The webhook output (`[webhook]`).
+    pub webhook: Option<super::outputs::RawWebhook>,
+    /// Alerts kept for outputs that did not accept them (default 10000); past it the oldest
+    /// are dropped, each one logged.
+    pub max_waiting_alerts: Option<usize>,
     /// (original) Per-rule config sections: `[plugin.<name>]` in TOML, `"plugin.<name>"` in
     /// the original JSON.
     #[serde(default)]
     pub plugin: BTreeMap<String, serde_json::Value>,
+    /// Expected sha256 (hex) of each rule's module, by rule name: `[pin] secgroups = "…"` in
+    /// TOML, `"pin": {"secgroups": "…"}` in JSON. A module whose hash differs is not run.
+    #[serde(default)]
+    pub pin: BTreeMap<String, String>,
+    /// Defaults of every rule's capability calls (timeouts, caps, per-run call limits).
+    pub capabilities: Option<crate::capabilities::RawCapabilities>,
+    /// What each rule may reach beyond EDDA: `[grant.<rule>]` in TOML, `"grant": {"<rule>": …}`
+    /// or `"grant.<rule>"` in JSON. A rule without a grant gets nothing.
+    #[serde(default)]
+    pub grant: BTreeMap<String, crate::capabilities::RawGrant>,
+    /// The Chef server of the `chef` capability.
+    pub chef: Option<crate::capabilities::RawChef>,
+    /// The S3 API of the `s3` capability.
+    pub s3: Option<crate::capabilities::RawS3>,
 }
 
 /// Guest call limits; every field optional so that overrides name only what they change.
@@ -104,8 +129,13 @@ pub fn parse_json(text: &str) -> Result<RawConfig, String> {
         return Err("the top level must be a JSON object".into());
     };
     let mut plugins = serde_json::Map::new();
+    let mut grants = serde_json::Map::new();
     let mut rest = serde_json::Map::new();
     for (key, value) in map {
+        if let Some(rule) = key.strip_prefix("grant.") {
+            grants.insert(rule.to_owned(), value);
+            continue;
+        }
         match key.strip_prefix("plugin.") {
             Some(name) => {
                 plugins.insert(name.to_owned(), value);
@@ -121,5 +151,12 @@ pub fn parse_json(text: &str) -> Result<RawConfig, String> {
         );
     }
     rest.insert("plugin".into(), serde_json::Value::Object(plugins));
+    if !grants.is_empty() {
+        // `"grant.<rule>"` keys join a `"grant"` object, if there is one.
+        match rest.entry("grant").or_insert_with(|| serde_json::json!({})) {
+            serde_json::Value::Object(all) => all.extend(grants),
+            _ => return Err("`grant` must be an object of rule name -> grant".into()),
+        }
+    }
     serde_json::from_value(serde_json::Value::Object(rest)).map_err(|err| err.to_string())
 }

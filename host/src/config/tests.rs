@@ -76,7 +76,7 @@ fn values_are_validated() {
     for (text, needle) in [
         ("edda = \"localhost:8080\"", "neither an http(s) URL"),
         ("output = \"stdout,pager\"", "unknown output \"pager\""),
-        ("output = \"mail_txt\"", "not available in this version"),
+        ("output = \"jsonl\"", "needs a [jsonl] section"),
         ("[limits]\nmemory_mib = 5000", "memory_mib must be between"),
         (
             "[limits]\ntimeout_seconds = -1.0",

@@ -1,9 +1,13 @@
 //! Snapshot directories: one file per query holding what EDDA answered, so the demo account
 //! and rule authors can run without an EDDA server. The window is not applied to snapshots:
-//! a file is what EDDA returned for that query, whatever the window was.
+//! a file is what EDDA returned for that query, whatever the window was. An HTTP error is
+//! saved as EDDA's `{code,name,message}` body and replays as that error (the iam rule reads
+//! the 400 of a `_diff` on a new user as "new user").
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::EddaError;
 use crate::contract::Query;
 
 /// The file name of a query's snapshot: the query path with `/` written as `.`, then the
@@ -25,6 +29,28 @@ pub fn file_name(query: &Query) -> String {
 
 pub fn file_path(dir: &Path, query: &Query) -> PathBuf {
     dir.join(file_name(query))
+}
+
+/// What a snapshot file holds for one response: the body, or EDDA's error body for an HTTP
+/// error. Other failures (a body that is not JSON or was cut short, EDDA unreachable, a
+/// missing file) have no file form, so there is `None` to save.
+pub fn file_contents(response: &Result<Arc<str>, EddaError>) -> Option<String> {
+    match response {
+        Ok(body) => Some(body.to_string()),
+        Err(EddaError::Status {
+            status,
+            name,
+            message,
+            ..
+        }) => {
+            let mut body = serde_json::json!({"code": status, "message": message});
+            if let Some(name) = name {
+                body["name"] = name.as_str().into();
+            }
+            Some(body.to_string())
+        }
+        Err(_) => None,
+    }
 }
 
 #[cfg(test)]

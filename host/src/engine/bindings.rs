@@ -4,16 +4,19 @@
 
 use std::sync::Arc;
 
-use crate::contract::{Capability, Finding, Query, RuleInfo, RuleInput, RuleOutput};
+use crate::contract::{Capability, Finding, Query, RuleInfo, RuleInput, RuleOutput, Usage};
 
 use super::RuleError;
 
+// The file, not the directory: `wit/deps/` holds frozen releases, one of which is this very
+// package until the next version is started.
 wasmtime::component::bindgen!({
     world: "rule",
-    path: "../wit",
+    path: "../wit/rules.wit",
 });
 
-use reddalert::rules::types as wit;
+// `self::`: doc tests see this crate as the extern crate `reddalert` too.
+use self::reddalert::rules::types as wit;
 
 pub(super) fn info_from_wit(info: wit::RuleInfo) -> Result<RuleInfo, String> {
     let default_config = serde_json::from_str(&info.default_config)
@@ -100,5 +103,9 @@ pub(super) fn output_from_wit(
                 .map_err(|err| RuleError::BadOutput(format!("its state is not JSON: {err}")))?,
         ),
     };
-    Ok(RuleOutput { findings, state })
+    Ok(RuleOutput {
+        findings,
+        state,
+        usage: Usage::default(),
+    })
 }

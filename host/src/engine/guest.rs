@@ -50,6 +50,8 @@ impl GuestState {
             limiter: MemoryCap {
                 limit: memory_bytes,
                 hit: false,
+                total: 0,
+                peak: 0,
             },
             host,
             stdout,
@@ -104,16 +106,19 @@ impl WasiView for GuestState {
 }
 
 /// Caps linear memory and remembers that it refused, so the failure is reported as a memory
-/// limit rather than as an anonymous trap.
+/// limit rather than as an anonymous trap. It also keeps the peak of the instance's total
+/// linear memory (a component may hold several core memories), which `test-rule` reports.
 pub(super) struct MemoryCap {
     limit: usize,
     pub(super) hit: bool,
+    total: usize,
+    pub(super) peak: usize,
 }
 
 impl ResourceLimiter for MemoryCap {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -124,6 +129,9 @@ impl ResourceLimiter for MemoryCap {
                 self.limit
             ));
         }
+        // Also called when a memory is created (current 0), so the total covers every memory.
+        self.total = self.total.saturating_add(desired.saturating_sub(current));
+        self.peak = self.peak.max(self.total);
         Ok(true)
     }
 

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use anyhow::{Context as _, Result};
 
-use super::{AlertRecord, Output, RunInfo, details_text};
+use super::{AlertRecord, Output, Rejected, RunInfo, details_text};
 use crate::config::OutputKind;
 
 pub(super) struct StdoutOutput<'a> {
@@ -24,14 +24,10 @@ impl<'a> StdoutOutput<'a> {
 
 impl Output for StdoutOutput<'_> {
     fn name(&self) -> &'static str {
-        match self.kind {
-            OutputKind::Stdout => "stdout",
-            OutputKind::StdoutTabsep => "stdout_tabsep",
-            OutputKind::StdoutJson => "stdout_json",
-        }
+        self.kind.name()
     }
 
-    fn send(&mut self, alerts: &[AlertRecord], _run: &RunInfo) -> Result<()> {
+    fn send(&mut self, alerts: &[AlertRecord], _run: &RunInfo) -> Result<Rejected> {
         let mut text = String::new();
         for alert in alerts {
             text.push_str(&render(self.kind, alert));
@@ -39,7 +35,8 @@ impl Output for StdoutOutput<'_> {
         let mut out = self.out.borrow_mut();
         out.write_all(text.as_bytes())
             .and_then(|()| out.flush())
-            .context("failed to write alerts to stdout")
+            .context("failed to write alerts to stdout")?;
+        Ok(Vec::new())
     }
 }
 
@@ -61,7 +58,21 @@ pub(super) fn render(kind: OutputKind, alert: &AlertRecord) -> String {
                 clean(&details_text(&alert.details))
             )
         }
-        OutputKind::StdoutJson => format!("{}\n", serde_json::to_string(alert).unwrap_or_default()),
+        _ => {
+            // The line keeps the original's three fields, whatever else the record carries.
+            #[derive(serde::Serialize)]
+            struct Line<'a> {
+                plugin_name: &'a str,
+                id: &'a str,
+                details: &'a serde_json::Value,
+            }
+            let line = Line {
+                plugin_name: &alert.plugin_name,
+                id: &alert.id,
+                details: &alert.details,
+            };
+            format!("{}\n", serde_json::to_string(&line).unwrap_or_default())
+        }
     }
 }
 
@@ -75,6 +86,12 @@ mod tests {
             plugin_name: "secgroups".into(),
             id: "sg-1 (web)".into(),
             details,
+            rule_version: "0.1.0".into(),
+            window: crate::contract::Window {
+                since_ms: 0,
+                until_ms: 1,
+            },
+            raised_ms: 2,
         }
     }
 

@@ -18,7 +18,7 @@ fn round_trips_atomically_and_pretty() {
     );
     status.save(&path).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains("\n  \"reddalert_status\": 1"), "{text}");
+    assert!(text.contains("\n  \"reddalert_status\": 2"), "{text}");
     assert_eq!(Status::load(&path).unwrap(), status);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -58,7 +58,7 @@ fn a_corrupt_file_names_file_and_line_and_is_kept() {
 #[test]
 fn unknown_keys_and_formats_are_errors() {
     assert!(Status::parse(r#"{"sinse": 1}"#).is_err());
-    assert!(Status::parse(r#"{"reddalert_status": 2}"#).is_err());
+    assert!(Status::parse(r#"{"reddalert_status": 3}"#).is_err());
     assert!(Status::parse(r#"{"reddalert_status": 1, "extra": 1}"#).is_err());
 }
 
@@ -73,4 +73,35 @@ fn a_second_lock_waits_then_fails() {
     assert!(err.contains("locked by another reddalert run"), "{err}");
     drop(held);
     StatusLock::acquire(&path, Duration::from_millis(0)).unwrap();
+}
+
+#[test]
+fn format_1_files_are_read_and_pending_alerts_round_trip() {
+    let status = Status::parse(r#"{"reddalert_status": 1, "since": 5}"#).unwrap();
+    assert_eq!(status.reddalert_status, 2);
+    assert!(status.pending.is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("status.json");
+    let mut status = Status::new();
+    status.pending.push(crate::outputs::PendingAlert {
+        alert: crate::outputs::AlertRecord {
+            plugin_name: "iam".into(),
+            id: "alice".into(),
+            details: serde_json::json!("Groups the user has been added to: admins"),
+            rule_version: "0.1.0".into(),
+            window: crate::contract::Window {
+                since_ms: 1,
+                until_ms: 2,
+            },
+            raised_ms: 3,
+        },
+        outputs: vec!["mail".into()],
+        attempts: 1,
+        last_error: Some("mail: connection refused".into()),
+    });
+    status.save(&path).unwrap();
+    assert_eq!(Status::load(&path).unwrap(), status);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"pending\""), "{text}");
 }

@@ -1,5 +1,5 @@
-//! Converts between wit-bindgen's generated types and the SDK's own, so that [`register!`]
-//! stays a few lines and rule code never sees generated names.
+//! Converts between wit-bindgen's generated types and the SDK's own, so that
+//! [`register!`](crate::register) stays a few lines and rule code never sees generated names.
 
 use crate::Rule;
 use crate::bindings::reddalert::rules::types as wit;

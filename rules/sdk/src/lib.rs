@@ -36,7 +36,29 @@
 //! reddalert_rule_sdk::register!(PublicInstances);
 //! ```
 //!
-//! Unit-test a rule natively with [`testing::Harness`].
+//! # Test it
+//!
+//! Unit-test a rule natively, fixtures in and alerts and state out, in one call with
+//! [`testing::Harness`] (or [`testing::run`]); WIT imports have native fallbacks, and the
+//! harness answers [`host::edda_query`] from canned responses. Then run the built module the
+//! way the host will, over snapshot files:
+//! `reddalert test-rule target/wasm32-wasip2/release/<rule>.wasm --data <dir>` prints its
+//! alerts, its new state and the fuel, memory and time it used. `reddalert snapshot` captures
+//! such a directory from a real EDDA.
+//!
+//! # Start one
+//!
+//! `reddalert new-rule <name>` scaffolds a crate (anywhere) with a rule, its unit tests, test
+//! data and a README. Outside the reddalert repository the crate depends on this SDK by path;
+//! the SDK carries its own copy of the contract (`wit/rules.wit`), so it builds from there.
+//!
+//! # Models
+//!
+//! [`models`] covers the collections the stock rules read: [`models::INSTANCES`]
+//! ([`models::Instance`]), [`models::SECURITY_GROUPS`] ([`models::SecurityGroup`]),
+//! [`models::LOAD_BALANCERS`] ([`models::LoadBalancer`]), [`models::IAM_USERS`] (user names;
+//! one user's document is [`models::IamUser`]) and [`models::HOSTED_RECORDS`]
+//! ([`models::HostedRecord`]). [`report`] builds the instance report the instance rules share.
 
 #![deny(missing_docs)]
 
@@ -44,11 +66,14 @@ extern crate self as reddalert_rule_sdk;
 
 #[doc(hidden)]
 pub mod bindings;
+pub mod chef;
 #[doc(hidden)]
 pub mod glue;
 pub mod host;
 pub mod models;
+pub mod net;
 pub mod report;
+pub mod s3;
 pub mod testing;
 mod types;
 
@@ -69,8 +94,16 @@ pub trait Rule {
 
 /// Everything a rule usually needs, in one `use`.
 pub mod prelude {
+    pub use crate::chef::{ChefNode, chef_search_nodes};
     pub use crate::host::{EddaError, Level, edda_query, log};
     pub use crate::models::*;
+    pub use crate::net::{
+        HttpRequest, HttpResponse, NetError, http_get, http_get_many, tcp_probe, tcp_probe_many,
+    };
+    pub use crate::s3::{
+        Grant, Grantee, GranteeType, ObjectListing, Permission, s3_bucket_acl, s3_bucket_location,
+        s3_list_buckets, s3_list_objects, s3_object_acl,
+    };
     pub use crate::{Alert, Capability, Data, Info, Input, Output, Query, Rule, Window};
     pub use anyhow::{Context as _, Result, anyhow, bail};
     pub use serde::{Deserialize, Serialize};

@@ -27,7 +27,9 @@ use serde_json::Value;
 
 use crate::Rule;
 use crate::host::EddaError;
-use crate::types::{Data, Input, Output, Window, merge_config};
+use crate::net::{HttpResponse, NetError};
+use crate::s3::ObjectListing;
+use crate::types::{Capability, Data, Input, Output, Window, merge_config};
 
 thread_local! {
     static CANNED: RefCell<HashMap<String, Result<String, EddaError>>> = RefCell::new(HashMap::new());
@@ -57,6 +59,10 @@ pub struct Harness<R> {
     data: Vec<(String, String)>,
     window: Window,
     edda: HashMap<String, Result<String, EddaError>>,
+    net: crate::net::Canned,
+    chef: crate::chef::Canned,
+    s3: crate::s3::Canned,
+    denied: Vec<Capability>,
     rule: PhantomData<R>,
 }
 
@@ -68,6 +74,10 @@ impl<R: Rule> Default for Harness<R> {
             data: Vec::new(),
             window: Window::default(),
             edda: HashMap::new(),
+            net: Default::default(),
+            chef: Default::default(),
+            s3: Default::default(),
+            denied: Vec::new(),
             rule: PhantomData,
         }
     }
@@ -114,8 +124,79 @@ impl<R: Rule> Harness<R> {
         self
     }
 
+    /// A canned answer for [`crate::net::http_get`] of `url` (whether or not redirects are
+    /// followed); a response without a `final_url` gets `url`.
+    pub fn http(mut self, url: &str, response: Result<HttpResponse, NetError>) -> Self {
+        self.net.http.insert(url.to_owned(), response);
+        self
+    }
+
+    /// A canned answer for [`crate::net::tcp_probe`] of `host:port`.
+    pub fn probe(mut self, host: &str, port: u16, open: Result<bool, NetError>) -> Self {
+        self.net.probes.insert((host.to_owned(), port), open);
+        self
+    }
+
+    /// A canned answer for [`crate::chef::chef_search_nodes`] with `query`: the JSON rows.
+    pub fn chef(mut self, query: &str, rows: Result<Value, NetError>) -> Self {
+        let rows = rows.map(|rows| rows.to_string());
+        self.chef.searches.insert(query.to_owned(), rows);
+        self
+    }
+
+    /// A canned answer for [`crate::s3::s3_list_buckets`].
+    pub fn s3_list_buckets(mut self, buckets: Result<Vec<String>, NetError>) -> Self {
+        self.s3.buckets = Some(buckets);
+        self
+    }
+
+    /// A canned answer for [`crate::s3::s3_bucket_location`].
+    pub fn s3_bucket_location(mut self, bucket: &str, region: Result<String, NetError>) -> Self {
+        self.s3.locations.insert(bucket.to_owned(), region);
+        self
+    }
+
+    /// A canned answer for [`crate::s3::s3_list_objects`] of `prefix` (any delimiter).
+    pub fn s3_list_objects(
+        mut self,
+        bucket: &str,
+        prefix: &str,
+        listing: Result<ObjectListing, NetError>,
+    ) -> Self {
+        let key = (bucket.to_owned(), prefix.to_owned());
+        self.s3.listings.insert(key, listing);
+        self
+    }
+
+    /// A canned answer for [`crate::s3::s3_bucket_acl`]: the grants as the host's JSON.
+    pub fn s3_bucket_acl(mut self, bucket: &str, grants: Result<Value, NetError>) -> Self {
+        let grants = grants.map(|g| g.to_string());
+        self.s3.bucket_acls.insert(bucket.to_owned(), grants);
+        self
+    }
+
+    /// A canned answer for [`crate::s3::s3_object_acl`]: the grants as the host's JSON.
+    pub fn s3_object_acl(
+        mut self,
+        bucket: &str,
+        key: &str,
+        grants: Result<Value, NetError>,
+    ) -> Self {
+        let grants = grants.map(|g| g.to_string());
+        let key = (bucket.to_owned(), key.to_owned());
+        self.s3.object_acls.insert(key, grants);
+        self
+    }
+
+    /// Every call of this capability answers [`NetError::Denied`], as when the operator has
+    /// not granted it. Capabilities the rule does not declare are always denied.
+    pub fn deny(mut self, capability: Capability) -> Self {
+        self.denied.push(capability);
+        self
+    }
+
     /// Runs the rule once. Fails, as the host would, when a declared query has no data.
-    pub fn run(self) -> Result<Output> {
+    pub fn run(mut self) -> Result<Output> {
         let info = R::info();
         for q in &info.queries {
             if !self.data.iter().any(|(p, _)| *p == q.path) {
@@ -131,9 +212,20 @@ impl<R: Rule> Harness<R> {
             data: Data::new(self.data),
             window: self.window,
         };
+        let granted = |c: Capability| info.capabilities.contains(&c) && !self.denied.contains(&c);
+        self.net.http_denied = !granted(Capability::Http);
+        self.net.probe_denied = !granted(Capability::TcpProbe);
+        self.chef.denied = !granted(Capability::Chef);
+        self.s3.denied = !granted(Capability::S3);
         CANNED.with(|canned| *canned.borrow_mut() = self.edda);
+        crate::net::install(self.net);
+        crate::chef::install(self.chef);
+        crate::s3::install(self.s3);
         let result = R::evaluate(input);
         CANNED.with(|canned| canned.borrow_mut().clear());
+        crate::net::install(Default::default());
+        crate::chef::install(Default::default());
+        crate::s3::install(Default::default());
         result
     }
 }

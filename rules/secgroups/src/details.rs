@@ -7,11 +7,6 @@ use std::collections::HashMap;
 
 use reddalert_rule_sdk::prelude::*;
 
-/// Why `port_open` is null: the original probed the first machine with TCP connects; here that
-/// needs the host's `tcp-probe` capability, which this rule does not request yet.
-pub const PORT_OPEN_NOTE: &str =
-    "not probed: a TCP connect probe needs the tcp-probe capability, not yet used by this rule";
-
 /// Instances by the id of each security group they are in, each list sorted by instance id.
 pub struct Machines<'a> {
     by_group: HashMap<&'a str, Vec<&'a Instance>>,
@@ -76,10 +71,21 @@ impl GroupContext {
         }
     }
 
-    /// The details of one alerting permission open to `cidrs`. `ipRanges` lists its IPv4 and
-    /// IPv6 CIDRs (the original, blind to IPv6, had only the IPv4 ones); a machine without an
-    /// address shows `none` where the original printed Python's `None`.
-    pub fn details(&self, perm: &IpPermission, cidrs: &[String]) -> Value {
+    /// The address port probes try: the first machine's public, else private, IP.
+    pub fn probe_ip(&self) -> Option<&str> {
+        self.ip_addresses.first().map(String::as_str)
+    }
+
+    /// The details of one alerting permission open to `cidrs`, with the outcome of its probe
+    /// (see [`crate::probe`]). `ipRanges` lists its IPv4 and IPv6 CIDRs (the original, blind
+    /// to IPv6, had only the IPv4 ones); a machine without an address shows `none` where the
+    /// original printed Python's `None`.
+    pub fn details(
+        &self,
+        perm: &IpPermission,
+        cidrs: &[String],
+        (port_open, note): (Option<bool>, Option<String>),
+    ) -> Value {
         json!({
             "fromPort": perm.from_port,
             "toPort": perm.to_port,
@@ -87,8 +93,8 @@ impl GroupContext {
             "ipRanges": cidrs,
             "machines": self.machines,
             "ipAddresses": self.ip_addresses,
-            "port_open": null,
-            "port_open_note": PORT_OPEN_NOTE,
+            "port_open": port_open,
+            "port_open_note": note,
             "awsRegion": self.region,
             "awsAccount": self.account,
         })

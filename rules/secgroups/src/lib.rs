@@ -4,7 +4,10 @@
 //! are a range or a single port not in `allowed_ports` (missing ports count as −1 and 65536);
 //! `whitelisted_entries["<groupId> (<groupName>)"]["<port>" or "<from>-<to>"]` silences a
 //! permission whose every CIDR it lists. One alert per distinct permission, with the group's
-//! instances, their addresses, region and account. Ported from Prezi's reddalert; unlike the
+//! instances, their addresses, region and account, and `port_open`: whether a TCP connect to
+//! the group's first machine succeeds on one of the ports (through the host's `tcp-probe`
+//! capability; `null` with a `port_open_note` when not probed, see [`probe`]). Ported from
+//! Prezi's reddalert; unlike the
 //! original it reads networks by containment (not string equality), looks at IPv6 ranges, and
 //! keeps every permission of a group instead of the last one.
 //!
@@ -19,6 +22,7 @@
 mod config;
 mod decide;
 mod details;
+pub mod probe;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +32,7 @@ use reddalert_rule_sdk::prelude::*;
 
 use crate::config::Config;
 use crate::details::{GroupContext, Machines};
+use crate::probe::Probes;
 
 /// The rule type registered with the host.
 pub struct Secgroups;
@@ -39,7 +44,7 @@ impl Rule for Secgroups {
             version: env!("CARGO_PKG_VERSION").into(),
             description: "changed security groups that open ports to the outside".into(),
             queries: vec![Query::updated(SECURITY_GROUPS), Query::current(INSTANCES)],
-            capabilities: vec![],
+            capabilities: vec![Capability::TcpProbe],
             default_config: config::defaults(),
         }
     }
@@ -49,9 +54,8 @@ impl Rule for Secgroups {
         let groups: Vec<SecurityGroup> = input.data.get(SECURITY_GROUPS)?;
         let instances: Vec<Instance> = input.data.get(INSTANCES)?;
         let machines = Machines::index(&instances);
-        // Several revisions of one group in the window repeat its permissions: keyed by id and
-        // rendered details, each distinct alert is kept once and the order is stable.
-        let mut alerts: BTreeMap<(String, String), Value> = BTreeMap::new();
+        let mut contexts: Vec<GroupContext> = Vec::new();
+        let mut alerting = Vec::new();
         for group in &groups {
             let id = format!("{} ({})", group.group_id, group.group_name);
             let mut context = None;
@@ -60,12 +64,22 @@ impl Rule for Secgroups {
                 if !decide::is_alerting(&config, &id, perm, &cidrs) {
                     continue;
                 }
-                let context = context.get_or_insert_with(|| {
-                    GroupContext::new(group, machines.in_group(&group.group_id))
+                let index = *context.get_or_insert_with(|| {
+                    contexts.push(GroupContext::new(group, machines.in_group(&group.group_id)));
+                    contexts.len() - 1
                 });
-                let details = context.details(perm, &cidrs);
-                alerts.insert((id.clone(), details.to_string()), details);
+                let plan = probe::plan(perm, contexts[index].probe_ip());
+                alerting.push((id.clone(), index, perm, cidrs, plan));
             }
+        }
+        // Every probe of the run in one batch, which the host runs concurrently.
+        let probes = Probes::run(alerting.iter().map(|(.., plan)| plan));
+        // Several revisions of one group in the window repeat its permissions: keyed by id and
+        // rendered details, each distinct alert is kept once and the order is stable.
+        let mut alerts: BTreeMap<(String, String), Value> = BTreeMap::new();
+        for (id, index, perm, cidrs, plan) in alerting {
+            let details = contexts[index].details(perm, &cidrs, probes.outcome(&plan));
+            alerts.insert((id, details.to_string()), details);
         }
         let mut out = Output::new();
         for ((id, _), details) in alerts {

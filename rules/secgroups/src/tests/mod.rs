@@ -5,27 +5,51 @@
 
 mod branches;
 mod config_errors;
+mod probes;
 
 use reddalert_rule_sdk::prelude::*;
 use reddalert_rule_sdk::testing::Harness;
 
 use crate::Secgroups;
-use crate::details::PORT_OPEN_NOTE;
+use crate::probe::{DENIED, NO_MACHINE, WIDE};
 
 const GROUPS: &str = include_str!("../../tests/fixtures/security_groups.json");
 const MACHINES: &str = include_str!("../../tests/fixtures/instances.json");
 const EC2: &str = "com.amazonaws.services.ec2.model.";
 
-/// Runs the rule with a config section over the given groups and instances bodies.
-fn run(config: Value, groups: &str, instances: &str) -> Result<Vec<(String, Value)>> {
-    let out = Harness::<Secgroups>::new()
+/// The harness over the given groups and instances bodies, with the probes of the fixture:
+/// web's first machine answers on 22 but not on 443, db's on 5432.
+fn harness(config: Value, groups: &str, instances: &str) -> Harness<Secgroups> {
+    Harness::<Secgroups>::new()
         .config(config)
         .data(SECURITY_GROUPS, groups)
         .data(INSTANCES, instances)
         .window(1_514_768_400_001, 1_514_779_200_000)
-        .run()?;
+        .probe("54.12.34.56", 22, Ok(true))
+        .probe("54.12.34.56", 443, Ok(false))
+        .probe("10.0.2.10", 5432, Ok(true))
+}
+
+/// Runs the rule with a config section over the given groups and instances bodies.
+fn run(config: Value, groups: &str, instances: &str) -> Result<Vec<(String, Value)>> {
+    alerts(harness(config, groups, instances))
+}
+
+fn alerts(harness: Harness<Secgroups>) -> Result<Vec<(String, Value)>> {
+    let out = harness.run()?;
     assert_eq!(out.state, None, "secgroups keeps no state");
     Ok(out.alerts.into_iter().map(|a| (a.id, a.details)).collect())
+}
+
+/// `(port_open, port_open_note)` as the details show them.
+type Probe = (Value, Value);
+
+fn skipped(note: &str) -> Probe {
+    (Value::Null, json!(note))
+}
+
+fn probed(open: bool) -> Probe {
+    (json!(open), Value::Null)
 }
 
 /// A bean-shaped `IpPermission` (IPv4 CIDRs in both the flat and the object list).
@@ -67,7 +91,14 @@ fn group(perms: Vec<Value>) -> String {
 
 /// The details of a permission of a group without instances.
 fn lonely(protocol: &str, from: Option<i64>, to: Option<i64>, cidrs: &[&str]) -> Value {
-    detail(protocol, from, to, cidrs, json!([]), json!([]), Value::Null)
+    detail(
+        protocol,
+        from,
+        to,
+        cidrs,
+        (json!([]), json!([]), Value::Null),
+        skipped(NO_MACHINE),
+    )
 }
 
 fn detail(
@@ -75,9 +106,8 @@ fn detail(
     from: Option<i64>,
     to: Option<i64>,
     cidrs: &[&str],
-    machines: Value,
-    ips: Value,
-    region: Value,
+    (machines, ips, region): (Value, Value, Value),
+    (port_open, note): Probe,
 ) -> Value {
     json!({
         "fromPort": from,
@@ -86,8 +116,8 @@ fn detail(
         "ipRanges": cidrs,
         "machines": machines,
         "ipAddresses": ips,
-        "port_open": null,
-        "port_open_note": PORT_OPEN_NOTE,
+        "port_open": port_open,
+        "port_open_note": note,
         "awsRegion": region,
         "awsAccount": "123456789012",
     })
@@ -98,6 +128,15 @@ const DB: &str = "sg-0e0f1a2b (db)";
 const LEGACY: &str = "sg-0f9e8d7c (legacy-all)";
 
 fn web(from: i64, to: i64) -> (String, Value) {
+    let probe = match from {
+        22 => probed(true),
+        443 => probed(false),
+        _ => skipped(WIDE),
+    };
+    web_probed(from, to, probe)
+}
+
+fn web_probed(from: i64, to: i64, probe: Probe) -> (String, Value) {
     let machines = json!([
         "i-0a1b2c3d4e5f60718 (54.12.34.56): web-v042,web-v042,web",
         "i-0b2c3d4e5f6071829 (54.12.34.57): web-v042,web-v042,web",
@@ -108,23 +147,25 @@ fn web(from: i64, to: i64) -> (String, Value) {
         Some(from),
         Some(to),
         &["0.0.0.0/0"],
-        machines,
-        ips,
-        json!("us-east-1"),
+        (machines, ips, json!("us-east-1")),
+        probe,
     );
     (WEB.into(), d)
 }
 
 fn db() -> (String, Value) {
+    db_probed(probed(true))
+}
+
+fn db_probed(probe: Probe) -> (String, Value) {
     let machines = json!(["i-0c3d4e5f607182930 (10.0.2.10): db-v007,db"]);
     let d = detail(
         "tcp",
         Some(5432),
         Some(5432),
         &["10.0.0.0/8"],
-        machines,
-        json!(["10.0.2.10"]),
-        json!("us-east-1"),
+        (machines, json!(["10.0.2.10"]), json!("us-east-1")),
+        probe,
     );
     (DB.into(), d)
 }
@@ -182,9 +223,8 @@ fn machines_without_an_address_are_listed_but_have_no_ip() {
         Some(5432),
         Some(5432),
         &["10.0.0.0/8"],
-        machines,
-        json!(["10.0.2.10"]),
-        json!("us-east-1"),
+        (machines, json!(["10.0.2.10"]), json!("us-east-1")),
+        probed(true),
     );
     assert_eq!(alerts, vec![web(0, 65535), (DB.into(), d), legacy()]);
 }
@@ -220,7 +260,7 @@ fn info_declares_the_original_queries_and_defaults() {
         info.queries,
         vec![Query::updated(SECURITY_GROUPS), Query::current(INSTANCES)]
     );
-    assert_eq!(info.capabilities, vec![]);
+    assert_eq!(info.capabilities, vec![Capability::TcpProbe]);
     assert_eq!(
         info.default_config,
         json!({

@@ -1,0 +1,193 @@
+//! `reddalert snapshot`: run the selected rules as a real run would (same config, window,
+//! states, sandbox and limits) against a recording EDDA client, then save every response they
+//! read as a snapshot file: the declared queries and the data-dependent ones made through the
+//! `edda` import (the iam rule's per-user `_diff`), EDDA's HTTP errors included, since a
+//! rule may read those as answers. Alerts are not delivered and the status file is never
+//! written, so capturing does not disturb the cron job. The files replay through `test-rule
+//! --data DIR` or `edda = "dir:DIR"`.
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, bail, ensure};
+
+use super::{MANIFEST, Manifest, merge_config, now_ms, show_time};
+use crate::app::Outcome;
+use crate::cli::SnapshotArgs;
+use crate::config::{Config, EddaSource};
+use crate::contract::{Query, RuleInput, Window};
+use crate::edda::{EddaClient, EddaError, snapshot};
+use crate::rules::{Installed, InstalledRule};
+use crate::services::RuleServices;
+use crate::status::Status;
+use crate::timearg::parse_time;
+
+pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
+    let status = match &args.statusfile {
+        Some(path) => Status::load(path)?,
+        None => Status::default(),
+    };
+    let window = window(config, args, &status)?;
+    let engine = crate::app::engine_for(config)?;
+    let installed = Installed::load(&engine, config)?;
+    let selected = installed.select(&args.rules)?;
+    let mut outcome = Outcome::default();
+    if args.rules.is_empty() {
+        for broken in &installed.broken {
+            outcome
+                .failures
+                .push((broken.path.display().to_string(), broken.error.clone()));
+        }
+    }
+    let edda = Arc::new(
+        EddaClient::new(
+            config.edda.clone(),
+            config.edda_timeout,
+            config.edda_max_response_bytes,
+        )
+        .recording(),
+    );
+
+    // The declared queries first, as a run prefetches them: an unreachable EDDA stops here.
+    let mut declared: Vec<&Query> = Vec::new();
+    for q in selected.iter().flat_map(|r| &r.info.queries) {
+        if !declared.contains(&q) {
+            declared.push(q);
+        }
+    }
+    for q in declared {
+        if let Err(err) = edda.fetch(q, window)
+            && err.is_unreachable()
+        {
+            bail!("{err}; nothing was saved");
+        }
+    }
+    for rule in &selected {
+        if let Err(why) = evaluate(&engine, config, &status, &edda, rule, window) {
+            tracing::error!(rule = %rule.info.name, "rule failed: {why}");
+            outcome.failures.push((rule.info.name.clone(), why));
+        }
+    }
+    save(config, args, &edda, &selected, window)?;
+    for (who, why) in &outcome.failures {
+        eprintln!("error: rule {who} failed: {why}");
+    }
+    Ok(outcome)
+}
+
+/// As a run picks it: `--since`, else the stored `until` when `store-until` is on, else 0;
+/// `--until`, else now minus the lag.
+fn window(config: &Config, args: &SnapshotArgs, status: &Status) -> Result<Window> {
+    let until = match &args.until {
+        Some(t) => parse_time(t).context("invalid --until")?,
+        None => now_ms().saturating_sub(config.until_lag.as_millis() as u64),
+    };
+    let since = match &args.since {
+        Some(t) => parse_time(t).context("invalid --since")?,
+        None if config.store_until => status.since.unwrap_or(0),
+        None => 0,
+    };
+    ensure!(
+        since <= until,
+        "the window is empty: since ({since}) is after until ({until})"
+    );
+    Ok(Window {
+        since_ms: since,
+        until_ms: until,
+    })
+}
+
+/// Evaluates one rule so that its run-time queries are made (and recorded); its alerts are
+/// dropped.
+fn evaluate(
+    engine: &crate::engine::Engine,
+    config: &Config,
+    status: &Status,
+    edda: &Arc<EddaClient>,
+    rule: &InstalledRule,
+    window: Window,
+) -> Result<(), String> {
+    let info = &rule.info;
+    let mut data = Vec::with_capacity(info.queries.len());
+    for q in &info.queries {
+        match edda.fetch(q, window) {
+            Ok(body) => data.push((q.path.clone(), body)),
+            Err(err) => return Err(format!("its query {:?} failed: {err}", q.path)),
+        }
+    }
+    let input = RuleInput {
+        config: merge_config(&info.default_config, config.plugins.get(&info.name)),
+        state: status.rules.get(&info.name).and_then(|s| s.state.clone()),
+        data,
+        window,
+    };
+    let services = Arc::new(RuleServices::new(
+        &info.name,
+        &info.capabilities,
+        edda.clone(),
+        window,
+        config.edda_queries_per_rule,
+    ));
+    let output = engine
+        .evaluate(
+            &rule.module,
+            &config.limits_for(&info.name),
+            services,
+            &input,
+        )
+        .map_err(|err| err.to_string())?;
+    tracing::info!(rule = %info.name, alerts = output.findings.len(), "rule evaluated (alerts not delivered)");
+    Ok(())
+}
+
+/// Writes one file per recorded response and the manifest.
+fn save(
+    config: &Config,
+    args: &SnapshotArgs,
+    edda: &EddaClient,
+    rules: &[&InstalledRule],
+    window: Window,
+) -> Result<()> {
+    let dir = &args.out;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("failed to create the snapshot directory {}", dir.display()))?;
+    let mut files = Vec::new();
+    for (query, response) in edda.recorded() {
+        let path = snapshot::file_path(dir, &query);
+        let Some(contents) = snapshot::file_contents(&response) else {
+            if let Err(err) = &response {
+                eprintln!("not saved: {} ({err})", query.path);
+            }
+            continue;
+        };
+        std::fs::write(&path, contents)
+            .with_context(|| format!("failed to write {}", path.display()))?;
+        let note = match &response {
+            Err(EddaError::Status { status, .. }) => format!("  (EDDA error {status})"),
+            _ => String::new(),
+        };
+        println!("saved {}{note}", path.display());
+        files.push(snapshot::file_name(&query));
+    }
+    let manifest = Manifest {
+        since_ms: window.since_ms,
+        until_ms: window.until_ms,
+        edda: match &config.edda {
+            EddaSource::Http(url) => url.clone(),
+            EddaSource::Snapshot(dir) => format!("dir:{}", dir.display()),
+        },
+        rules: rules.iter().map(|r| r.info.name.clone()).collect(),
+        files,
+        taken_ms: now_ms(),
+    };
+    let path = dir.join(MANIFEST);
+    std::fs::write(&path, serde_json::to_string_pretty(&manifest)? + "\n")
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    println!(
+        "saved {} files for the window {} .. {} to {}",
+        manifest.files.len(),
+        show_time(window.since_ms),
+        show_time(window.until_ms),
+        dir.display()
+    );
+    Ok(())
+}

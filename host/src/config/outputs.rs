@@ -1,0 +1,320 @@
+//! Settings of the outputs that reach other systems (mail, Elasticsearch, a JSON-lines file, a
+//! webhook) and of the delivery guarantee. Each has a section of its own (`[mail]`,
+//! `[elasticsearch]`, `[jsonl]`, `[webhook]`); the original's flat keys (`email_from`,
+//! `smtp_host`, `es_host`, ...) keep working and fill in the same settings, and giving both
+//! spellings of one setting is an error rather than a silent choice. Secrets are never in the
+//! file: it names the environment variables that hold them, read when the run starts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail, ensure};
+
+use super::OutputKind;
+use super::raw::RawConfig;
+
+mod raw;
+
+pub use raw::{RawElasticsearch, RawJsonl, RawMail, RawWebhook, TlsMode, WebhookFormat};
+
+/// The original's defaults.
+const DEFAULT_FROM: &str = "reddalert@localhost";
+const DEFAULT_TO: &str = "root@localhost";
+const DEFAULT_SUBJECT: &str = "[reddalert] Report";
+const DEFAULT_SMTP_HOST: &str = "localhost";
+const DEFAULT_ES_HOST: &str = "localhost";
+const DEFAULT_ES_PORT: u16 = 9200;
+const DEFAULT_INDEX: &str = "reddalert";
+/// Waiting alerts kept by default: a few days of a noisy account behind a broken relay.
+pub const DEFAULT_MAX_WAITING: usize = 10_000;
+
+/// Everything the delivering outputs need, validated.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    pub mail: MailSettings,
+    pub elasticsearch: EsSettings,
+    pub jsonl: Option<JsonlSettings>,
+    pub webhook: Option<WebhookSettings>,
+    /// Cap on alerts kept for outputs that did not accept them.
+    pub max_waiting_alerts: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailSettings {
+    pub host: String,
+    pub port: u16,
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    /// Append "N alerts: rule (n), ..." to `subject` (else `subject` is used as is).
+    pub subject_summary: bool,
+    pub tls: TlsMode,
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub send_empty: bool,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EsSettings {
+    /// Base URL without a trailing slash.
+    pub url: String,
+    /// Index name; `%Y`, `%m`, `%d` ... are replaced with the alert's date (UTC).
+    pub index: String,
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+    pub api_key_env: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Duration,
+    pub retry: Retry,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonlSettings {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookSettings {
+    pub url: WebhookUrl,
+    pub format: WebhookFormat,
+    pub token_env: Option<String>,
+    pub send_empty: bool,
+    pub timeout: Duration,
+    pub retry: Retry,
+}
+
+/// A webhook URL, or the environment variable holding it (Slack's URLs are secrets).
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookUrl {
+    Literal(String),
+    Env(String),
+}
+
+/// Retries after a failed attempt, with a doubling pause.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retry {
+    pub retries: u32,
+    pub backoff: Duration,
+}
+
+/// Validates the delivery settings; sections of outputs that are not listed are checked too,
+/// so that a typo shows before the day the output is switched on.
+pub fn settings(
+    raw: &RawConfig,
+    kinds: &[OutputKind],
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<DeliverySettings> {
+    let mail = mail(raw, resolve).context("invalid mail settings")?;
+    let elasticsearch = elasticsearch(raw, resolve).context("invalid elasticsearch settings")?;
+    let jsonl = match &raw.jsonl {
+        Some(j) => {
+            let path = j.path.as_deref().filter(|p| !p.is_empty());
+            let path = path.context("invalid key `jsonl.path`: required, the file to append to")?;
+            Some(JsonlSettings {
+                path: resolve(path),
+            })
+        }
+        None => None,
+    };
+    if kinds.contains(&OutputKind::Jsonl) && jsonl.is_none() {
+        bail!(
+            "output \"jsonl\" appends to a file and needs a [jsonl] section with `path` \
+             (JSON lines on stdout are the \"stdout_json\" output)"
+        );
+    }
+    let webhook = match &raw.webhook {
+        Some(w) => Some(webhook(w).context("invalid webhook settings")?),
+        None => None,
+    };
+    if kinds.contains(&OutputKind::Webhook) && webhook.is_none() {
+        bail!("output \"webhook\" needs a [webhook] section with `url` or `url_env`");
+    }
+    let max_waiting_alerts = raw.max_waiting_alerts.unwrap_or(DEFAULT_MAX_WAITING);
+    Ok(DeliverySettings {
+        mail,
+        elasticsearch,
+        jsonl,
+        webhook,
+        max_waiting_alerts,
+    })
+}
+
+/// One setting that has an original flat key and a key in a section: at most one may be given.
+fn either<T: Clone>(
+    flat: Option<&T>,
+    flat_key: &str,
+    section: Option<&T>,
+    key: &str,
+) -> Result<Option<T>> {
+    match (flat, section) {
+        (Some(_), Some(_)) => bail!("`{flat_key}` and `{key}` set the same thing; keep one"),
+        (a, b) => Ok(a.or(b).cloned()),
+    }
+}
+
+fn mail(raw: &RawConfig, resolve: &dyn Fn(&str) -> PathBuf) -> Result<MailSettings> {
+    let m = raw.mail.clone().unwrap_or_default();
+    let host = either(
+        raw.smtp_host.as_ref(),
+        "smtp_host",
+        m.host.as_ref(),
+        "mail.host",
+    )?
+    .unwrap_or_else(|| DEFAULT_SMTP_HOST.to_owned());
+    let from = either(
+        raw.email_from.as_ref(),
+        "email_from",
+        m.from.as_ref(),
+        "mail.from",
+    )?
+    .unwrap_or_else(|| DEFAULT_FROM.to_owned());
+    let to = either(raw.email_to.as_ref(), "email_to", m.to.as_ref(), "mail.to")?
+        .map_or_else(|| vec![DEFAULT_TO.to_owned()], |t| t.items());
+    let subject = either(
+        raw.email_subject.as_ref(),
+        "email_subject",
+        m.subject.as_ref(),
+        "mail.subject",
+    )?
+    .unwrap_or_else(|| DEFAULT_SUBJECT.to_owned());
+    ensure!(!host.is_empty(), "the SMTP host is empty");
+    ensure!(!to.is_empty(), "`mail.to` lists no recipient");
+    for address in std::iter::once(&from).chain(&to) {
+        address
+            .parse::<lettre::message::Mailbox>()
+            .with_context(|| format!("{address:?} is not a mail address"))?;
+    }
+    let tls = m.tls.unwrap_or_default();
+    let port = m.port.unwrap_or(match tls {
+        TlsMode::Tls => 465,
+        TlsMode::None | TlsMode::Starttls => 25,
+    });
+    ensure!(
+        m.username.is_some() == m.password_env.is_some(),
+        "`mail.username` and `mail.password_env` go together"
+    );
+    if m.username.is_some() && tls == TlsMode::None && !m.allow_plaintext_auth.unwrap_or(false) {
+        bail!(
+            "`mail.username` with `tls = \"none\"` would send the password in clear; use \
+             `tls = \"starttls\"` or `\"tls\"`, or set `allow_plaintext_auth = true` for a relay \
+             on a trusted link"
+        );
+    }
+    Ok(MailSettings {
+        host,
+        port,
+        from,
+        to,
+        subject,
+        subject_summary: m.subject_summary.unwrap_or(true),
+        tls,
+        username: m.username,
+        password_env: m.password_env.map(env_name).transpose()?,
+        ca_file: m.ca_file.as_deref().map(resolve),
+        send_empty: m.send_empty.unwrap_or(false),
+        timeout: seconds(m.timeout_seconds, 30)?,
+    })
+}
+
+fn elasticsearch(raw: &RawConfig, resolve: &dyn Fn(&str) -> PathBuf) -> Result<EsSettings> {
+    let e = raw.elasticsearch.clone().unwrap_or_default();
+    if e.url.is_some() && (raw.es_host.is_some() || raw.es_port.is_some()) {
+        bail!("`es_host`/`es_port` and `elasticsearch.url` set the same thing; keep one");
+    }
+    let url = match (&e.url, &raw.es_host) {
+        (Some(url), _) => url.clone(),
+        // The original took a host name; a full URL there is accepted too.
+        (None, Some(host)) if host.contains("://") => host.clone(),
+        (None, host) => format!(
+            "http://{}:{}",
+            host.as_deref().unwrap_or(DEFAULT_ES_HOST),
+            raw.es_port.unwrap_or(DEFAULT_ES_PORT)
+        ),
+    };
+    ensure!(
+        url.starts_with("http://") || url.starts_with("https://"),
+        "{url:?} is not an http(s) URL"
+    );
+    let index = e.index.unwrap_or_else(|| DEFAULT_INDEX.to_owned());
+    ensure!(
+        !index.is_empty() && crate::outputs::index_name(&index, 0).is_ok(),
+        "`elasticsearch.index` {index:?} is not a valid index pattern"
+    );
+    ensure!(
+        e.username.is_some() == e.password_env.is_some(),
+        "`elasticsearch.username` and `elasticsearch.password_env` go together"
+    );
+    ensure!(
+        !(e.username.is_some() && e.api_key_env.is_some()),
+        "give either basic auth (`username`, `password_env`) or `api_key_env`, not both"
+    );
+    Ok(EsSettings {
+        url: url.trim_end_matches('/').to_owned(),
+        index,
+        username: e.username,
+        password_env: e.password_env.map(env_name).transpose()?,
+        api_key_env: e.api_key_env.map(env_name).transpose()?,
+        ca_file: e.ca_file.as_deref().map(resolve),
+        timeout: seconds(e.timeout_seconds, 30)?,
+        retry: Retry {
+            retries: e.retries.unwrap_or(3),
+            backoff: Duration::from_millis(e.backoff_ms.unwrap_or(500)),
+        },
+    })
+}
+
+fn webhook(w: &RawWebhook) -> Result<WebhookSettings> {
+    let url = match (&w.url, &w.url_env) {
+        (Some(_), Some(_)) => bail!("give `webhook.url` or `webhook.url_env`, not both"),
+        (Some(url), None) => {
+            ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "`webhook.url` {url:?} is not an http(s) URL"
+            );
+            WebhookUrl::Literal(url.clone())
+        }
+        (None, Some(var)) => WebhookUrl::Env(env_name(var.clone())?),
+        (None, None) => bail!("`webhook.url` or `webhook.url_env` is required"),
+    };
+    Ok(WebhookSettings {
+        url,
+        format: w.format.unwrap_or_default(),
+        token_env: w.token_env.clone().map(env_name).transpose()?,
+        send_empty: w.send_empty.unwrap_or(false),
+        timeout: seconds(w.timeout_seconds, 10)?,
+        retry: Retry {
+            retries: w.retries.unwrap_or(2),
+            backoff: Duration::from_millis(w.backoff_ms.unwrap_or(1000)),
+        },
+    })
+}
+
+fn env_name(name: String) -> Result<String> {
+    ensure!(
+        !name.is_empty() && !name.contains('=') && !name.contains('\0'),
+        "{name:?} is not an environment variable name"
+    );
+    Ok(name)
+}
+
+fn seconds(value: Option<f64>, default: u64) -> Result<Duration> {
+    match value {
+        None => Ok(Duration::from_secs(default)),
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Duration::from_secs_f64(s)),
+        Some(s) => bail!("timeouts must be positive seconds, got {s}"),
+    }
+}
+
+/// Reads an environment variable a config key names, for a secret.
+pub fn secret(var: &str, key: &str) -> Result<String> {
+    match std::env::var(var) {
+        Ok(value) if !value.is_empty() => Ok(value),
+        Ok(_) => bail!("environment variable {var} (named by `{key}`) is empty"),
+        Err(_) => bail!("environment variable {var} (named by `{key}`) is not set"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

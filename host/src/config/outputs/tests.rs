@@ -1,0 +1,177 @@
+use super::*;
+use crate::config::{Config, Overrides};
+
+fn load(name: &str, text: &str) -> Result<Config> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    Config::load(&path, &Overrides::default())
+}
+
+fn err(name: &str, text: &str) -> String {
+    format!("{:#}", load(name, text).unwrap_err())
+}
+
+#[test]
+fn the_original_defaults_apply() {
+    let config = load("c.toml", "output = \"mail_txt,mail_html,elasticsearch\"").unwrap();
+    assert_eq!(
+        config.outputs,
+        vec![OutputKind::Mail, OutputKind::Elasticsearch]
+    );
+    let mail = &config.delivery.mail;
+    assert_eq!(
+        (mail.host.as_str(), mail.port, mail.from.as_str()),
+        ("localhost", 25, "reddalert@localhost")
+    );
+    assert_eq!(mail.to, vec!["root@localhost"]);
+    assert_eq!(mail.subject, "[reddalert] Report");
+    assert_eq!(mail.tls, TlsMode::None);
+    assert!(mail.username.is_none() && !mail.send_empty && mail.subject_summary);
+    let es = &config.delivery.elasticsearch;
+    assert_eq!(
+        (es.url.as_str(), es.index.as_str()),
+        ("http://localhost:9200", "reddalert")
+    );
+    assert_eq!(config.delivery.max_waiting_alerts, DEFAULT_MAX_WAITING);
+}
+
+#[test]
+fn the_original_flat_keys_work_in_json() {
+    let config = load(
+        "c.json",
+        r#"{"output": "mail_html", "email_from": "alerts@example.com", "email_to": ["a@example.com", "b@example.com"],
+            "email_subject": "[sec]", "smtp_host": "relay.example.com", "es_host": "es.example.com", "es_port": 9201}"#,
+    )
+    .unwrap();
+    let mail = &config.delivery.mail;
+    assert_eq!(mail.host, "relay.example.com");
+    assert_eq!(mail.from, "alerts@example.com");
+    assert_eq!(mail.to, vec!["a@example.com", "b@example.com"]);
+    assert_eq!(mail.subject, "[sec]");
+    assert_eq!(
+        config.delivery.elasticsearch.url,
+        "http://es.example.com:9201"
+    );
+}
+
+#[test]
+fn sections_set_everything_and_resolve_paths() {
+    let config = load(
+        "c.toml",
+        r#"output = ["mail", "elasticsearch", "jsonl", "webhook"]
+max_waiting_alerts = 7
+[mail]
+host = "smtp.example.com"
+tls = "tls"
+to = "a@example.com, b@example.com"
+username = "reddalert"
+password_env = "SMTP_PASSWORD"
+ca_file = "ca.pem"
+[elasticsearch]
+url = "https://es.example.com:9200/"
+index = "reddalert-%Y.%m.%d"
+api_key_env = "ES_API_KEY"
+retries = 1
+backoff_ms = 10
+[jsonl]
+path = "alerts.jsonl"
+[webhook]
+url_env = "SLACK_URL"
+format = "slack"
+"#,
+    )
+    .unwrap();
+    let d = &config.delivery;
+    assert_eq!((d.mail.port, d.mail.tls), (465, TlsMode::Tls));
+    assert_eq!(d.mail.to.len(), 2);
+    assert!(d.mail.ca_file.as_ref().unwrap().is_absolute());
+    assert_eq!(d.elasticsearch.url, "https://es.example.com:9200");
+    assert_eq!(d.elasticsearch.retry.retries, 1);
+    assert_eq!(
+        d.jsonl.as_ref().unwrap().path.file_name().unwrap(),
+        "alerts.jsonl"
+    );
+    let webhook = d.webhook.as_ref().unwrap();
+    assert_eq!(webhook.url, WebhookUrl::Env("SLACK_URL".into()));
+    assert_eq!(webhook.format, WebhookFormat::Slack);
+    assert_eq!(d.max_waiting_alerts, 7);
+}
+
+#[test]
+fn mistakes_are_named() {
+    for (text, needle) in [
+        ("output = \"jsonl\"", "needs a [jsonl] section with `path`"),
+        ("output = \"webhook\"", "needs a [webhook] section"),
+        (
+            "smtp_host = \"a\"\n[mail]\nhost = \"b\"",
+            "`smtp_host` and `mail.host`",
+        ),
+        ("[mail]\nusername = \"u\"", "go together"),
+        (
+            "[mail]\nusername = \"u\"\npassword_env = \"P\"",
+            "password in clear",
+        ),
+        ("[mail]\nto = [\"not an address\"]", "is not a mail address"),
+        ("[mail]\ntls = \"maybe\"", "maybe"),
+        ("[mail]\nhots = \"x\"", "hots"),
+        (
+            "[elasticsearch]\nindex = \"Upper\"",
+            "not a valid index pattern",
+        ),
+        ("[elasticsearch]\nurl = \"es:9200\"", "not an http(s) URL"),
+        (
+            "es_host = \"x\"\n[elasticsearch]\nurl = \"http://y\"",
+            "keep one",
+        ),
+        ("[webhook]\nurl = \"http://a\"\nurl_env = \"B\"", "not both"),
+        (
+            "[webhook]\nurl = \"http://a\"\ntimeout_seconds = 0",
+            "positive",
+        ),
+    ] {
+        let e = err("c.toml", text);
+        assert!(e.contains(needle), "{text:?}: {e}");
+    }
+}
+
+#[test]
+fn a_missing_secret_names_the_variable_and_the_key() {
+    let e = format!(
+        "{:#}",
+        secret("REDDALERT_TEST_SURELY_UNSET_VARIABLE", "mail.password_env").unwrap_err()
+    );
+    assert!(
+        e.contains("REDDALERT_TEST_SURELY_UNSET_VARIABLE") && e.contains("mail.password_env"),
+        "{e}"
+    );
+}
+
+fn etc(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../etc")
+        .join(name)
+}
+
+#[test]
+fn the_shipped_templates_set_every_output() {
+    let toml = Config::load(&etc("reddalert.example.toml"), &Overrides::default()).unwrap();
+    let json = Config::load(&etc("configfile_template.json"), &Overrides::default()).unwrap();
+    for config in [&toml, &json] {
+        let d = &config.delivery;
+        assert_eq!(d.mail.host, "localhost");
+        assert_eq!(d.mail.to, vec!["root@localhost"]);
+        assert_eq!(d.mail.subject, "[reddalert] Report");
+        assert_eq!(d.elasticsearch.url, "http://localhost:9200");
+        assert_eq!(d.elasticsearch.index, "reddalert");
+        assert_eq!(
+            d.jsonl.as_ref().unwrap().path,
+            std::path::PathBuf::from("/var/log/reddalert/alerts.jsonl")
+        );
+        assert_eq!(
+            d.webhook.as_ref().unwrap().url,
+            WebhookUrl::Env("REDDALERT_WEBHOOK_URL".into())
+        );
+        assert_eq!(d.max_waiting_alerts, 10_000);
+    }
+}

@@ -1,0 +1,253 @@
+//! Renderings pinned with insta snapshots (timestamps redacted), and the delivery bookkeeping
+//! with outputs that fail on purpose.
+
+use serde_json::json;
+
+use super::*;
+use crate::contract::Window;
+
+const T1: u64 = 1_514_768_400_000;
+const T3: u64 = 1_514_775_600_000;
+
+fn alert(rule: &str, id: &str, details: serde_json::Value) -> AlertRecord {
+    AlertRecord {
+        plugin_name: rule.into(),
+        id: id.into(),
+        details,
+        rule_version: "0.1.0".into(),
+        window: Window {
+            since_ms: T1,
+            until_ms: T3,
+        },
+        raised_ms: T3 + 300_000,
+    }
+}
+
+fn run() -> RunInfo {
+    RunInfo {
+        window: Window {
+            since_ms: T1,
+            until_ms: T3,
+        },
+        started_ms: T3 + 300_000,
+    }
+}
+
+fn sample() -> Vec<AlertRecord> {
+    let mut waited = alert(
+        "elbs",
+        "public-lb",
+        json!({"listenerDescriptions": [{"loadBalancerPort": 8080}]}),
+    );
+    waited.raised_ms = T1 - 3_600_000;
+    vec![
+        alert(
+            "secgroups",
+            "sg-0a1b2c3d (web)",
+            json!({"fromPort": 0, "toPort": 65535, "ipRanges": ["0.0.0.0/0"]}),
+        ),
+        alert(
+            "iam",
+            "mallory",
+            json!("Groups the user has been added to: <admins> & \"ops\""),
+        ),
+        alert(
+            "secgroups",
+            "sg-0a1b2c3d (web)",
+            json!({"fromPort": 22, "toPort": 22, "ipRanges": ["198.51.100.0/24"]}),
+        ),
+        waited,
+    ]
+}
+
+/// ISO timestamps become `[time]`.
+macro_rules! redacted {
+    ($body:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[time]"),
+        ]}, { $body });
+    };
+}
+
+#[test]
+fn digest_subject_says_how_many_of_which_rules() {
+    let alerts = sample();
+    assert_eq!(
+        subject("[reddalert] Report", true, &alerts),
+        "[reddalert] Report: 4 alerts: elbs (1), iam (1), secgroups (2)"
+    );
+    assert_eq!(
+        subject("[reddalert] Report", false, &alerts),
+        "[reddalert] Report"
+    );
+    assert_eq!(subject("[x]", true, &[]), "[x]: no alerts");
+}
+
+#[test]
+fn digest_text_snapshot() {
+    redacted!(insta::assert_snapshot!(render_text(&sample(), &run())));
+}
+
+#[test]
+fn digest_html_snapshot() {
+    let html = render_html(&sample(), &run());
+    assert!(
+        html.contains("&lt;admins&gt; &amp; &quot;ops&quot;"),
+        "{html}"
+    );
+    assert!(!html.contains("<admins>"));
+    redacted!(insta::assert_snapshot!(html));
+}
+
+#[test]
+fn bulk_ndjson_snapshot() {
+    let alerts = sample();
+    let refs: Vec<&AlertRecord> = alerts.iter().collect();
+    let body = bulk_body(&refs, "reddalert-%Y.%m").unwrap();
+    assert!(body.ends_with('\n'));
+    assert_eq!(body.lines().count(), 8);
+    redacted!(insta::assert_snapshot!(body));
+}
+
+#[test]
+fn document_ids_are_stable_and_tell_details_apart() {
+    let alerts = sample();
+    assert_eq!(document_id(&alerts[0]), document_id(&alerts[0].clone()));
+    assert_ne!(
+        document_id(&alerts[0]),
+        document_id(&alerts[2]),
+        "same id, other permission"
+    );
+    let mut other_window = alerts[0].clone();
+    other_window.window.since_ms += 1;
+    assert_ne!(document_id(&alerts[0]), document_id(&other_window));
+    let reordered = alert(
+        "secgroups",
+        "sg-0a1b2c3d (web)",
+        serde_json::from_str(r#"{"toPort": 65535, "ipRanges": ["0.0.0.0/0"], "fromPort": 0}"#)
+            .unwrap(),
+    );
+    assert_eq!(document_id(&alerts[0]), document_id(&reordered));
+}
+
+#[test]
+fn index_patterns_take_the_alert_date() {
+    assert_eq!(index_name("reddalert", T1).unwrap(), "reddalert");
+    assert_eq!(
+        index_name("reddalert-%Y.%m.%d", T1).unwrap(),
+        "reddalert-2018.01.01"
+    );
+    assert!(index_name("Reddalert", T1).is_err());
+    assert!(index_name("_x", T1).is_err());
+}
+
+/// An output that refuses what a test tells it to, and records what it was given.
+struct Flaky {
+    name: &'static str,
+    fail: bool,
+    refuse: Vec<usize>,
+    seen: Vec<Vec<String>>,
+}
+
+impl Output for Flaky {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn send(&mut self, alerts: &[AlertRecord], _run: &RunInfo) -> Result<Rejected> {
+        self.seen
+            .push(alerts.iter().map(|a| a.id.clone()).collect());
+        if self.fail {
+            anyhow::bail!("connection refused");
+        }
+        Ok(self.refuse.iter().map(|&i| (i, "429".to_owned())).collect())
+    }
+}
+
+fn flaky(name: &'static str, fail: bool, refuse: Vec<usize>) -> Flaky {
+    Flaky {
+        name,
+        fail,
+        refuse,
+        seen: Vec::new(),
+    }
+}
+
+#[test]
+fn undelivered_alerts_wait_for_the_outputs_that_missed_them_only() {
+    let alerts = sample();
+    let mut outputs: Vec<Box<dyn Output>> = vec![
+        Box::new(flaky("mail", true, vec![])),
+        Box::new(flaky("elasticsearch", false, vec![1])),
+        Box::new(flaky("jsonl", false, vec![])),
+    ];
+    let (waiting, report) = deliver(&mut outputs, Vec::new(), alerts.clone(), &run(), 100);
+    assert_eq!(report.failures.len(), 2, "{:?}", report.failures);
+    assert_eq!(report.waiting, 4);
+    assert_eq!(waiting[0].outputs, vec!["mail"]);
+    assert_eq!(waiting[1].outputs, vec!["mail", "elasticsearch"]);
+    assert!(waiting.iter().all(|w| w.attempts == 1));
+
+    // Next run: everything works; the waiting alerts go first, each only where it was owed.
+    let fresh = vec![alert("ami", "ami-1", json!({}))];
+    let mut mail = flaky("mail", false, vec![]);
+    let mut es = flaky("elasticsearch", false, vec![]);
+    let mut jsonl = flaky("jsonl", false, vec![]);
+    {
+        let mut outputs: Vec<Box<dyn Output + '_>> = vec![
+            Box::new(Borrowed(&mut mail)),
+            Box::new(Borrowed(&mut es)),
+            Box::new(Borrowed(&mut jsonl)),
+        ];
+        let (waiting, report) = deliver(&mut outputs, waiting, fresh, &run(), 100);
+        assert!(waiting.is_empty() && report.failures.is_empty());
+        assert_eq!(report.redelivered, 4);
+    }
+    let ids = |f: &Flaky| f.seen[0].clone();
+    assert_eq!(
+        ids(&mail),
+        vec![
+            "sg-0a1b2c3d (web)",
+            "mallory",
+            "sg-0a1b2c3d (web)",
+            "public-lb",
+            "ami-1"
+        ]
+    );
+    assert_eq!(ids(&es), vec!["mallory", "ami-1"]);
+    assert_eq!(ids(&jsonl), vec!["ami-1"]);
+}
+
+#[test]
+fn past_the_cap_the_oldest_waiting_alerts_are_dropped_and_counted() {
+    let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(flaky("mail", true, vec![]))];
+    let (waiting, report) = deliver(&mut outputs, Vec::new(), sample(), &run(), 3);
+    assert_eq!((report.waiting, report.dropped), (3, 1));
+    assert_eq!(waiting[0].alert.id, "mallory", "the oldest went first");
+}
+
+/// Lends an output to `deliver` so the test can look at it afterwards.
+struct Borrowed<'a>(&'a mut Flaky);
+
+impl Output for Borrowed<'_> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn send(&mut self, alerts: &[AlertRecord], run: &RunInfo) -> Result<Rejected> {
+        self.0.send(alerts, run)
+    }
+}
+
+#[test]
+fn http_helpers_encode_basic_auth_and_bound_the_backoff() {
+    assert_eq!(http::basic_auth("user", "pass"), "Basic dXNlcjpwYXNz");
+    let retry = crate::config::Retry {
+        retries: 30,
+        backoff: std::time::Duration::from_millis(500),
+    };
+    assert_eq!(http::pause(&retry, 1).as_millis(), 500);
+    assert_eq!(http::pause(&retry, 3).as_millis(), 2000);
+    assert_eq!(http::pause(&retry, 30).as_secs(), 60, "capped");
+    assert!(http::retryable(429) && http::retryable(503) && !http::retryable(400));
+}

@@ -1,0 +1,210 @@
+//! Tests of the non_chef rule through the SDK harness: instances cloned from one full EDDA
+//! bean, the report's load balancer and security group fixtures, and canned Chef rows.
+
+mod data;
+
+use reddalert_rule_sdk::prelude::*;
+use reddalert_rule_sdk::testing::Harness;
+use reddalert_rule_util::fixtures::{LOAD_BALANCERS as ELBS, SECURITY_GROUPS as GROUPS};
+
+use crate::NonChef;
+use data::{HOUR, IN_WINDOW, SINCE, UNTIL, chef_rows, machines, node_fields, report};
+
+fn harness(config: Value, state: Option<Value>, instances: Value) -> Harness<NonChef> {
+    let h = Harness::<NonChef>::new()
+        .config(config)
+        .data_json(INSTANCES, instances)
+        .data(LOAD_BALANCERS, ELBS)
+        .data(SECURITY_GROUPS, GROUPS)
+        .window(SINCE, UNTIL);
+    match state {
+        Some(state) => h.state(state),
+        None => h,
+    }
+}
+
+fn run(config: Value, state: Option<Value>) -> Output {
+    harness(config, state, machines())
+        .chef("*:*", Ok(chef_rows()))
+        .run()
+        .expect("rule runs")
+}
+
+fn unmanaged() -> (String, Value) {
+    let tags = json!({"service_name": "web"});
+    let details = report("i-0000000000000000a", "54.12.34.60", IN_WINDOW, tags, "web");
+    ("ops-web".into(), details)
+}
+
+fn managed_events() -> Vec<(String, Value)> {
+    let tags = json!({"service_name": "api", "Name": "jenkins-api"});
+    let mut api = report(
+        "i-0000000000000000j",
+        "54.12.34.65",
+        SINCE - 50 * HOUR,
+        tags,
+        "api",
+    );
+    node_fields(&mut api, "api-1");
+    let outside = |name: &str, ip: &str| {
+        let mut details = json!({"publicIpAddress": ip});
+        node_fields(&mut details, name);
+        (name.to_owned(), details)
+    };
+    vec![
+        ("ops-api".into(), api),
+        outside("colo-1", "198.51.100.20"),
+        outside("gce-1", "203.0.113.11"),
+    ]
+}
+
+fn pairs(out: &Output) -> Vec<(String, Value)> {
+    out.alerts
+        .iter()
+        .map(|a| (a.id.clone(), a.details.clone()))
+        .collect()
+}
+
+const CONFIG: fn() -> Value = || json!({"excluded_instances": ["jenkins"]});
+
+fn seen() -> Value {
+    json!({"first_seen": {"i-0000000000000000k": 1}})
+}
+
+#[test]
+fn unmanaged_instances_alert_and_managed_hosts_are_events() {
+    // k was reported before; b is excluded by name, c to f by their tags; g launched too
+    // recently to have registered, h too long ago; i has no public IP; j is Chef's api-1.
+    // Of the nodes, ec2-gone is an EC2 node without an instance, lab has a private address,
+    // cloud-no-ip no public one and garbage a malformed one.
+    let out = run(CONFIG(), Some(seen()));
+    let mut expected = vec![unmanaged()];
+    expected.extend(managed_events());
+    assert_eq!(pairs(&out), expected);
+    assert_eq!(
+        out.state,
+        Some(json!({"first_seen": {"i-0000000000000000a": IN_WINDOW, "i-0000000000000000k": 1}}))
+    );
+}
+
+#[test]
+fn reported_instances_do_not_alert_again() {
+    let state = json!({"first_seen": {"i-0000000000000000a": IN_WINDOW, "i-0000000000000000k": 1}});
+    let out = run(CONFIG(), Some(state.clone()));
+    assert_eq!(pairs(&out), managed_events());
+    assert_eq!(out.state, Some(state));
+}
+
+#[test]
+fn excluded_instances_match_the_service_name_before_the_name_tag() {
+    // Without the regex, b (jenkins-ci) alerts; j's service_name "api" wins over its Name.
+    let out = run(
+        json!({"excluded_instances": ["api", "jenk"], "chef_managed_events": false}),
+        Some(seen()),
+    );
+    assert_eq!(pairs(&out), vec![unmanaged()]);
+    let out = run(json!({"chef_managed_events": false}), Some(seen()));
+    let ids: Vec<String> = out.alerts.iter().map(|a| a.id.clone()).collect();
+    assert_eq!(ids, vec!["ops-web", "ops-jenkins-ci"]);
+}
+
+#[test]
+fn an_instance_without_a_key_pair_is_named_by_its_id() {
+    let mut instances = machines();
+    instances[1]["keyName"] = Value::Null;
+    let out = harness(
+        json!({"chef_managed_events": false, "excluded_instances": ["jenkins"]}),
+        Some(seen()),
+        instances,
+    )
+    .chef("*:*", Ok(chef_rows()))
+    .run()
+    .expect("rule runs");
+    assert_eq!(out.alerts.len(), 1);
+    assert_eq!(out.alerts[0].id, "i-0000000000000000a-web");
+    assert_eq!(out.alerts[0].details["keyName"], Value::Null);
+}
+
+#[test]
+fn no_usable_chef_node_skips_the_check_and_keeps_the_state() {
+    let rows = json!([{"name": "lab", "cloud": null, "ipaddress": "10.0.0.5"}]);
+    let out = harness(CONFIG(), Some(seen()), machines())
+        .chef("*:*", Ok(rows))
+        .run()
+        .expect("rule runs");
+    assert_eq!(pairs(&out), vec![]);
+    assert_eq!(out.state, Some(seen()));
+}
+
+#[test]
+fn denied_chef_skips_the_check_and_keeps_the_state() {
+    let out = harness(CONFIG(), None, machines())
+        .deny(Capability::Chef)
+        .run()
+        .expect("rule runs");
+    assert_eq!(pairs(&out), vec![]);
+    assert_eq!(out.state, None);
+}
+
+#[test]
+fn failed_chef_search_fails_the_rule() {
+    let err = harness(CONFIG(), None, machines())
+        .chef("*:*", Err(NetError::Http(502)))
+        .run()
+        .expect_err("fails");
+    assert_eq!(
+        format!("{err:#}"),
+        "non_chef: the Chef node search failed: answered HTTP 502"
+    );
+}
+
+#[test]
+fn bad_config_values_name_the_rule_key_and_value() {
+    let err = |config: Value| {
+        let err = harness(config, None, machines())
+            .run()
+            .expect_err("rejected");
+        format!("{err:#}")
+    };
+    assert_eq!(
+        err(json!({"excluded_instances": ["jenkins("]})),
+        r#"non_chef: excluded_instances: not a valid regex (unclosed group), got "jenkins(""#
+    );
+    assert_eq!(
+        err(json!({"chef_managed_events": "no"})),
+        r#"non_chef: chef_managed_events: expected true or false, got "no""#
+    );
+}
+
+#[test]
+fn the_original_chef_settings_are_accepted_and_ignored() {
+    let config = json!({
+        "excluded_instances": ["jenkins"],
+        "chef_server_url": "https://chef.example.com/organizations/ops",
+        "client_key_file": "/etc/chef/client.pem",
+        "client_name": "reddalert",
+    });
+    assert_eq!(
+        pairs(&run(config, Some(seen()))),
+        pairs(&run(CONFIG(), Some(seen())))
+    );
+}
+
+#[test]
+fn info_declares_queries_capability_and_defaults() {
+    let info = NonChef::info();
+    assert_eq!(info.name, "non_chef");
+    assert_eq!(info.capabilities, vec![Capability::Chef]);
+    assert_eq!(
+        info.queries,
+        vec![
+            Query::current(INSTANCES),
+            Query::current(LOAD_BALANCERS),
+            Query::current(SECURITY_GROUPS)
+        ]
+    );
+    assert_eq!(
+        info.default_config,
+        json!({"excluded_instances": [], "chef_managed_events": true})
+    );
+}

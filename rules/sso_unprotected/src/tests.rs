@@ -1,0 +1,201 @@
+//! Tests of the sso_unprotected rule through the SDK harness: the shared hosted-records and
+//! instances fixtures, canned first responses (redirects not followed) for the three external
+//! names the config leaves (app, chef and shop.example.com), and the state across runs.
+
+use reddalert_rule_sdk::prelude::*;
+use reddalert_rule_sdk::testing::Harness;
+use reddalert_rule_util::fixtures::{HOSTED_RECORDS as RECORDS, INSTANCES as MACHINES};
+
+use crate::SsoUnprotected;
+
+const SSO: &str = "https://sso.example.net/auth/?redirect_uri=";
+const GOD: &str = "https://example.com/api/v2/auth/godauth/?ref=";
+const EVIL: &str = "https://chef.example.com.evil.net/";
+
+fn config() -> Value {
+    json!({
+        "sso_url": SSO,
+        "godauth_url": GOD,
+        "zone": "example.com.",
+        "legit_domains": ["example.com", "github.io", "compute.amazonaws.com"],
+        "exception_domains": ["intranet.example.com"],
+    })
+}
+
+fn redirect(status: u16, location: &str) -> Result<HttpResponse, NetError> {
+    Ok(HttpResponse::new(status).with_header("Location", location))
+}
+
+fn harness(state: Option<Value>) -> Harness<SsoUnprotected> {
+    let h = Harness::<SsoUnprotected>::new()
+        .config(config())
+        .data(HOSTED_RECORDS, RECORDS)
+        .data(INSTANCES, MACHINES)
+        .window(1_514_764_800_000, 1_514_768_400_000)
+        .http(
+            "http://app.example.com",
+            redirect(301, "https://app.example.com/"),
+        )
+        .http(
+            "https://app.example.com",
+            redirect(302, &format!("{SSO}https%3A%2F%2Fapp.example.com")),
+        )
+        .http("http://chef.example.com", redirect(301, EVIL))
+        .http(
+            "https://chef.example.com",
+            Ok(HttpResponse::new(200).with_body("hello")),
+        )
+        .http(
+            "http://shop.example.com",
+            redirect(302, &format!("{GOD}http://shop.example.com")),
+        )
+        .http(
+            "https://shop.example.com",
+            Err(NetError::Transport("connection refused".into())),
+        );
+    match state {
+        Some(state) => h.state(state),
+        None => h,
+    }
+}
+
+fn alert(url: &str, location: &str) -> (String, Value) {
+    let message = format!(
+        "This domain ({url}) is neither behind SSO nor GODAUTH because redirects to {location}"
+    );
+    (url.to_owned(), json!(message))
+}
+
+fn pairs(out: &Output) -> Vec<(String, Value)> {
+    out.alerts
+        .iter()
+        .map(|a| (a.id.clone(), a.details.clone()))
+        .collect()
+}
+
+fn first_state() -> Value {
+    json!({"redirects": {
+        "http://app.example.com": "https://app.example.com/",
+        "https://app.example.com": format!("{SSO}https://app.example.com"),
+        "http://chef.example.com": EVIL,
+        "https://chef.example.com": "",
+        "http://shop.example.com": format!("{GOD}http://shop.example.com"),
+    }})
+}
+
+#[test]
+fn only_the_redirect_elsewhere_alerts() {
+    // app: same host over https, then SSO; chef over https: no redirect; shop: godauth, then
+    // no answer (left out of the state).
+    let out = harness(None).run().expect("rule runs");
+    assert_eq!(pairs(&out), vec![alert("http://chef.example.com", EVIL)]);
+    assert_eq!(out.state, Some(first_state()));
+}
+
+#[test]
+fn a_known_redirect_does_not_alert_again() {
+    let out = harness(Some(first_state())).run().expect("rule runs");
+    assert_eq!(pairs(&out), vec![]);
+    assert_eq!(out.state, Some(first_state()));
+}
+
+#[test]
+fn a_changed_redirect_alerts_again() {
+    let mut state = first_state();
+    state["redirects"]["http://chef.example.com"] = json!("https://chef.example.com/");
+    let out = harness(Some(state)).run().expect("rule runs");
+    assert_eq!(pairs(&out), vec![alert("http://chef.example.com", EVIL)]);
+}
+
+#[test]
+fn plain_http_on_the_same_host_and_logins_for_other_urls_alert() {
+    let other_login = format!("{SSO}https://other.example.com");
+    let out = harness(Some(first_state()))
+        .http(
+            "http://app.example.com",
+            redirect(302, "http://app.example.com/login"),
+        )
+        .http("https://app.example.com", redirect(302, &other_login))
+        .run()
+        .expect("rule runs");
+    assert_eq!(
+        pairs(&out),
+        vec![
+            alert("http://app.example.com", "http://app.example.com/login"),
+            alert("https://app.example.com", &other_login),
+        ]
+    );
+}
+
+#[test]
+fn relative_redirects_over_https_stay_on_the_host() {
+    let out = harness(Some(first_state()))
+        .http("https://app.example.com", redirect(302, "/login?next=%2F"))
+        .http("http://app.example.com", redirect(302, "/login"))
+        .run()
+        .expect("rule runs");
+    assert_eq!(pairs(&out), vec![alert("http://app.example.com", "/login")]);
+}
+
+#[test]
+fn urls_beyond_the_budget_or_refused_keep_their_entry() {
+    let out = harness(Some(first_state()))
+        .http("http://chef.example.com", Err(NetError::LimitExceeded))
+        .http("https://chef.example.com", Err(NetError::Denied))
+        .http("http://app.example.com", Err(NetError::Timeout))
+        .run()
+        .expect("rule runs");
+    assert_eq!(pairs(&out), vec![]);
+    let mut expected = first_state();
+    if let Some(redirects) = expected["redirects"].as_object_mut() {
+        redirects.remove("http://app.example.com");
+    }
+    assert_eq!(out.state, Some(expected));
+}
+
+#[test]
+fn the_originals_initial_list_state_reads_as_empty() {
+    let out = harness(Some(json!({"redirects": []})))
+        .run()
+        .expect("rule runs");
+    assert_eq!(pairs(&out), vec![alert("http://chef.example.com", EVIL)]);
+}
+
+#[test]
+fn denied_http_skips_the_check_and_keeps_the_state() {
+    let out = harness(Some(first_state()))
+        .deny(Capability::Http)
+        .run()
+        .expect("rule runs");
+    assert_eq!(pairs(&out), vec![]);
+    assert_eq!(out.state, Some(first_state()));
+}
+
+#[test]
+fn bad_config_values_name_the_rule_key_and_value() {
+    let err = |config: Value| {
+        let err = harness(None).config(config).run().expect_err("rejected");
+        format!("{err:#}")
+    };
+    assert_eq!(
+        err(json!({"sso_url": "sso.example.net/?r="})),
+        r#"sso_unprotected: sso_url: expected an http(s) URL prefix, got "sso.example.net/?r=""#
+    );
+    assert_eq!(
+        err(json!({"godauth_url": null, "zone": 5})),
+        "sso_unprotected: zone: expected a string, got 5"
+    );
+}
+
+#[test]
+fn info_declares_queries_capability_and_defaults() {
+    let info = SsoUnprotected::info();
+    assert_eq!(info.name, "sso_unprotected");
+    assert_eq!(info.capabilities, vec![Capability::Http]);
+    assert_eq!(
+        info.queries,
+        vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES)]
+    );
+    assert_eq!(info.default_config["sso_url"], "");
+    assert_eq!(info.default_config["exception_domains"], json!([]));
+}
