@@ -10,7 +10,6 @@ pub mod snapshot;
 pub mod test_rule;
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
@@ -60,28 +59,10 @@ impl Manifest {
     }
 }
 
-/// Top-level keys of the rule's config section replace its defaults, as in a run.
-pub(crate) fn merge_config(
-    defaults: &serde_json::Value,
-    section: Option<&serde_json::Value>,
-) -> serde_json::Value {
-    let mut merged = defaults.as_object().cloned().unwrap_or_default();
-    if let Some(serde_json::Value::Object(section)) = section {
-        merged.extend(section.clone());
-    }
-    serde_json::Value::Object(merged)
-}
-
 /// An epoch-ms time as ISO 8601 for people, with the number beside it.
 pub(crate) fn show_time(ms: u64) -> String {
     match jiff::Timestamp::from_millisecond(ms as i64) {
         Ok(t) => format!("{t} ({ms})"),
         Err(_) => ms.to_string(),
     }
-}
-
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }

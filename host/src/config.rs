@@ -227,6 +227,19 @@ impl Config {
     }
 }
 
+/// A rule's config as it sees it: top-level keys of its `plugin.<name>` section replace the
+/// defaults it declares.
+pub fn merge_rule_config(
+    defaults: &serde_json::Value,
+    section: Option<&serde_json::Value>,
+) -> serde_json::Value {
+    let mut merged = defaults.as_object().cloned().unwrap_or_default();
+    if let Some(serde_json::Value::Object(section)) = section {
+        merged.extend(section.clone());
+    }
+    serde_json::Value::Object(merged)
+}
+
 /// TOML unless the file is `.json` or starts with `{` (the original's format).
 fn parse(path: &Path, text: &str) -> Result<RawConfig> {
     let is_json = path

@@ -17,3 +17,4 @@ pub mod run;
 pub mod services;
 pub mod status;
 pub mod timearg;
+pub mod window;

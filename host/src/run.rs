@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail, ensure};
+use anyhow::{Result, bail};
 
 use crate::app::Outcome;
 use crate::cli::RunArgs;
@@ -21,7 +21,7 @@ use crate::outputs::{self, AlertRecord, RunInfo};
 use crate::rules::{Installed, InstalledRule};
 use crate::services::RuleServices;
 use crate::status::{Status, StatusLock};
-use crate::timearg::parse_time;
+use crate::window::{self, now_ms};
 
 /// How long to wait for an overlapping run to finish, as the original did.
 const LOCK_WAIT: Duration = Duration::from_secs(3);
@@ -32,7 +32,13 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
     let _lock = StatusLock::acquire(&args.statusfile, LOCK_WAIT)?;
     let mut status = Status::load(&args.statusfile)?;
     let started_ms = now_ms();
-    let window = window(config, args, &status, started_ms)?;
+    let window = window::for_run(
+        config,
+        args.since.as_deref(),
+        args.until.as_deref(),
+        &status,
+        started_ms,
+    )?;
     tracing::info!(since = window.since_ms, until = window.until_ms, "window");
 
     // Before any rule runs: a missing secret is a config error, not a failed delivery.
@@ -130,26 +136,6 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
         "run finished"
     );
     Ok(outcome)
-}
-
-fn window(config: &Config, args: &RunArgs, status: &Status, now: u64) -> Result<Window> {
-    let until = match &args.until {
-        Some(t) => parse_time(t).context("invalid --until")?,
-        None => now.saturating_sub(config.until_lag.as_millis() as u64),
-    };
-    let since = match &args.since {
-        Some(t) => parse_time(t).context("invalid --since")?,
-        None if config.store_until => status.since.unwrap_or(0),
-        None => 0,
-    };
-    ensure!(
-        since <= until,
-        "the window is empty: since ({since}) is after until ({until})"
-    );
-    Ok(Window {
-        since_ms: since,
-        until_ms: until,
-    })
 }
 
 /// Fetches every distinct declared query once, a few at a time. An unreachable EDDA ends the
@@ -253,7 +239,10 @@ fn evaluate(
         }
     }
     let input = RuleInput {
-        config: merge_config(&info.default_config, config.plugins.get(&info.name)),
+        config: crate::config::merge_rule_config(
+            &info.default_config,
+            config.plugins.get(&info.name),
+        ),
         state: status.rules.get(&info.name).and_then(|s| s.state.clone()),
         data,
         window,
@@ -279,28 +268,10 @@ fn evaluate(
     result.map_err(|err| err.to_string())
 }
 
-/// Top-level keys of the rule's `plugin.<name>` section replace its defaults.
-fn merge_config(
-    defaults: &serde_json::Value,
-    section: Option<&serde_json::Value>,
-) -> serde_json::Value {
-    let mut merged = defaults.as_object().cloned().unwrap_or_default();
-    if let Some(serde_json::Value::Object(section)) = section {
-        merged.extend(section.clone());
-    }
-    serde_json::Value::Object(merged)
-}
-
 /// A `plugin.<name>` section that matches no installed rule is most likely a typo.
 fn warn_unused_sections(config: &Config, installed: &Installed) {
     let names: BTreeMap<String, ()> = installed.names().into_iter().map(|n| (n, ())).collect();
     for name in config.plugins.keys().filter(|n| !names.contains_key(*n)) {
         tracing::warn!(section = %format!("plugin.{name}"), "config section matches no installed rule");
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }

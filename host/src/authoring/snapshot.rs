@@ -8,25 +8,32 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result, bail, ensure};
+use anyhow::{Context as _, Result, bail};
 
-use super::{MANIFEST, Manifest, merge_config, now_ms, show_time};
+use super::{MANIFEST, Manifest, show_time};
 use crate::app::Outcome;
 use crate::cli::SnapshotArgs;
+use crate::config::merge_rule_config as merge_config;
 use crate::config::{Config, EddaSource};
 use crate::contract::{Query, RuleInput, Window};
 use crate::edda::{EddaClient, EddaError, snapshot};
 use crate::rules::{Installed, InstalledRule};
 use crate::services::RuleServices;
 use crate::status::Status;
-use crate::timearg::parse_time;
+use crate::window::now_ms;
 
 pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
     let status = match &args.statusfile {
         Some(path) => Status::load(path)?,
         None => Status::default(),
     };
-    let window = window(config, args, &status)?;
+    let window = crate::window::for_run(
+        config,
+        args.since.as_deref(),
+        args.until.as_deref(),
+        &status,
+        now_ms(),
+    )?;
     let engine = crate::app::engine_for(config)?;
     let installed = Installed::load(&engine, config)?;
     let selected = installed.select(&args.rules)?;
@@ -72,28 +79,6 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
         eprintln!("error: rule {who} failed: {why}");
     }
     Ok(outcome)
-}
-
-/// As a run picks it: `--since`, else the stored `until` when `store-until` is on, else 0;
-/// `--until`, else now minus the lag.
-fn window(config: &Config, args: &SnapshotArgs, status: &Status) -> Result<Window> {
-    let until = match &args.until {
-        Some(t) => parse_time(t).context("invalid --until")?,
-        None => now_ms().saturating_sub(config.until_lag.as_millis() as u64),
-    };
-    let since = match &args.since {
-        Some(t) => parse_time(t).context("invalid --since")?,
-        None if config.store_until => status.since.unwrap_or(0),
-        None => 0,
-    };
-    ensure!(
-        since <= until,
-        "the window is empty: since ({since}) is after until ({until})"
-    );
-    Ok(Window {
-        since_ms: since,
-        until_ms: until,
-    })
 }
 
 /// Evaluates one rule so that its run-time queries are made (and recorded); its alerts are

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result, bail, ensure};
 use serde_json::{Value, json};
 
-use super::{Manifest, merge_config, now_ms, show_time};
+use super::{Manifest, show_time};
 use crate::app::Outcome;
 use crate::cli::TestRuleArgs;
+use crate::config::merge_rule_config as merge_config;
 use crate::config::{Config, DEFAULT_LIMITS, EddaSource};
 use crate::contract::{Limits, RuleInfo, RuleInput, RuleOutput, Window};
 use crate::edda::{EddaClient, snapshot};
@@ -20,7 +21,7 @@ use crate::engine::{Engine, EngineOptions, Module};
 use crate::rules::{Pin, load_module, pin_mismatch};
 use crate::services::RuleServices;
 use crate::status::Status;
-use crate::timearg::parse_time;
+use crate::window::now_ms;
 
 pub fn run(args: &TestRuleArgs, config: Option<&Config>) -> Result<Outcome> {
     ensure!(
@@ -104,22 +105,12 @@ pub fn run(args: &TestRuleArgs, config: Option<&Config>) -> Result<Outcome> {
 /// `--since`/`--until`, else the snapshot's window, else [0, now].
 fn window(args: &TestRuleArgs) -> Result<Window> {
     let captured = Manifest::read(&args.data)?.map(|m| m.window());
-    let since = match &args.since {
-        Some(t) => parse_time(t).context("invalid --since")?,
-        None => captured.map_or(0, |w| w.since_ms),
-    };
-    let until = match &args.until {
-        Some(t) => parse_time(t).context("invalid --until")?,
-        None => captured.map_or_else(now_ms, |w| w.until_ms),
-    };
-    ensure!(
-        since <= until,
-        "the window is empty: since ({since}) is after until ({until})"
-    );
-    Ok(Window {
-        since_ms: since,
-        until_ms: until,
-    })
+    crate::window::resolve(
+        args.since.as_deref(),
+        args.until.as_deref(),
+        captured.map_or(0, |w| w.since_ms),
+        || captured.map_or_else(now_ms, |w| w.until_ms),
+    )
 }
 
 /// `--config`: JSON text, or a JSON or TOML file holding the rule's section.

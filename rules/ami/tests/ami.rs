@@ -1,7 +1,7 @@
 //! The ami rule end to end through the SDK's native harness: first-seen merging, the window,
 //! `allowed_tags`, config and state errors, and the exact alerts and state it returns.
 
-mod support;
+use reddalert_rule_util::report_fixtures as support;
 
 use reddalert_rule_sdk::Output;
 use reddalert_rule_sdk::anyhow::Result;

@@ -1,7 +1,7 @@
 //! The missingtag rule end to end through the SDK's native harness: tagged and untagged
 //! instances on both sides of `since`, the alert id fallbacks, ordering and exact alerts.
 
-mod support;
+use reddalert_rule_util::report_fixtures as support;
 
 use reddalert_rule_sdk::Output;
 use reddalert_rule_sdk::models::{INSTANCES, LOAD_BALANCERS, SECURITY_GROUPS};

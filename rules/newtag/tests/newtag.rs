@@ -1,7 +1,7 @@
 //! The newtag rule end to end through the SDK's native harness: groups that are all new or
 //! partly old, the ignored values, terminated instances, ordering and the exact alerts.
 
-mod support;
+use reddalert_rule_util::report_fixtures as support;
 
 use reddalert_rule_sdk::Output;
 use reddalert_rule_sdk::models::{INSTANCES, LOAD_BALANCERS, SECURITY_GROUPS};

@@ -12,4 +12,6 @@ pub mod config;
 pub mod dns;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod report_fixtures;
 pub mod web;

@@ -1,14 +1,15 @@
-//! Builders for the rule's tests: `view.instances` documents cloned from one full EDDA bean
-//! (`fixtures/instance.json`), and the exact instance report a rule should attach to each.
-//! The load balancer and security group fixtures are full EDDA documents too.
+//! Builders for the tests of the rules that report instances (ami, newtag, missingtag):
+//! `view.instances` documents cloned from one full EDDA bean (`fixtures/instance.json`), and
+//! the exact instance report a rule should attach to each. The load balancer and security
+//! group fixtures are full EDDA documents too.
 
 use reddalert_rule_sdk::serde_json::{self, Value, json};
 
 /// Current `aws/loadBalancers;_expand`: `web-frontend` and `api-internal` list
 /// [`IN_TWO_ELBS`], `web-frontend` also lists [`IN_ONE_ELB`]; `idle` lists nobody.
-pub const LOAD_BALANCERS_JSON: &str = include_str!("../fixtures/load_balancers.json");
+pub const LOAD_BALANCERS_JSON: &str = super::fixtures::LOAD_BALANCERS;
 /// Current `aws/securityGroups;_expand`: `web` and `ops`, which every test instance is in.
-pub const SECURITY_GROUPS_JSON: &str = include_str!("../fixtures/security_groups.json");
+pub const SECURITY_GROUPS_JSON: &str = super::fixtures::SECURITY_GROUPS;
 const INSTANCE: &str = include_str!("../fixtures/instance.json");
 
 /// An instance that two load balancers list.
