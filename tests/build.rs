@@ -21,6 +21,7 @@ const GUESTS: &[&str] = &[
     "rule-non_chef",
     "rule-s3acl",
     "guest-spin",
+    "guest-ambient",
     "guest-alloc",
     "guest-trap",
     "guest-huge",

@@ -131,3 +131,61 @@ fn a_module_for_another_interface_version_is_refused_with_both_versions() {
         run.stderr
     );
 }
+
+#[test]
+fn the_sandbox_grants_no_environment_files_clock_or_network() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::AMBIENT], "");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_reddalert"))
+        .args([
+            "--configfile",
+            path_str(&env.config),
+            "--statusfile",
+            path_str(&env.status),
+        ])
+        .args(["--since", "0", "--until", &T2.to_string()])
+        .env("REDDALERT_SECRET_FOR_TEST", "must-not-leak")
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let line = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let details = &serde_json::from_str::<serde_json::Value>(&line).unwrap()["details"];
+    assert_eq!(details["env"], serde_json::json!([]), "no environment");
+    assert_eq!(details["args"], serde_json::json!([]), "no arguments");
+    assert!(
+        details["read_dir_root"]
+            .as_str()
+            .unwrap()
+            .starts_with("Err"),
+        "{details}"
+    );
+    assert!(
+        details["read_passwd"].as_str().unwrap().starts_with("Err"),
+        "{details}"
+    );
+    assert_eq!(
+        details["wall_clock_ms"], T2,
+        "the wall clock is frozen at the window's end"
+    );
+    assert_eq!(
+        details["monotonic_elapsed_ns"], 0,
+        "the monotonic clock does not move"
+    );
+    assert!(
+        details["tcp_connect"].as_str().unwrap().starts_with("Err"),
+        "{details}"
+    );
+    assert!(
+        details["dns"].as_str().unwrap().starts_with("Err"),
+        "{details}"
+    );
+}

@@ -16,6 +16,7 @@ pub const SECURITY_HEADERS: &str = env!("GUEST_RULE_SECURITY_HEADERS");
 pub const NON_CHEF: &str = env!("GUEST_RULE_NON_CHEF");
 pub const S3ACL: &str = env!("GUEST_RULE_S3ACL");
 pub const SPIN: &str = env!("GUEST_GUEST_SPIN");
+pub const AMBIENT: &str = env!("GUEST_GUEST_AMBIENT");
 pub const ALLOC: &str = env!("GUEST_GUEST_ALLOC");
 pub const TRAP: &str = env!("GUEST_GUEST_TRAP");
 pub const HUGE: &str = env!("GUEST_GUEST_HUGE");
