@@ -16,6 +16,7 @@ mod mail;
 mod pinning;
 mod python_rule;
 mod rules_e2e;
+mod rules_s3acl;
 mod rules_web;
 mod runs;
 mod sentry;
