@@ -15,6 +15,7 @@ mod limits;
 mod mail;
 mod pinning;
 mod python_rule;
+mod rules_chef;
 mod rules_e2e;
 mod rules_s3acl;
 mod rules_web;
