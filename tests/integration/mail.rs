@@ -172,3 +172,27 @@ fn a_relay_that_is_down_makes_alerts_wait_and_the_next_run_mails_them_once() {
     let messages = smtp.wait_for(2, WAIT);
     assert_eq!(messages[1].parse().subject, "[reddalert] Report: no alerts");
 }
+
+#[test]
+fn the_digest_arrives_over_implicit_tls() {
+    let edda = basic_edda();
+    let smtp = FakeSmtp::with_implicit_tls();
+    let env = Env::new(
+        &edda.base_url(),
+        &[guests::ELBS],
+        &format!(
+            "[mail]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"tls\"\nca_file = {:?}\n\
+             from = \"reddalert@example.com\"\nto = [\"sec@example.com\"]\n",
+            smtp.port(),
+            path_str(smtp.ca_file())
+        ),
+    );
+    let a = args(&alerting(), &["-o", "mail,stdout_json"]);
+    let run = env.run(&strs(&a));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let messages = smtp.wait_for(1, WAIT);
+    assert_eq!(messages.len(), 1, "one digest over SMTPS");
+    let mail = messages[0].parse();
+    assert_eq!(mail.to, vec!["sec@example.com"]);
+    assert!(mail.subject.contains("elbs"), "{}", mail.subject);
+}

@@ -153,6 +153,38 @@ impl FakeSmtp {
         FakeSmtp::start(Some((user.to_owned(), password.to_owned())))
     }
 
+    /// Implicit TLS (SMTPS): a TLS front on its own port, with a certificate for 127.0.0.1 and
+    /// localhost, relaying the decrypted session to a plain server (mailin speaks STARTTLS
+    /// only). No AUTH.
+    pub fn with_implicit_tls() -> FakeSmtp {
+        let mut smtp = FakeSmtp::start(None);
+        let certified = rcgen::generate_simple_self_signed(vec![
+            "127.0.0.1".to_owned(),
+            "localhost".to_owned(),
+        ])
+        .expect("generate a certificate");
+        let cert = smtp._dir.path().join("smtps-cert.pem");
+        std::fs::write(&cert, certified.cert.pem()).expect("write certificate");
+        let key =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+        let config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![certified.cert.der().clone()], key)
+            .expect("TLS server config");
+        let front = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let backend = smtp.port;
+        smtp.port = front.local_addr().expect("local address").port();
+        smtp.ca_file = Some(cert);
+        let config = Arc::new(config);
+        std::thread::spawn(move || {
+            for stream in front.incoming().flatten() {
+                let config = config.clone();
+                std::thread::spawn(move || relay_tls(stream, backend, config));
+            }
+        });
+        smtp
+    }
+
     fn start(credentials: Option<(String, String)>) -> FakeSmtp {
         // mailin's rustls has both crypto back-ends compiled in; rustls then wants one chosen.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -217,6 +249,52 @@ impl FakeSmtp {
                 return messages;
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Relays one TLS client to the plain server. One thread polls both sides with short read
+/// timeouts, because a rustls stream cannot be split between a reader and a writer thread.
+fn relay_tls(client: std::net::TcpStream, backend_port: u16, config: Arc<rustls::ServerConfig>) {
+    use std::io::{Read, Write};
+    let Ok(conn) = rustls::ServerConnection::new(config) else {
+        return;
+    };
+    let Ok(mut backend) = std::net::TcpStream::connect(("127.0.0.1", backend_port)) else {
+        return;
+    };
+    let tick = Some(Duration::from_millis(5));
+    if client.set_read_timeout(tick).is_err() || backend.set_read_timeout(tick).is_err() {
+        return;
+    }
+    let mut tls = rustls::StreamOwned::new(conn, client);
+    let idle = |e: &io::Error| {
+        matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        )
+    };
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match backend.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => {
+                if tls.write_all(&buf[..n]).and_then(|()| tls.flush()).is_err() {
+                    return;
+                }
+            }
+            Err(e) if idle(&e) => {}
+            Err(_) => return,
+        }
+        match tls.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => {
+                if backend.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+            }
+            Err(e) if idle(&e) => {}
+            Err(_) => return,
         }
     }
 }
