@@ -76,12 +76,7 @@ pub struct EddaClient {
 
 impl EddaClient {
     pub fn new(source: EddaSource, timeout: Duration, max_response_bytes: u64) -> EddaClient {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(timeout))
-            .user_agent(concat!("reddalert/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
+        let agent = crate::httpclient::agent_config(timeout).build().new_agent();
         EddaClient {
             source,
             agent,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod contract;
 pub mod edda;
 pub mod engine;
+pub mod httpclient;
 pub mod logging;
 pub mod outputs;
 pub mod report;

@@ -55,11 +55,8 @@ impl ChefClient {
                 settings.server_url
             )
         })?;
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(settings.timeout))
+        let agent = crate::httpclient::agent_config(settings.timeout)
             .max_redirects(0)
-            .user_agent(concat!("reddalert/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
         Ok(ChefClient {

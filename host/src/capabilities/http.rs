@@ -27,12 +27,9 @@ pub(super) struct HttpClient {
 
 impl HttpClient {
     pub(super) fn new(net: &NetSettings, policy: HostPolicy) -> HttpClient {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(net.http_timeout))
+        let config = crate::httpclient::agent_config(net.http_timeout)
             .max_redirects(net.http_max_redirects)
             .proxy(None)
-            .user_agent(concat!("reddalert/", env!("CARGO_PKG_VERSION")))
             .build();
         let resolver = PolicyResolver {
             policy,

@@ -16,10 +16,7 @@ const MAX_PAUSE: Duration = Duration::from_secs(60);
 
 /// An agent that hands every status back to the caller (the outputs read error bodies).
 pub(super) fn agent(timeout: Duration, ca_file: Option<&Path>, key: &str) -> Result<ureq::Agent> {
-    let mut config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(timeout))
-        .user_agent(concat!("reddalert/", env!("CARGO_PKG_VERSION")));
+    let mut config = crate::httpclient::agent_config(timeout);
     if let Some(path) = ca_file {
         let pem = std::fs::read(path)
             .with_context(|| format!("failed to read {key} {}", path.display()))?;

@@ -58,7 +58,7 @@ impl MailOutput {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(digest::subject(&self.subject, self.subject_summary, alerts))
-            .user_agent(concat!("reddalert/", env!("CARGO_PKG_VERSION")).to_owned());
+            .user_agent(crate::httpclient::USER_AGENT.to_owned());
         for to in &self.to {
             builder = builder.to(to.clone());
         }
