@@ -55,6 +55,11 @@ fn each_distinct_query_is_fetched_once_and_windows_reach_edda() {
         requests_for(&edda, "view/instances"),
         vec!["view/instances;_expand".to_string()]
     );
+    assert_eq!(
+        edda.gzipped_responses(),
+        edda.requests().len(),
+        "every response came gzip-compressed"
+    );
     let sg = requests_for(&edda, "aws/securityGroups");
     let windowed = format!("aws/securityGroups;_expand;_since={T1};_until={T3};_updated");
     assert_eq!(sg.iter().filter(|r| **r == windowed).count(), 1, "{sg:?}");

@@ -19,6 +19,8 @@ use super::{Fault, Store};
 struct Shared {
     store: Mutex<Store>,
     requests: Mutex<Vec<String>>,
+    /// How many responses went out gzip-compressed (the client asked for it).
+    gzipped: std::sync::atomic::AtomicUsize,
     fault: Mutex<Option<Fault>>,
     prefix_faults: Mutex<Vec<(String, Fault)>>,
 }
@@ -75,6 +77,13 @@ impl FakeEdda {
     /// Raw request targets received so far, exactly as on the request line.
     pub fn requests(&self) -> Vec<String> {
         lock(&self.shared.requests).clone()
+    }
+
+    /// How many responses were sent gzip-compressed because the client accepted gzip.
+    pub fn gzipped_responses(&self) -> usize {
+        self.shared
+            .gzipped
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Every following request answers with this fault (until cleared with `None`).
@@ -189,6 +198,9 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
         }
     };
     let body = if req.gzip {
+        shared
+            .gzipped
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         gzip(&reply.body)
     } else {
         reply.body.clone()
