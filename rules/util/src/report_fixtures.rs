@@ -10,7 +10,6 @@ use reddalert_rule_sdk::serde_json::{self, Value, json};
 pub const LOAD_BALANCERS_JSON: &str = super::fixtures::LOAD_BALANCERS;
 /// Current `aws/securityGroups;_expand`: `web` and `ops`, which every test instance is in.
 pub const SECURITY_GROUPS_JSON: &str = super::fixtures::SECURITY_GROUPS;
-const INSTANCE: &str = include_str!("../fixtures/instance.json");
 
 /// An instance that two load balancers list.
 pub const IN_TWO_ELBS: &str = "i-0a1b2c3d4e5f60718";
@@ -22,18 +21,11 @@ pub const SINCE: u64 = 1_514_764_800_000;
 /// The end of the test window, a day later.
 pub const UNTIL: u64 = SINCE + 86_400_000;
 
-/// A `view.instances` document: the fixture bean with this id, AMI, launch time and tags.
+/// A `view.instances` document: the fixture bean (public IP 54.12.34.56) with this id, AMI,
+/// launch time and tags.
 pub fn instance(id: &str, ami: &str, launched: u64, tags: &[(&str, &str)]) -> Value {
-    let mut doc: Value = serde_json::from_str(INSTANCE).expect("the instance fixture is JSON");
-    doc["instanceId"] = json!(id);
+    let mut doc = super::fixtures::instance(id, Some("54.12.34.56"), launched, tags);
     doc["imageId"] = json!(ami);
-    doc["launchTime"] = json!(launched);
-    doc["tags"] = tags
-        .iter()
-        .map(|&(key, value)| {
-            json!({"class": "com.amazonaws.services.ec2.model.Tag", "key": key, "value": value, key: value})
-        })
-        .collect();
     doc
 }
 
