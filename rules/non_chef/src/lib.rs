@@ -96,10 +96,7 @@ impl Rule for NonChef {
         instances.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
         let context = ReportContext::from_data(&input.data)?;
 
-        let unchanged = Output {
-            alerts: Vec::new(),
-            state: input.state.clone(),
-        };
+        let unchanged = Output::unchanged(&input);
         let chef_hosts = match chef_search_nodes::<ChefNode>("*:*", &hosts::ATTRIBUTES) {
             Ok(nodes) => hosts::by_public_ip(nodes),
             Err(NetError::Denied) => {

@@ -84,10 +84,7 @@ impl Rule for Route53Changed {
         }
         let results = match fetch(NAME, all, true) {
             Fetched::Denied => {
-                return Ok(Output {
-                    alerts: Vec::new(),
-                    state: input.state.clone(),
-                });
+                return Ok(Output::unchanged(&input));
             }
             Fetched::Done(results) => results,
         };

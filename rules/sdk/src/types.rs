@@ -185,6 +185,16 @@ impl Output {
         Output::default()
     }
 
+    /// No alerts, and the state handed in kept as it was: what a rule returns when it skips
+    /// its check (say, a capability it needs was not granted), so the next run starts from
+    /// the same state.
+    pub fn unchanged(input: &Input) -> Output {
+        Output {
+            alerts: Vec::new(),
+            state: input.state.clone(),
+        }
+    }
+
     /// Adds one alert.
     pub fn alert(&mut self, id: impl Into<String>, details: impl Serialize) {
         self.alerts.push(Alert::new(id, details));

@@ -111,10 +111,7 @@ impl Rule for SsoUnprotected {
         let all = external.keys().flat_map(|name| urls(name)).collect();
         let results = match fetch(NAME, all, false) {
             Fetched::Denied => {
-                return Ok(Output {
-                    alerts: Vec::new(),
-                    state: input.state.clone(),
-                });
+                return Ok(Output::unchanged(&input));
             }
             Fetched::Done(results) => results,
         };
