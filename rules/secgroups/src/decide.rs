@@ -61,10 +61,11 @@ fn is_whitelisted_entry(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn perm(protocol: &str, from: Option<i64>, to: Option<i64>) -> IpPermission {
+    /// A permission with no ranges, for the decision and probe tests.
+    pub(crate) fn perm(protocol: &str, from: Option<i64>, to: Option<i64>) -> IpPermission {
         IpPermission {
             ip_protocol: protocol.into(),
             from_port: from,

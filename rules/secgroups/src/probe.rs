@@ -108,17 +108,7 @@ impl Probes {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn perm(protocol: &str, from: Option<i64>, to: Option<i64>) -> IpPermission {
-        IpPermission {
-            ip_protocol: protocol.into(),
-            from_port: from,
-            to_port: to,
-            ip_ranges: vec![],
-            ipv4_ranges: vec![],
-            ipv6_ranges: vec![],
-        }
-    }
+    use crate::decide::tests::perm;
 
     #[test]
     fn plans_follow_machine_protocol_and_width() {
