@@ -1,10 +1,12 @@
 //! The Chef side of the check: which public address each Chef node answers on, and what an
 //! event about a Chef-managed host says about its node.
 //!
-//! A node's address is Ohai's `cloud.public_ipv4` when it runs in a cloud, else its
-//! `ipaddress`, as the original read it. Nodes without one, or with an internal address (a
-//! private network, loopback…) or text that is not an address, are left out: they cannot be
-//! matched with an instance's public IP. When two nodes share an address the later one wins.
+//! A node's address is Ohai's `cloud.public_ipv4` when set (and not empty), else its
+//! `ipaddress`, as the original's last version read it (its partial search asked for both):
+//! a cloud node without a public IPv4 is still matched by its main address. Nodes without
+//! either, or with an internal address (a private network, loopback…) or text that is not an
+//! address, are left out: they cannot be matched with an instance's public IP. When two nodes
+//! share an address the later one wins.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -31,11 +33,14 @@ pub const ATTRIBUTES: [Attribute; 8] = [
 
 /// The address a node is matched on, if it has a usable public one.
 pub fn public_ip(node: &ChefNode) -> Option<&str> {
-    let ip = match &node.cloud {
-        Some(cloud) => cloud.public_ipv4.as_deref(),
-        None => node.ipaddress.as_deref(),
-    }?;
+    let cloud_ip = node.cloud.as_ref().and_then(|c| set(&c.public_ipv4));
+    let ip = cloud_ip.or_else(|| set(&node.ipaddress))?;
     (ip.parse::<IpAddr>().is_ok() && !is_internal_ip(ip)).then_some(ip)
+}
+
+/// A set attribute: present and not empty, as the original's Python truth test read it.
+fn set(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
 }
 
 /// Nodes by their public address.
@@ -88,12 +93,20 @@ mod tests {
     }
 
     #[test]
-    fn cloud_nodes_match_on_their_public_ipv4_others_on_their_ipaddress() {
+    fn nodes_match_on_their_public_ipv4_else_on_their_ipaddress() {
         assert_eq!(
             public_ip(&node(Some(Some("54.1.2.3")), Some("10.0.0.1"))),
             Some("54.1.2.3")
         );
-        assert_eq!(public_ip(&node(Some(None), Some("54.1.2.3"))), None);
+        assert_eq!(
+            public_ip(&node(Some(None), Some("54.1.2.3"))),
+            Some("54.1.2.3")
+        );
+        assert_eq!(
+            public_ip(&node(Some(Some("")), Some("54.1.2.3"))),
+            Some("54.1.2.3")
+        );
+        assert_eq!(public_ip(&node(Some(None), Some("10.0.0.1"))), None);
         assert_eq!(
             public_ip(&node(None, Some("198.51.100.20"))),
             Some("198.51.100.20")

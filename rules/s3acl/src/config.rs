@@ -1,7 +1,9 @@
 //! The s3acl config, validated up front. `allowed` and `allowed_specific[bucket]` hold grant
-//! rules `{"uid": "<canonical id>", "op": "<PERMISSION>"}`, as in the original, where a grant
-//! without an id (a group or an e-mail grantee) is matched by `"uid": "*"`; a rule may name a
-//! group instead with `{"gid": "<group URI>", "op": …}`.
+//! rules `{"uid": "<canonical id>", "gid": "<group URI>", "op": "<PERMISSION>"}` where `uid`
+//! and `gid` are both optional (see [`AllowRule`]). The original knew only `uid`, matched
+//! against the grantee's id or `*` when it had none, so `{"uid": "*", "op": "READ"}` also
+//! allowed the AllUsers group: a public bucket went unreported. Here a `uid` rule never allows
+//! a group grant (issue 10); groups are allowed by `gid`.
 
 use std::collections::BTreeMap;
 
@@ -37,12 +39,18 @@ pub fn defaults() -> Value {
     })
 }
 
-/// One allowed grant.
+/// One allowed grant: `op` to the grantees the rule names.
+///
+/// - `uid` names a user grantee (never a group): the one with that canonical id, or with
+///   `*` one without a canonical id (an e-mail grantee), as the original read `*`.
+/// - `gid` names a group grantee by its URI (`http://acs.amazonaws.com/groups/global/AllUsers`,
+///   …); no wildcard.
+/// - With both, either grantee is allowed; with neither, every grantee is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowRule {
-    /// The grantee's canonical id, or `*` for grantees without one.
+    /// The user grantee's canonical id, or `*` for one without an id.
     pub uid: Option<String>,
-    /// The group URI.
+    /// The group grantee's URI.
     pub gid: Option<String>,
     /// The permission.
     pub op: Permission,
@@ -51,10 +59,20 @@ pub struct AllowRule {
 impl AllowRule {
     /// Whether this rule allows the grant.
     pub fn allows(&self, grant: &Grant) -> bool {
-        let uid = grant.grantee.id.as_deref().unwrap_or("*");
-        let by_uid = self.uid.as_deref() == Some(uid);
-        let by_gid = self.gid.is_some() && self.gid == grant.grantee.uri;
-        self.op == grant.permission && (by_uid || by_gid)
+        if self.op != grant.permission {
+            return false;
+        }
+        let grantee = &grant.grantee;
+        let is_group = grantee.kind == GranteeType::Group;
+        let by_uid = self
+            .uid
+            .as_deref()
+            .is_some_and(|uid| !is_group && grantee.id.as_deref().unwrap_or("*") == uid);
+        let by_gid = self
+            .gid
+            .as_deref()
+            .is_some_and(|gid| is_group && grantee.uri.as_deref() == Some(gid));
+        by_uid || by_gid || (self.uid.is_none() && self.gid.is_none())
     }
 }
 
@@ -120,19 +138,35 @@ fn rules_of(s: &Section<'_>, key: &str, value: Option<&Value>) -> Result<Vec<All
     items
         .iter()
         .map(|item| {
-            let text = |name: &str| item.get(name).and_then(Value::as_str).map(str::to_owned);
-            let op = item
-                .get("op")
-                .and_then(|op| Permission::deserialize(op).ok());
-            let (uid, gid) = (text("uid"), text("gid"));
-            match op {
-                Some(op) if uid.is_some() != gid.is_some() => Ok(AllowRule { uid, gid, op }),
-                _ => Err(s.error(
+            rule_of(item).ok_or_else(|| {
+                s.error(
                     key,
-                    r#"expected {"uid" or "gid": "…", "op": "READ|WRITE|READ_ACP|WRITE_ACP|FULL_CONTROL"}"#,
+                    r#"expected {"uid": "…", "gid": "…", "op": "READ|WRITE|READ_ACP|WRITE_ACP|FULL_CONTROL"} (uid and gid optional, no other key)"#,
                     item,
-                )),
-            }
+                )
+            })
         })
         .collect()
+}
+
+/// A grant rule, or `None` when malformed. Other keys are refused rather than ignored: a
+/// misspelt `uid` would leave a rule that allows its permission to everyone.
+fn rule_of(item: &Value) -> Option<AllowRule> {
+    let map = item.as_object()?;
+    if map
+        .keys()
+        .any(|k| !matches!(k.as_str(), "uid" | "gid" | "op"))
+    {
+        return None;
+    }
+    let text = |name: &str| match map.get(name) {
+        None => Some(None),
+        Some(Value::String(s)) => Some(Some(s.clone())),
+        Some(_) => None,
+    };
+    Some(AllowRule {
+        uid: text("uid")?,
+        gid: text("gid")?,
+        op: Permission::deserialize(map.get("op")?).ok()?,
+    })
 }

@@ -19,7 +19,9 @@
 //! Without the `s3` capability the check is skipped (logged). A bucket or key whose ACL or
 //! listing cannot be read is logged and skipped, as in the original (a key deleted since the
 //! listing quietly); once the run's S3 budget is used up the walk stops. Differences from the
-//! original: grant rules may match a group by `gid`; an e-mail grantee is named by its
+//! original: a `uid` rule never allows a group grant (the original's `"uid": "*"` also
+//! allowed AllUsers and AuthenticatedUsers), groups are allowed by `gid`, and a rule may name
+//! both (either grantee) or neither (every grantee); an e-mail grantee is named by its
 //! address (the original said `Everyone`); a `visit_probability` above 1 no longer crashes.
 
 pub mod config;

@@ -2,6 +2,11 @@
 //! CIDR that does not parse or a value of the wrong type fails the rule with a message naming
 //! the key and the value, because a whitelist entry that is silently dropped would turn into
 //! alerts nobody can explain (or, worse, a port list that silently allows nothing).
+//!
+//! One exception (issue 10): a `whitelisted_ips` entry that is not a network is dropped with a
+//! warning naming it. The original compared the entries as strings, so operators' configs
+//! carry comment-like entries that it never matched; failing the rule on them would silence
+//! every security-group alert, while dropping a whitelist entry can only add alerts.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -54,6 +59,10 @@ impl Config {
                 .or_else(|| defaults.get(key))
                 .unwrap_or(&Value::Null)
         };
+        let (whitelisted_ips, warnings) = whitelisted_ips(get("whitelisted_ips"))?;
+        for warning in &warnings {
+            log(Level::Warn, warning);
+        }
         let mut whitelisted_entries = HashMap::new();
         for (group, ports) in object("whitelisted_entries", get("whitelisted_entries"))? {
             whitelisted_entries.insert(group.clone(), entry(group, ports)?);
@@ -70,13 +79,26 @@ impl Config {
                     other => bail!("secgroups: allowed_protocols: {other} is not a protocol name"),
                 })
                 .collect::<Result<_>>()?,
-            whitelisted_ips: list("whitelisted_ips", get("whitelisted_ips"))?
-                .iter()
-                .map(|v| cidr("whitelisted_ips", v))
-                .collect::<Result<_>>()?,
+            whitelisted_ips,
             whitelisted_entries,
         })
     }
+}
+
+/// The networks of a `whitelisted_ips` list, and a warning naming each entry that is not one
+/// (a CIDR, or a bare address meaning one host), which is left out.
+pub fn whitelisted_ips(value: &Value) -> Result<(Vec<IpNet>, Vec<String>)> {
+    let mut nets = Vec::new();
+    let mut warnings = Vec::new();
+    for entry in list("whitelisted_ips", value)? {
+        match entry.as_str().and_then(parse_cidr) {
+            Some(net) => nets.push(net),
+            None => warnings.push(format!(
+                "secgroups: whitelisted_ips: {entry} is not a CIDR network or an IP address: ignored"
+            )),
+        }
+    }
+    Ok((nets, warnings))
 }
 
 /// Parses a CIDR as EC2 writes it; a bare address means that one host (`/32` or `/128`), as

@@ -15,7 +15,8 @@
 //! - `allowed_ports` (`[]`): single ports that may be open to the world, 0..=65535.
 //! - `allowed_protocols` (`["icmp"]`): protocols that never alert (`-1` means all traffic).
 //! - `whitelisted_ips` (`[]`): CIDR networks (a bare address means one host) whose subnets
-//!   may be opened.
+//!   may be opened; an entry that is not one (the original's configs held comment-like
+//!   strings, which its string comparison never matched) is ignored with a warning.
 //! - `whitelisted_entries` (`{}`): per group, per port (range), the CIDRs that group may open;
 //!   use `"-1-65536"` (or the original's `"None"`) for a permission without ports.
 

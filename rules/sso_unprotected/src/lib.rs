@@ -1,31 +1,35 @@
 //! The `sso_unprotected` rule: the account's external web names that redirect somewhere other
-//! than the SSO or godauth login page, a port of the original reddalert's plugin.
+//! than the SSO or godauth login page, or serve their page directly, a port of the original
+//! reddalert's plugin.
 //!
 //! The names are the Route 53 `A` and `CNAME` records whose values the account does not own
 //! (see [`reddalert_rule_util::dns`]), minus `exception_domains`. For each, `http://<name>`
 //! and `https://<name>` are fetched in one concurrent batch through the host's `http`
-//! capability, without following redirects, and their `Location` header (percent-decoded) is
-//! kept in the state `{"redirects": {"<url>": "<location>"}}` (the original's shape; empty when
-//! there is none). A URL whose location is new or changed alerts, with id the URL and details
-//! `"This domain (<url>) is neither behind SSO nor GODAUTH because redirects to <location>"`,
-//! unless the location is the SSO or godauth login for that URL, `https://` on the same host
-//! (see [`redirect`]), or empty (no redirect: the original's empty-prefix test skipped
-//! those). Alerts are ordered by name, `http` before `https`.
+//! capability, without following redirects. An answer below 400 keeps its `Location` header
+//! (percent-decoded; empty when there is none, as for a page served directly) in the state
+//! `{"redirects": {"<url>": "<location>"}}` (the original's shape). A URL whose location is new
+//! or changed alerts, with id the URL and details `"This domain (<url>) is neither behind SSO
+//! nor GODAUTH because redirects to <location>"` (the original's text, also for an empty
+//! location), unless the location is the SSO or godauth login for that host or `https://` on
+//! the same host (see [`redirect`]).
 //!
 //! Config (`plugin.sso_unprotected`):
-//! - `sso_url`, `godauth_url` (`""`): login URL prefixes, to which the protected URL is
-//!   appended (`https://sso.example.com/auth/?redirect_uri=`); empty means not in use.
+//! - `sso_url`, `godauth_url` (`""`): regexes matched case-insensitively at the start of the
+//!   location, whose first group is the protected host
+//!   (`^https://sso\.example\.com/auth/\?redirect_uri=https?://([^/]+)`); without a group, a
+//!   login prefix followed by the protected URL; empty means not in use.
 //! - `zone` (`""`, all zones), `legit_domains` (`[]`), `exception_domains` (`[]`).
 //!
 //! Without the `http` capability the check is skipped (logged) and the state kept. A URL that
-//! did not answer is left out of the state (as in the original), so it is checked afresh when
-//! it answers again; one the run's HTTP budget did not cover, or that the host's policy
-//! refused, keeps its old entry.
+//! did not answer, or answered 400 or above, is left out of the state (as in the original), so
+//! it is checked afresh when it answers again; one the run's HTTP budget did not cover, or that
+//! the host's policy refused, keeps its old entry.
 //!
-//! Differences from the original: an empty `sso_url` or `godauth_url` no longer accepts every
-//! redirect that starts with the URL itself; "same host over https" compares hosts instead of
+//! Differences from the original: an empty `sso_url` or `godauth_url` is not in use (the
+//! original's empty regex matched every location, then had no group to compare); a login's
+//! host is compared ignoring ASCII case; "same host over https" compares hosts instead of
 //! prefixes (`https://app.example.com.evil.net` is not `app.example.com`) and resolves relative
-//! locations; the Prezi-specific skip of `tbd-` hosts is gone.
+//! locations.
 
 pub mod redirect;
 #[cfg(test)]
@@ -38,7 +42,7 @@ use reddalert_rule_util::config::Section;
 use reddalert_rule_util::dns::{KnownIps, Names, external_names, urls};
 use reddalert_rule_util::web::{Fetched, fetch};
 
-use crate::redirect::{is_protected, percent_decode};
+use crate::redirect::{Login, is_protected, percent_decode};
 
 /// The rule type registered with the host.
 pub struct SsoUnprotected;
@@ -93,15 +97,15 @@ impl Rule for SsoUnprotected {
     fn evaluate(input: Input) -> Result<Output> {
         let section = Section::new(NAME, &input.config, &KEYS, &[])?;
         let names = Names::from_section(&section)?;
-        let login = |key: &str| -> Result<String> {
-            let url = section.string(key)?;
-            let absolute = url.starts_with("http://") || url.starts_with("https://");
-            if !url.is_empty() && !absolute {
-                return Err(section.error(key, "expected an http(s) URL prefix", &json!(url)));
-            }
-            Ok(url)
+        let login = |key: &str| -> Result<Option<Login>> {
+            let pattern = section.string(key)?;
+            Login::new(&pattern).map_err(|reason| {
+                let what = format!("not a valid regex ({reason})");
+                section.error(key, &what, &json!(pattern))
+            })
         };
         let (sso, godauth) = (login("sso_url")?, login("godauth_url")?);
+        let logins: Vec<&Login> = sso.iter().chain(godauth.iter()).collect();
         let state: State = input
             .state()
             .context("sso_unprotected: the stored state is not {\"redirects\": {\"<url>\": …}}")?;
@@ -121,6 +125,15 @@ impl Rule for SsoUnprotected {
         for (url, result) in results {
             let old = state.redirects.get(&url);
             let location = match result {
+                // The original kept only answers below 400: an error page is no redirect.
+                Ok(response) if response.status >= 400 => {
+                    let status = response.status;
+                    log(
+                        Level::Debug,
+                        &format!("sso_unprotected: {url}: answered {status}, not checked"),
+                    );
+                    continue;
+                }
                 Ok(response) => percent_decode(response.header("location").unwrap_or_default()),
                 Err(err @ (NetError::LimitExceeded | NetError::Denied)) => {
                     log(
@@ -138,8 +151,7 @@ impl Rule for SsoUnprotected {
                 }
             };
             let changed = old != Some(&location);
-            if changed && !location.is_empty() && !is_protected(&url, &location, &[&sso, &godauth])
-            {
+            if changed && !is_protected(&url, &location, &logins) {
                 let message = format!(
                     "This domain ({url}) is neither behind SSO nor GODAUTH because redirects to {location}"
                 );

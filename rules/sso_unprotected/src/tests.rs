@@ -85,10 +85,16 @@ fn first_state() -> Value {
 
 #[test]
 fn only_the_redirect_elsewhere_alerts() {
-    // app: same host over https, then SSO; chef over https: no redirect; shop: godauth, then
-    // no answer (left out of the state).
+    // app: same host over https, then SSO; chef: elsewhere, then its page served directly;
+    // shop: godauth, then no answer (left out of the state).
     let out = harness(None).run().expect("rule runs");
-    assert_eq!(pairs(&out), vec![alert("http://chef.example.com", EVIL)]);
+    assert_eq!(
+        pairs(&out),
+        vec![
+            alert("http://chef.example.com", EVIL),
+            alert("https://chef.example.com", ""),
+        ]
+    );
     assert_eq!(out.state, Some(first_state()));
 }
 
@@ -158,7 +164,13 @@ fn the_originals_initial_list_state_reads_as_empty() {
     let out = harness(Some(json!({"redirects": []})))
         .run()
         .expect("rule runs");
-    assert_eq!(pairs(&out), vec![alert("http://chef.example.com", EVIL)]);
+    assert_eq!(
+        pairs(&out),
+        vec![
+            alert("http://chef.example.com", EVIL),
+            alert("https://chef.example.com", ""),
+        ]
+    );
 }
 
 #[test]
@@ -178,10 +190,6 @@ fn bad_config_values_name_the_rule_key_and_value() {
         format!("{err:#}")
     };
     assert_eq!(
-        err(json!({"sso_url": "sso.example.net/?r="})),
-        r#"sso_unprotected: sso_url: expected an http(s) URL prefix, got "sso.example.net/?r=""#
-    );
-    assert_eq!(
         err(json!({"godauth_url": null, "zone": 5})),
         "sso_unprotected: zone: expected a string, got 5"
     );
@@ -198,4 +206,127 @@ fn info_declares_queries_capability_and_defaults() {
     );
     assert_eq!(info.default_config["sso_url"], "");
     assert_eq!(info.default_config["exception_domains"], json!([]));
+}
+
+// Issue 10: the original compiled `sso_url` and `godauth_url` as case-insensitive regexes,
+// matched them at the start of the (percent-decoded) Location, and accepted the redirect when
+// their first group was the tested host.
+const SSO_RE: &str = r"^https://sso\.example\.net/auth/\?redirect_uri=https?://([^/]+)/?";
+const GOD_RE: &str = r"^https://example\.com/api/v2/auth/godauth/\?ref=https?://([^/]+)/?";
+
+fn with_logins(sso: &str, godauth: &str) -> Value {
+    let mut config = config();
+    config["sso_url"] = json!(sso);
+    config["godauth_url"] = json!(godauth);
+    config
+}
+
+#[test]
+fn regex_logins_accept_login_redirects_for_the_tested_host() {
+    let other_login = "https://sso.example.net/auth/?redirect_uri=https://other.example.com";
+    let out = harness(Some(first_state()))
+        .config(with_logins(SSO_RE, GOD_RE))
+        .http(
+            "https://app.example.com",
+            redirect(
+                302,
+                "https://sso.example.net/auth/?redirect_uri=https://app.example.com/dashboard",
+            ),
+        )
+        .http("http://app.example.com", redirect(302, other_login))
+        .http(
+            "http://shop.example.com",
+            redirect(
+                302,
+                "https://EXAMPLE.com/api/v2/auth/godauth/?ref=http%3A%2F%2Fshop.example.com",
+            ),
+        )
+        .run()
+        .expect("rule runs");
+    assert_eq!(
+        pairs(&out),
+        vec![alert("http://app.example.com", other_login)]
+    );
+}
+
+#[test]
+fn regex_logins_without_a_group_take_the_tested_url_after_their_match() {
+    // Without `^`, with escaped dots, and without a group for the host: the tested URL must
+    // follow the match, as it followed the original's earlier plain `sso_url` prefix.
+    let sso = r"https://sso\.example\.net/auth/\?redirect_uri=";
+    let god = r"^https://example\.com/api/v2/auth/godauth/\?ref=";
+    let out = harness(Some(first_state()))
+        .config(with_logins(sso, god))
+        .http(
+            "https://app.example.com",
+            redirect(302, &format!("{SSO}https://app.example.com/x")),
+        )
+        .http(
+            "http://app.example.com",
+            redirect(302, &format!("{GOD}http://app.example.com.evil.net")),
+        )
+        .http(
+            "http://shop.example.com",
+            redirect(302, &format!("{GOD}http://shop.example.com?next=/")),
+        )
+        .run()
+        .expect("rule runs");
+    assert_eq!(
+        pairs(&out),
+        vec![alert(
+            "http://app.example.com",
+            &format!("{GOD}http://app.example.com.evil.net")
+        )]
+    );
+}
+
+#[test]
+fn a_bad_login_regex_is_a_config_error_naming_the_key() {
+    let err = harness(None)
+        .config(with_logins("^https://sso.example.net/(auth", GOD_RE))
+        .run()
+        .expect_err("rejected");
+    assert_eq!(
+        format!("{err:#}"),
+        r#"sso_unprotected: sso_url: not a valid regex (unclosed group), got "^https://sso.example.net/(auth""#
+    );
+}
+
+#[test]
+fn answers_of_400_and_above_are_not_redirects() {
+    // As the original, they are left out of the state: checked afresh when they answer again.
+    let out = harness(Some(first_state()))
+        .http(
+            "http://chef.example.com",
+            redirect(400, "https://evil.net/"),
+        )
+        .http(
+            "https://chef.example.com",
+            redirect(503, "https://evil.net/"),
+        )
+        .run()
+        .expect("rule runs");
+    assert_eq!(pairs(&out), vec![]);
+    let mut expected = first_state();
+    if let Some(redirects) = expected["redirects"].as_object_mut() {
+        redirects.remove("http://chef.example.com");
+        redirects.remove("https://chef.example.com");
+    }
+    assert_eq!(out.state, Some(expected));
+}
+
+#[test]
+fn a_page_served_directly_alerts_when_new_or_changed() {
+    // The original kept an empty location for it and reported it like any other redirect.
+    let direct = alert("https://chef.example.com", "");
+    let first = harness(None).run().expect("rule runs");
+    assert!(pairs(&first).contains(&direct), "{:?}", pairs(&first));
+
+    let known = harness(Some(first_state())).run().expect("rule runs");
+    assert_eq!(pairs(&known), vec![]);
+
+    let mut state = first_state();
+    state["redirects"]["https://chef.example.com"] = json!("https://chef.example.com/login");
+    let changed = harness(Some(state)).run().expect("rule runs");
+    assert_eq!(pairs(&changed), vec![direct]);
 }

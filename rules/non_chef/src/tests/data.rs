@@ -101,7 +101,7 @@ pub fn chef_rows() -> Value {
         ),
         node("ec2-gone", cloud("ec2", Some("54.12.34.99")), None),
         node("lab", Value::Null, Some("10.0.0.5")),
-        node("cloud-no-ip", cloud("ec2", None), Some("54.12.34.60")),
+        node("cloud-no-ip", cloud("ec2", None), Some("10.0.3.7")),
         node("garbage", Value::Null, Some("not-an-ip")),
     ])
 }

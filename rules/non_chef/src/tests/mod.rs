@@ -3,6 +3,7 @@
 
 mod data;
 
+use reddalert_rule_sdk::chef::NODE_IPADDRESS;
 use reddalert_rule_sdk::prelude::*;
 use reddalert_rule_sdk::testing::Harness;
 use reddalert_rule_util::fixtures::{LOAD_BALANCERS as ELBS, SECURITY_GROUPS as GROUPS};
@@ -76,7 +77,7 @@ fn unmanaged_instances_alert_and_managed_hosts_are_events() {
     // k was reported before; b is excluded by name, c to f by their tags; g launched too
     // recently to have registered, h too long ago; i has no public IP; j is Chef's api-1.
     // Of the nodes, ec2-gone is an EC2 node without an instance, lab has a private address,
-    // cloud-no-ip no public one and garbage a malformed one.
+    // cloud-no-ip no public_ipv4 and a private ipaddress, and garbage a malformed one.
     let out = run(CONFIG(), Some(seen()));
     let mut expected = vec![unmanaged()];
     expected.extend(managed_events());
@@ -85,6 +86,43 @@ fn unmanaged_instances_alert_and_managed_hosts_are_events() {
         out.state,
         Some(json!({"first_seen": {"i-0000000000000000a": IN_WINDOW, "i-0000000000000000k": 1}}))
     );
+}
+
+#[test]
+fn a_cloud_node_without_public_ipv4_is_matched_by_its_ipaddress_issue_10() {
+    // As the original's last version: `cloud.public_ipv4` when set, else `ipaddress`. Here
+    // web-1 (no public_ipv4, empty or missing) has web's address: web is managed, not alerted.
+    assert!(crate::hosts::ATTRIBUTES.contains(&NODE_IPADDRESS));
+    let node = |name: &str, cloud: Value, ip: &str| {
+        json!({
+            "name": name, "cloud": cloud, "ipaddress": ip, "machinename": format!("{name}-host"),
+            "fqdn": format!("{name}.example.com"), "platform": "ubuntu", "os": "linux",
+            "os_version": "4.4.0-1062-aws",
+        })
+    };
+    for cloud in [
+        json!({"provider": "ec2", "public_ipv4": null, "public_ips": []}),
+        json!({"provider": "ec2", "public_ipv4": ""}),
+        json!({"provider": "ec2"}),
+    ] {
+        let rows = json!([
+            node(
+                "api-1",
+                json!({"provider": "ec2", "public_ipv4": "54.12.34.65"}),
+                "10.0.1.5"
+            ),
+            node("web-1", cloud, "54.12.34.60"),
+        ]);
+        let out = harness(CONFIG(), Some(seen()), machines())
+            .chef("*:*", Ok(rows))
+            .run()
+            .expect("rule runs");
+        let (id, mut web) = unmanaged();
+        node_fields(&mut web, "web-1");
+        let api = managed_events().swap_remove(0);
+        assert_eq!(pairs(&out), vec![(id, web), api]);
+        assert_eq!(out.state, Some(seen()));
+    }
 }
 
 #[test]

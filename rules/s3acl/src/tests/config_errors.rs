@@ -10,8 +10,7 @@ fn bad_config_values_name_the_rule_key_and_value() {
         let err = harness().config(section).run().expect_err("rejected");
         format!("{err:#}")
     };
-    let rule =
-        r#"expected {"uid" or "gid": "…", "op": "READ|WRITE|READ_ACP|WRITE_ACP|FULL_CONTROL"}"#;
+    let rule = r#"expected {"uid": "…", "gid": "…", "op": "READ|WRITE|READ_ACP|WRITE_ACP|FULL_CONTROL"} (uid and gid optional, no other key)"#;
     assert_eq!(
         err(json!({"visit_probability": -0.5})),
         "s3acl: visit_probability: expected a number of at least 0, got -0.5"
@@ -29,10 +28,21 @@ fn bad_config_values_name_the_rule_key_and_value() {
         format!(r#"s3acl: allowed: {rule}, got {{"op":"EXECUTE","uid":"x"}}"#)
     );
     assert_eq!(
-        err(json!({"allowed_specific": {"logs": [{"uid": "x", "gid": "y", "op": "READ"}]}})),
-        format!(
-            r#"s3acl: allowed_specific: "logs": {rule}, got {{"gid":"y","op":"READ","uid":"x"}}"#
-        )
+        err(json!({"allowed": [{"uid": "x"}]})),
+        format!(r#"s3acl: allowed: {rule}, got {{"uid":"x"}}"#)
+    );
+    assert_eq!(
+        err(json!({"allowed": [{"uid": 5, "op": "READ"}]})),
+        format!(r#"s3acl: allowed: {rule}, got {{"op":"READ","uid":5}}"#)
+    );
+    // A misspelt key would otherwise leave a rule that allows READ to everyone.
+    assert_eq!(
+        err(json!({"allowed_specific": {"logs": [{"id": "x", "op": "READ"}]}})),
+        format!(r#"s3acl: allowed_specific: "logs": {rule}, got {{"id":"x","op":"READ"}}"#)
+    );
+    assert_eq!(
+        err(json!({"allowed": ["READ"]})),
+        format!(r#"s3acl: allowed: {rule}, got "READ""#)
     );
     assert_eq!(
         err(json!({"allowed_specific": []})),

@@ -130,16 +130,75 @@ fn grants_that_no_rule_allows_alert_per_bucket_and_key() {
     assert_eq!(out.state, None);
 }
 
-#[test]
-fn rules_match_by_uid_star_for_grantees_without_id_and_by_gid() {
+/// The alerts of a run whose `allowed` rules are `rules`.
+fn allowing(rules: Value) -> Vec<(String, Value)> {
     let mut config = config();
-    config["allowed"] = json!([
+    config["allowed"] = rules;
+    pairs(&harness().config(config).run().expect("rule runs"))
+}
+
+#[test]
+fn uid_star_never_allows_a_group_grant_issue_10() {
+    // `*` stands for a grantee without a canonical id: the e-mail grantee of img/a.png. The
+    // public and authenticated-users grants are groups: a uid rule never allows them.
+    let alerts = allowing(json!([
         {"uid": OWNER, "op": "FULL_CONTROL"},
         {"uid": "*", "op": "READ"},
-        {"gid": AUTHENTICATED, "op": "WRITE"},
-    ]);
-    let out = harness().config(config).run().expect("rule runs");
-    assert_eq!(pairs(&out), vec![alert("public-site", "partner456 WRITE")]);
+    ]));
+    assert_eq!(
+        alerts,
+        vec![
+            alert("assets", &format!("{ALL_USERS} READ")),
+            alert("assets:index.html", &format!("{ALL_USERS} READ")),
+            alert("public-site", &format!("{AUTHENTICATED} READ")),
+            alert("public-site", "partner456 WRITE"),
+        ]
+    );
+}
+
+#[test]
+fn uid_matches_a_canonical_id_and_gid_a_group_uri_only() {
+    let alerts = allowing(json!([
+        {"uid": OWNER, "op": "FULL_CONTROL"},
+        {"uid": "partner456", "op": "WRITE"},
+        {"gid": AUTHENTICATED, "op": "READ"},
+        // Neither names a grantee of that kind: no effect.
+        {"uid": ALL_USERS, "op": "READ"},
+        {"gid": "partner456", "op": "WRITE"},
+    ]));
+    assert_eq!(
+        alerts,
+        vec![
+            alert("assets", &format!("{ALL_USERS} READ")),
+            alert("assets:index.html", &format!("{ALL_USERS} READ")),
+            alert("assets:img/a.png", "partner@example.net READ"),
+        ]
+    );
+}
+
+#[test]
+fn a_rule_with_uid_and_gid_allows_either_grantee() {
+    let alerts = allowing(json!([
+        {"uid": OWNER, "op": "FULL_CONTROL"},
+        {"uid": "*", "gid": AUTHENTICATED, "op": "READ"},
+    ]));
+    assert_eq!(
+        alerts,
+        vec![
+            alert("assets", &format!("{ALL_USERS} READ")),
+            alert("assets:index.html", &format!("{ALL_USERS} READ")),
+            alert("public-site", "partner456 WRITE"),
+        ]
+    );
+}
+
+#[test]
+fn a_rule_without_uid_or_gid_allows_its_permission_to_every_grantee() {
+    let alerts = allowing(json!([
+        {"uid": OWNER, "op": "FULL_CONTROL"},
+        {"op": "READ"},
+    ]));
+    assert_eq!(alerts, vec![alert("public-site", "partner456 WRITE")]);
 }
 
 #[test]

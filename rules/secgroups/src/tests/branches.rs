@@ -126,6 +126,21 @@ fn bare_whitelisted_address_is_one_host() {
 }
 
 #[test]
+fn whitelisted_ips_entries_that_are_not_networks_are_dropped_issue_10() {
+    // The original compared strings, so a comment-like entry simply never matched; the rest
+    // of the list still whitelists (a bare address as one host) and the rule still alerts.
+    let config = json!({"whitelisted_ips": [
+        "# office networks:", "10.0.0.0/8", "vpn", "203.0.113.5", "10.0.0.0/33", 42, null,
+    ]});
+    let p = vec![
+        perm("tcp", Some(22), Some(22), &["10.1.0.0/16"], &[]),
+        perm("tcp", Some(23), Some(23), &["203.0.113.5/32"], &[]),
+        perm("tcp", Some(25), Some(25), WORLD, &[]),
+    ];
+    assert_eq!(alerts(config, p), one("tcp", Some(25), Some(25), WORLD));
+}
+
+#[test]
 fn ipv6_ranges_are_checked_too() {
     let config = || json!({"whitelisted_ips": ["0.0.0.0/0", "2001:db8::/32"]});
     let open = vec![perm("tcp", Some(22), Some(22), WORLD, &["::/0"])];

@@ -1,7 +1,10 @@
 //! Every config key with a bad value fails the rule with a message naming the rule, the key
-//! and the value, before any data is read.
+//! and the value, before any data is read; except a `whitelisted_ips` entry that is not a
+//! network, which is dropped with a warning naming it.
 
 use super::{GROUPS, MACHINES, run};
+use crate::config::whitelisted_ips;
+use ipnet::IpNet;
 use reddalert_rule_sdk::prelude::*;
 
 fn error(config: Value) -> String {
@@ -44,22 +47,44 @@ fn allowed_protocols_must_be_names() {
 }
 
 #[test]
-fn whitelisted_ips_must_be_networks() {
-    assert_eq!(
-        error(json!({"whitelisted_ips": ["10.0.0.0/33"]})),
-        r#"secgroups: whitelisted_ips: "10.0.0.0/33" is not a CIDR network"#
-    );
-    assert_eq!(
-        error(json!({"whitelisted_ips": ["2001:db8::/129"]})),
-        r#"secgroups: whitelisted_ips: "2001:db8::/129" is not a CIDR network"#
-    );
-    assert_eq!(
-        error(json!({"whitelisted_ips": [10]})),
-        "secgroups: whitelisted_ips: 10 is not a CIDR network"
-    );
+fn whitelisted_ips_must_be_a_list() {
     assert_eq!(
         error(json!({"whitelisted_ips": null})),
         "secgroups: whitelisted_ips: expected a list, got null"
+    );
+    assert_eq!(
+        error(json!({"whitelisted_ips": "10.0.0.0/8"})),
+        r#"secgroups: whitelisted_ips: expected a list, got "10.0.0.0/8""#
+    );
+}
+
+#[test]
+fn whitelisted_ips_entries_that_are_not_networks_are_named_in_a_warning() {
+    // Issue 10: dropped with a warning instead of failing the rule (see the branch tests).
+    let list = json!([
+        "# office",
+        "10.0.0.0/8",
+        "10.0.0.0/33",
+        "2001:db8::/129",
+        10,
+        "2001:db8::1"
+    ]);
+    let (nets, warnings) = whitelisted_ips(&list).expect("a list");
+    let net = |s: &str| s.parse::<IpNet>().expect("a network");
+    assert_eq!(nets, vec![net("10.0.0.0/8"), net("2001:db8::1/128")]);
+    let warning = |entry: &str| {
+        format!(
+            "secgroups: whitelisted_ips: {entry} is not a CIDR network or an IP address: ignored"
+        )
+    };
+    assert_eq!(
+        warnings,
+        vec![
+            warning(r##""# office""##),
+            warning(r#""10.0.0.0/33""#),
+            warning(r#""2001:db8::/129""#),
+            warning("10"),
+        ]
     );
 }
 
