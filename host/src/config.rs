@@ -2,6 +2,7 @@
 //! with paths resolved against the file's directory, defaults filled in, command-line
 //! overrides applied, and every value checked before anything runs.
 
+pub(crate) mod check;
 mod outputs;
 mod raw;
 
@@ -128,16 +129,35 @@ impl Config {
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("failed to read config file {}", path.display()))?;
-        let raw = parse(path, &text)
+        Config::from_text(path, &text, overrides)
+    }
+
+    /// Parses and validates the text of the config file at `path`.
+    pub fn from_text(path: &Path, text: &str, overrides: &Overrides) -> Result<Config> {
+        let raw = parse(path, text)
             .with_context(|| format!("failed to parse config file {}", path.display()))?;
         Config::from_raw(path, raw, overrides)
             .with_context(|| format!("invalid config file {}", path.display()))
     }
 
+    /// The default settings, as if an empty config file sat in the working directory (for
+    /// `reddalert rules --rules-dir DIR` without a config file).
+    pub fn defaults(overrides: &Overrides) -> Result<Config> {
+        Config::from_raw(
+            Path::new("(no config file)"),
+            RawConfig::default(),
+            overrides,
+        )
+    }
+
     fn from_raw(path: &Path, mut raw: RawConfig, overrides: &Overrides) -> Result<Config> {
         // Absolute, so the paths mean the same whatever the working directory (wasmtime's
-        // cache insists on it too).
-        let base = std::path::absolute(path.parent().unwrap_or(Path::new("")))
+        // cache insists on it too). A bare file name's directory is the working directory.
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let base = std::path::absolute(dir)
             .with_context(|| format!("failed to resolve the directory of {}", path.display()))?;
         let resolve = |p: &str| {
             if Path::new(p).is_absolute() {
@@ -158,6 +178,11 @@ impl Config {
             (None, Some(file)) => file.items(),
             (None, None) => vec!["stdout".to_owned()],
         };
+        ensure!(
+            !output_names.is_empty(),
+            "invalid key `output`: no output is named, so every alert would be lost; name at \
+             least one of {OUTPUT_NAMES}"
+        );
         let mut outputs = Vec::new();
         for name in &output_names {
             let kind = OutputKind::parse(name).context("invalid key `output`")?;
@@ -175,13 +200,8 @@ impl Config {
             Some(dir) => Some(resolve(dir)),
             None => default_cache_dir(),
         };
-        let parallelism = raw
-            .parallelism
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-        ensure!(
-            parallelism >= 1,
-            "invalid key `parallelism`: must be at least 1"
-        );
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        let parallelism = check::within("parallelism", raw.parallelism, cpus, 1..=256)?;
         let raw_limits = raw.limits.unwrap_or_default();
         let limits = apply_limits(DEFAULT_LIMITS, &raw_limits).context("invalid key `limits`")?;
         let mut rule_limits = BTreeMap::new();
@@ -205,13 +225,33 @@ impl Config {
             edda,
             outputs,
             store_until: overrides.store_until || raw.store_until.unwrap_or(false),
-            until_lag: Duration::from_secs(raw.until_lag_seconds.unwrap_or(300)),
+            until_lag: Duration::from_secs(check::within(
+                "until_lag_seconds",
+                raw.until_lag_seconds,
+                300,
+                0..=86_400,
+            )?),
             rules_dir,
             cache_dir,
             parallelism,
-            edda_timeout: Duration::from_secs(raw.edda_timeout_seconds.unwrap_or(60)),
-            edda_max_response_bytes: raw.edda_max_response_mib.unwrap_or(1024) << 20,
-            edda_queries_per_rule: raw.edda_queries_per_rule.unwrap_or(10_000),
+            edda_timeout: Duration::from_secs(check::within(
+                "edda_timeout_seconds",
+                raw.edda_timeout_seconds,
+                60,
+                1..=3600,
+            )?),
+            edda_max_response_bytes: check::within(
+                "edda_max_response_mib",
+                raw.edda_max_response_mib,
+                1024,
+                1..=65_536,
+            )? << 20,
+            edda_queries_per_rule: check::within(
+                "edda_queries_per_rule",
+                raw.edda_queries_per_rule,
+                10_000,
+                0..=10_000_000,
+            )?,
             limits,
             rule_limits,
             capabilities,
@@ -279,29 +319,36 @@ fn parse_edda(value: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Result<EddaSour
     Ok(EddaSource::Http(value.trim_end_matches('/').to_owned()))
 }
 
+/// The most fuel a call may be given (about an hour of CPU); more could not be told from
+/// "unlimited" and risks the counter's arithmetic.
+const MAX_FUEL: u64 = 1 << 50;
+/// A day: no rule should run longer, and larger values overflow deadline arithmetic.
+const MAX_RULE_SECONDS: f64 = 86_400.0;
+
 fn apply_limits(mut limits: Limits, raw: &RawLimits) -> Result<Limits> {
-    if let Some(fuel) = raw.fuel {
-        ensure!(fuel > 0, "fuel must be positive");
-        limits.fuel = fuel;
-    }
-    if let Some(mib) = raw.memory_mib {
-        ensure!(
-            (1..=4096).contains(&mib),
-            "memory_mib must be between 1 and 4096 (wasm32's ceiling), got {mib}"
-        );
-        limits.memory_bytes = (mib as usize) << 20;
-    }
-    if let Some(mib) = raw.output_mib {
-        ensure!(mib > 0, "output_mib must be positive");
-        limits.output_bytes = (mib as usize) << 20;
-    }
-    if let Some(secs) = raw.timeout_seconds {
-        ensure!(
-            secs.is_finite() && secs > 0.0,
-            "timeout_seconds must be positive, got {secs}"
-        );
-        limits.timeout = Duration::from_secs_f64(secs);
-    }
+    limits.fuel = check::within("fuel", raw.fuel, limits.fuel, 1..=MAX_FUEL)?;
+    // wasm32's ceiling is 4 GiB of linear memory; output above it could not be built.
+    let mib = |bytes: usize| (bytes >> 20) as u64;
+    limits.memory_bytes = (check::within(
+        "memory_mib",
+        raw.memory_mib,
+        mib(limits.memory_bytes),
+        1..=4096,
+    )? as usize)
+        << 20;
+    limits.output_bytes = (check::within(
+        "output_mib",
+        raw.output_mib,
+        mib(limits.output_bytes),
+        1..=4096,
+    )? as usize)
+        << 20;
+    limits.timeout = check::seconds(
+        "timeout_seconds",
+        raw.timeout_seconds,
+        limits.timeout.as_secs_f64(),
+        MAX_RULE_SECONDS,
+    )?;
     Ok(limits)
 }
 

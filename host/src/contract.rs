@@ -46,7 +46,7 @@ pub struct RuleInfo {
 }
 
 /// The time window of a run, epoch milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 pub struct Window {
     pub since_ms: u64,
     pub until_ms: u64,
@@ -62,6 +62,39 @@ pub struct RuleInput {
     /// (declared query path, body) in declaration order.
     pub data: Vec<(String, std::sync::Arc<str>)>,
     pub window: Window,
+}
+
+/// The most of an error text a rule hands over (its `evaluate` error, a trap's message) that is
+/// kept, logged and stored; the rest is cut with a marker that says how long it was.
+pub const MAX_ERROR_BYTES: usize = 16 * 1024;
+
+/// `text` cut to at most `cap` bytes (on a character boundary), marked when cut.
+pub fn bounded(mut text: String, cap: usize) -> String {
+    if text.len() <= cap {
+        return text;
+    }
+    let total = text.len();
+    let mut end = cap;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(&format!(" […cut: {total} bytes in all]"));
+    text
+}
+
+/// How deeply a rule's state and an alert's details may nest. The status file holds them a
+/// few levels down and is read back with serde_json's limit of 128 levels, so a value
+/// accepted from a rule is always readable again (a deeper one would stop every later run).
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// The nesting depth of a JSON value: 1 for a scalar, one more per array or object level.
+pub fn json_depth(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        serde_json::Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
+        _ => 1,
+    }
 }
 
 /// One finding of a rule (the host adds the rule's name).

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -45,6 +45,8 @@ pub enum EddaError {
     MissingSnapshot { query: String, path: PathBuf },
     #[error("failed to read snapshot {}: {reason}", path.display())]
     Snapshot { path: PathBuf, reason: String },
+    #[error("the rule's deadline passed while it waited for EDDA ({url})")]
+    Deadline { url: String },
 }
 
 impl EddaError {
@@ -69,6 +71,7 @@ type Cached = Result<Arc<str>, EddaError>;
 pub struct EddaClient {
     source: EddaSource,
     agent: ureq::Agent,
+    timeout: Duration,
     max_response_bytes: u64,
     cache: Mutex<HashMap<String, Arc<std::sync::OnceLock<Cached>>>>,
     recorder: Option<Mutex<Vec<(Query, Cached)>>>,
@@ -80,6 +83,7 @@ impl EddaClient {
         EddaClient {
             source,
             agent,
+            timeout,
             max_response_bytes,
             cache: Mutex::new(HashMap::new()),
             recorder: None,
@@ -118,8 +122,38 @@ impl EddaClient {
             cache.entry(path.clone()).or_default().clone()
         };
         // Concurrent askers of the same path wait for the first fetch instead of repeating it.
-        cell.get_or_init(|| self.fetch_uncached(query, &path))
+        cell.get_or_init(|| self.fetch_uncached(query, &path, None))
             .clone()
+    }
+
+    /// Like [`EddaClient::fetch`], for a rule's run-time query: the request ends by the
+    /// rule's `deadline`. An answer cut short by the deadline is not cached, so another rule
+    /// asking the same path tries again with its own time.
+    pub fn fetch_by(&self, query: &Query, window: Window, deadline: Instant) -> Cached {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left >= self.timeout {
+            return self.fetch(query, window);
+        }
+        validate(&query.path)?;
+        let path = request_path(query, window);
+        let cell = {
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            cache.entry(path.clone()).or_default().clone()
+        };
+        if let Some(done) = cell.get() {
+            return done.clone();
+        }
+        let deadline_passed = || EddaError::Deadline {
+            url: format!("{}{path}", self.api_root()),
+        };
+        if left.is_zero() {
+            return Err(deadline_passed());
+        }
+        let result = self.fetch_uncached(query, &path, Some(left));
+        if result.as_ref().is_err_and(EddaError::is_unreachable) && Instant::now() >= deadline {
+            return Err(deadline_passed());
+        }
+        cell.get_or_init(|| result).clone()
     }
 
     /// How many distinct requests this run made.
@@ -127,10 +161,11 @@ impl EddaClient {
         self.cache.lock().map_or(0, |c| c.len())
     }
 
-    fn fetch_uncached(&self, query: &Query, path: &str) -> Cached {
-        let started = std::time::Instant::now();
+    /// Fetches without the cache; `timeout`, when given, replaces the client's own.
+    fn fetch_uncached(&self, query: &Query, path: &str, timeout: Option<Duration>) -> Cached {
+        let started = Instant::now();
         let body = match &self.source {
-            EddaSource::Http(_) => self.fetch_http(path, query),
+            EddaSource::Http(_) => self.fetch_http(path, query, timeout),
             EddaSource::Snapshot(dir) => fetch_snapshot(dir, query),
         };
         match &body {
@@ -149,17 +184,18 @@ impl EddaClient {
         body
     }
 
-    fn fetch_http(&self, path: &str, query: &Query) -> Cached {
+    fn fetch_http(&self, path: &str, query: &Query, timeout: Option<Duration>) -> Cached {
         let url = format!("{}{path}", self.api_root());
         let unreachable = |reason: String| EddaError::Unreachable {
             url: url.clone(),
             reason,
         };
-        let mut response = self
-            .agent
-            .get(&url)
-            .call()
-            .map_err(|err| unreachable(err.to_string()))?;
+        let request = self.agent.get(&url);
+        let request = match timeout {
+            Some(t) => request.config().timeout_global(Some(t)).build(),
+            None => request,
+        };
+        let mut response = request.call().map_err(|err| unreachable(err.to_string()))?;
         let status = response.status().as_u16();
         let mut bytes = Vec::new();
         let read = response
@@ -231,6 +267,12 @@ fn fetch_snapshot(dir: &std::path::Path, query: &Query) -> Cached {
         });
     }
     check_body(&url, text, query)
+}
+
+/// What the client makes of a body EDDA answered 200 for `query` (a check, de-duplicated
+/// id listings), as for any fetch.
+pub fn check_response(query: &Query, text: String) -> Cached {
+    check_body(&query.path, text, query)
 }
 
 /// Validates JSON bodies cheaply (no tree is built) and de-duplicates id listings, which

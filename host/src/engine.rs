@@ -9,6 +9,8 @@ mod bindings;
 mod guest;
 mod ticker;
 
+pub(crate) use bindings::check_output;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +20,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Cache, CacheConfig, Config, Store, Trap};
 
-use crate::contract::{HostServices, Limits, RuleInfo, RuleInput, RuleOutput, Usage};
+use crate::contract::{HostServices, Limits, RuleInfo, RuleInput, RuleOutput, Usage, bounded};
 use bindings::RulePre;
 use guest::GuestState;
 
@@ -223,7 +225,8 @@ impl Engine {
                     .call_evaluate(store, &wit_input)
             },
         )?;
-        let output = result.map_err(RuleError::Failed)?;
+        let output = result
+            .map_err(|why| RuleError::Failed(bounded(why, crate::contract::MAX_ERROR_BYTES)))?;
         let mut output = bindings::output_from_wit(output, limits.output_bytes)?;
         output.usage = usage;
         Ok(output)
@@ -298,7 +301,10 @@ fn classify(err: wasmtime::Error, store: &Store<GuestState>, limits: &Limits) ->
             } else {
                 format!(" (the rule printed: {said})")
             };
-            RuleError::Trap(format!("{err:#}{said}"))
+            RuleError::Trap(bounded(
+                format!("{err:#}{said}"),
+                crate::contract::MAX_ERROR_BYTES,
+            ))
         }
     }
 }

@@ -9,7 +9,10 @@ pub mod config;
 pub mod contract;
 pub mod edda;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod httpclient;
+pub mod listing;
 pub mod logging;
 pub mod outputs;
 pub mod report;

@@ -21,9 +21,10 @@ use serde::{Deserialize, Serialize};
 use crate::config::{DeliverySettings, OutputKind};
 use crate::contract::Window;
 
-pub use delivery::{DeliveryReport, PendingAlert, deliver};
+pub use delivery::{DeliveryReport, PendingAlert, deliver, write_dead_letters};
 pub use digest::{render_html, render_text, subject};
 pub use document::{bulk_body, document, document_id, index_name};
+pub(crate) use stdout::render as render_stdout;
 
 /// One alert as delivered: the rule that raised it, its id and its details, and the run it
 /// came from (an alert that waited is delivered with the window it was raised in).
@@ -89,6 +90,53 @@ pub fn build<'a>(
         });
     }
     Ok(outputs)
+}
+
+/// Whether `c` could break a line-based format or drive a terminal: C0 and C1 controls
+/// (newline, carriage return, escape, NUL, vertical tab, form feed, next line, ...), DEL, and
+/// the Unicode line and paragraph separators.
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// Text a rule chose (an alert id, its details) made safe for a text output: every unsafe
+/// character is escaped (`\n`, `\r`, `\t`, else `\u{1b}`), so an alert stays one block or one
+/// line and can neither forge another rule's alert nor hide text in a terminal.
+pub fn escape_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A value as one line of JSON. serde_json escapes C0 controls as JSON requires; the other
+/// unsafe characters (DEL, C1 such as U+0085, U+2028 and U+2029, which JavaScript and some
+/// line readers take for line ends) are escaped too, which JSON allows inside strings, the
+/// only place they can occur.
+pub fn json_line(value: &impl Serialize) -> String {
+    let text = serde_json::to_string(value).unwrap_or_default();
+    if !text.chars().any(is_unsafe) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Details as the original printed them: strings as they are, structures as compact JSON.

@@ -14,6 +14,10 @@ use crate::config::Config;
 use crate::contract::{HostServices, Limits, LogLevel, RuleInfo};
 use crate::engine::{Engine, Module};
 
+mod checks;
+
+use checks::check_info;
+
 /// One loaded rule module.
 pub struct InstalledRule {
     pub path: PathBuf,
@@ -40,6 +44,7 @@ impl Installed {
     /// the config's pins.
     pub fn load(engine: &Engine, config: &Config) -> Result<Installed> {
         let mut installed = Installed::load_dir(engine, &config.rules_dir, config.limits)?;
+        installed.settle_clashes(&config.pins);
         for rule in &mut installed.rules {
             apply_pin(rule, &config.pins);
         }
@@ -60,14 +65,29 @@ impl Installed {
         })?;
         let mut paths: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+            // Links are kept even when they lead nowhere: such a module fails to read, loudly.
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "wasm")
+                    && std::fs::symlink_metadata(p).is_ok_and(|m| !m.is_dir())
+                    && !p.is_dir()
+            })
             .collect();
         paths.sort();
         let mut rules = Vec::new();
         let mut broken = Vec::new();
         for path in paths {
-            let bytes = std::fs::read(&path)
-                .with_context(|| format!("failed to read {}", path.display()))?;
+            // A module that cannot be read fails alone, like one that cannot be compiled.
+            let bytes = match std::fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    broken.push(BrokenModule {
+                        sha256: "(unreadable)".into(),
+                        error: format!("{}: failed to read the module: {err}", path.display()),
+                        path,
+                    });
+                    continue;
+                }
+            };
             match load_module(engine, &bytes, &path, &info_limits) {
                 Ok((module, info)) => {
                     tracing::debug!(rule = %info.name, path = %path.display(), "loaded rule");
@@ -80,8 +100,52 @@ impl Installed {
                 }),
             }
         }
-        check_unique(&rules)?;
         Ok(Installed { rules, broken })
+    }
+
+    /// Modules that declare one name: where a pin names that rule, the module with the pinned
+    /// hash keeps it; otherwise every one of them fails (listed with paths and hashes), and
+    /// every other rule runs.
+    fn settle_clashes(&mut self, pins: &BTreeMap<String, String>) {
+        let clashing = clashes(&self.rules);
+        if clashing.is_empty() {
+            return;
+        }
+        let (clashed, rules): (Vec<InstalledRule>, Vec<InstalledRule>) =
+            std::mem::take(&mut self.rules)
+                .into_iter()
+                .partition(|r| clashing.contains_key(&r.info.name));
+        self.rules = rules;
+        for rule in clashed {
+            let name = &rule.info.name;
+            let pinned_taken = self.rules.iter().any(|r| &r.info.name == name);
+            if pins.get(name) == Some(&rule.module.sha256) && !pinned_taken {
+                tracing::warn!(rule = %name, module = %rule.path.display(), "several modules declare this rule; the pinned one runs");
+                self.rules.push(rule);
+                continue;
+            }
+            let others: Vec<String> = clashing[name]
+                .iter()
+                .filter(|(p, _)| *p != rule.path)
+                .map(|(p, h)| format!("{} (sha256 {h})", p.display()))
+                .collect();
+            self.broken.push(BrokenModule {
+                error: format!(
+                    "{} (sha256 {}) declares the rule name {name:?}, as does {}; {}",
+                    rule.path.display(),
+                    rule.module.sha256,
+                    others.join(" and "),
+                    if pins.contains_key(name) {
+                        "its hash is not the pinned one, so it does not run"
+                    } else {
+                        "none of them runs until one is removed or renamed, or `pin.<rule>` picks one"
+                    }
+                ),
+                sha256: rule.module.sha256.clone(),
+                path: rule.path,
+            });
+        }
+        self.rules.sort_by(|a, b| a.path.cmp(&b.path));
     }
 
     /// The rules named on the command line, or all of them.
@@ -114,21 +178,19 @@ impl Installed {
     }
 }
 
-fn check_unique(rules: &[InstalledRule]) -> Result<()> {
-    let mut by_name: BTreeMap<&str, Vec<&Path>> = BTreeMap::new();
+/// Names declared by more than one module, with each module's path and sha256. Anyone who
+/// can drop a file in the rules directory could otherwise silence a stock rule (or every rule,
+/// were a clash fatal): the clashing modules fail, every other rule runs.
+fn clashes(rules: &[InstalledRule]) -> BTreeMap<String, Vec<(PathBuf, String)>> {
+    let mut by_name: BTreeMap<String, Vec<(PathBuf, String)>> = BTreeMap::new();
     for rule in rules {
-        by_name.entry(&rule.info.name).or_default().push(&rule.path);
+        by_name
+            .entry(rule.info.name.clone())
+            .or_default()
+            .push((rule.path.clone(), rule.module.sha256.clone()));
     }
-    for (name, paths) in by_name {
-        if paths.len() > 1 {
-            let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-            bail!(
-                "two modules declare the rule name {name:?}: {}; remove or rename one",
-                list.join(" and ")
-            );
-        }
-    }
-    Ok(())
+    by_name.retain(|_, modules| modules.len() > 1);
+    by_name
 }
 
 /// Compiles and checks one module and asks it for its `info` (in the sandbox, under
@@ -144,7 +206,10 @@ pub fn load_module(
         path: path.to_owned(),
     });
     match engine.info(&module, info_limits, host) {
-        Ok(info) => Ok((module, info)),
+        Ok(info) => match check_info(&info) {
+            Ok(()) => Ok((module, info)),
+            Err(why) => Err(format!("{}: info() {why}", path.display())),
+        },
         Err(err) => Err(format!("{}: info() {err}", path.display())),
     }
 }

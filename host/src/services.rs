@@ -3,10 +3,12 @@
 //! what it declared, validated, counted against a per-run budget and served from the run's
 //! shared cache. Network, Chef and S3 calls go to the rule's [`RuleCapabilities`], which checks
 //! them against its declaration and the operator's grant; without one (as in `test-rule`)
-//! every such call answers `denied`.
+//! every such call answers `denied`. Host calls end by the rule's deadline: an EDDA request
+//! is cut at it, and a capability call made after it answers `timeout`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use crate::capabilities::{CapabilityConfig, RuleCapabilities};
 use crate::contract::{
@@ -22,6 +24,8 @@ pub struct RuleServices {
     window: Window,
     queries_left: AtomicU64,
     capabilities: Option<RuleCapabilities>,
+    /// When the rule's call must end: host calls made for it end by then too.
+    deadline: Option<Instant>,
 }
 
 impl RuleServices {
@@ -39,7 +43,29 @@ impl RuleServices {
             window,
             queries_left: AtomicU64::new(budget),
             capabilities: None,
+            deadline: None,
         }
+    }
+
+    /// Ends the rule's host calls by `deadline` (its evaluation's wall-clock limit).
+    pub fn with_deadline(mut self, deadline: Instant) -> RuleServices {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The rule's capabilities, unless none are granted here (`denied`) or its deadline has
+    /// passed (`timeout`: a call made after it would outlive the rule).
+    fn granted(&self, capability: Capability) -> Result<&RuleCapabilities, NetError> {
+        let name = crate::capabilities::capability_name(capability);
+        let Some(c) = &self.capabilities else {
+            tracing::warn!(rule = %self.rule, capability = name, "refused a capability call: no capability is granted here");
+            return Err(NetError::Denied);
+        };
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            tracing::warn!(rule = %self.rule, capability = name, "refused a capability call: the rule's deadline has passed");
+            return Err(NetError::Timeout);
+        }
+        Ok(c)
     }
 
     /// Gives the rule the capabilities its config grants (and it declared).
@@ -71,7 +97,14 @@ impl HostServices for RuleServices {
             return Err(EddaCallError::LimitExceeded);
         }
         tracing::debug!(rule = %self.rule, path = %query.path, "EDDA query from the rule");
-        match self.edda.fetch(query, self.window) {
+        let fetched = match self.deadline {
+            Some(deadline) => self.edda.fetch_by(query, self.window, deadline),
+            None => self.edda.fetch(query, self.window),
+        };
+        if let Err(err @ EddaError::Deadline { .. }) = &fetched {
+            tracing::warn!(rule = %self.rule, "EDDA request cut at the rule's deadline: {err}");
+        }
+        match fetched {
             Ok(body) => Ok(body.to_string()),
             Err(err) => Err(match err {
                 EddaError::InvalidQuery(e) => EddaCallError::InvalidQuery(e.to_string()),
@@ -90,59 +123,40 @@ impl HostServices for RuleServices {
         }
     }
 
-    fn net_denied(&self, capability: Capability) -> NetError {
-        let name = crate::capabilities::capability_name(capability);
-        tracing::warn!(rule = %self.rule, capability = name, "refused a capability call: no capability is granted here");
-        NetError::Denied
-    }
-
     fn http_get(&self, url: &str, follow_redirects: bool) -> Result<HttpResponse, NetError> {
-        match &self.capabilities {
-            Some(c) => c.http_get(url, follow_redirects),
-            None => Err(self.net_denied(Capability::Http)),
-        }
+        self.granted(Capability::Http)?
+            .http_get(url, follow_redirects)
     }
 
     fn http_get_many(&self, requests: &[(String, bool)]) -> Vec<Result<HttpResponse, NetError>> {
-        match &self.capabilities {
-            Some(c) => c.http_get_many(requests),
-            None => denied_all(self.net_denied(Capability::Http), requests.len()),
+        match self.granted(Capability::Http) {
+            Ok(c) => c.http_get_many(requests),
+            Err(err) => (0..requests.len()).map(|_| Err(err.clone())).collect(),
         }
     }
 
     fn tcp_probe(&self, host: &str, port: u16) -> Result<bool, NetError> {
-        match &self.capabilities {
-            Some(c) => c.tcp_probe(host, port),
-            None => Err(self.net_denied(Capability::TcpProbe)),
-        }
+        self.granted(Capability::TcpProbe)?.tcp_probe(host, port)
     }
 
     fn tcp_probe_many(&self, targets: &[(String, u16)]) -> Vec<Result<bool, NetError>> {
-        match &self.capabilities {
-            Some(c) => c.tcp_probe_many(targets),
-            None => denied_all(self.net_denied(Capability::TcpProbe), targets.len()),
+        match self.granted(Capability::TcpProbe) {
+            Ok(c) => c.tcp_probe_many(targets),
+            Err(err) => (0..targets.len()).map(|_| Err(err.clone())).collect(),
         }
     }
 
     fn chef_search(&self, query: &str, attributes: &str) -> Result<String, NetError> {
-        match &self.capabilities {
-            Some(c) => c.chef_search(query, attributes),
-            None => Err(self.net_denied(Capability::Chef)),
-        }
+        self.granted(Capability::Chef)?
+            .chef_search(query, attributes)
     }
 
     fn s3_list_buckets(&self) -> Result<Vec<String>, NetError> {
-        match &self.capabilities {
-            Some(c) => c.s3_list_buckets(),
-            None => Err(self.net_denied(Capability::S3)),
-        }
+        self.granted(Capability::S3)?.s3_list_buckets()
     }
 
     fn s3_bucket_location(&self, bucket: &str) -> Result<String, NetError> {
-        match &self.capabilities {
-            Some(c) => c.s3_bucket_location(bucket),
-            None => Err(self.net_denied(Capability::S3)),
-        }
+        self.granted(Capability::S3)?.s3_bucket_location(bucket)
     }
 
     fn s3_list_objects(
@@ -151,29 +165,17 @@ impl HostServices for RuleServices {
         prefix: &str,
         delimiter: Option<&str>,
     ) -> Result<ObjectListing, NetError> {
-        match &self.capabilities {
-            Some(c) => c.s3_list_objects(bucket, prefix, delimiter),
-            None => Err(self.net_denied(Capability::S3)),
-        }
+        self.granted(Capability::S3)?
+            .s3_list_objects(bucket, prefix, delimiter)
     }
 
     fn s3_bucket_acl(&self, bucket: &str) -> Result<String, NetError> {
-        match &self.capabilities {
-            Some(c) => c.s3_bucket_acl(bucket),
-            None => Err(self.net_denied(Capability::S3)),
-        }
+        self.granted(Capability::S3)?.s3_bucket_acl(bucket)
     }
 
     fn s3_object_acl(&self, bucket: &str, key: &str) -> Result<String, NetError> {
-        match &self.capabilities {
-            Some(c) => c.s3_object_acl(bucket, key),
-            None => Err(self.net_denied(Capability::S3)),
-        }
+        self.granted(Capability::S3)?.s3_object_acl(bucket, key)
     }
-}
-
-fn denied_all<T>(err: NetError, n: usize) -> Vec<Result<T, NetError>> {
-    (0..n).map(|_| Err(err.clone())).collect()
 }
 
 /// Logs a guest's line under its rule's name.

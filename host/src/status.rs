@@ -1,28 +1,31 @@
-//! The status file kept between runs: per-rule state and health, the last `until` when
-//! `store-until` is on, and the alerts some output has not taken yet (saved in the same
-//! atomic write as the states, so a state never moves on without its alerts). Pretty, versioned JSON, written atomically (temp file, fsync, rename,
-//! directory fsync) while an exclusive lock keeps overlapping cron runs apart. A file that
-//! cannot be parsed is an error naming file and line, and is never overwritten. An original
-//! reddalert status file (`{"since": ms, "plugin.<name>": {...}}`) is read and carried over.
+//! The status file kept between runs: per-rule state, health and (with `store-until`) where
+//! the rule's next window starts, and the alerts some output has not taken yet (saved in the
+//! same atomic write as the states, so a state never moves on without its alerts). Pretty,
+//! versioned JSON, written atomically ([`file`]) while an exclusive lock keeps overlapping
+//! cron runs apart. A file that cannot be parsed is an error naming file and line, and is
+//! never overwritten. An original reddalert status file (`{"since": ms, "plugin.<name>":
+//! {...}}`) is read and carried over.
 
+mod file;
 mod lock;
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::outputs::PendingAlert;
 
+pub use file::{dead_letter_path, remove_leftovers, resolve};
 pub use lock::StatusLock;
 
 /// Marks our format, so that a future layout can be told apart and migrated. Format 2 added
-/// `pending`; a format 1 file is read as format 2 with nothing pending, and an older binary
-/// refuses a format 2 file instead of dropping the alerts it cannot read.
-const FORMAT: u32 = 2;
-const READABLE_FORMATS: [u32; 2] = [1, 2];
+/// `pending`, format 3 each rule's own `since`; older formats are read as the current one
+/// (every rule starting where the top-level `since` says), and an older binary refuses a newer
+/// file instead of dropping what it cannot read.
+const FORMAT: u32 = 3;
+const READABLE_FORMATS: [u32; 3] = [1, 2, 3];
 
 /// Everything kept between runs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -30,7 +33,8 @@ const READABLE_FORMATS: [u32; 2] = [1, 2];
 pub struct Status {
     /// Format version of this file.
     pub reddalert_status: u32,
-    /// The last run's `until` (epoch ms), stored when `store-until` is on.
+    /// The last run's `until` (epoch ms), stored when `store-until` is on: where the window
+    /// of a rule without a `since` of its own starts (the original's key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<u64>,
     /// When the last run finished (epoch ms).
@@ -63,9 +67,23 @@ pub struct RuleStatus {
     /// Why it last failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Where its next window starts (epoch ms), stored when `store-until` is on: the `until`
+    /// of its last successful run, so a rule that failed reads its missed window again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<u64>,
 }
 
 impl Status {
+    /// Where `rule`'s next window starts when `store-until` is on: its own `since`, else the
+    /// top-level one (a rule that has not run since the file had per-rule windows), else 0.
+    pub fn since_of(&self, rule: &str) -> u64 {
+        self.rules
+            .get(rule)
+            .and_then(|r| r.since)
+            .or(self.since)
+            .unwrap_or(0)
+    }
+
     /// Reads the status file; a missing or empty file is a first run.
     pub fn load(path: &Path) -> Result<Status> {
         let text = match std::fs::read_to_string(path) {
@@ -94,7 +112,8 @@ impl Status {
         }
     }
 
-    fn parse(text: &str) -> Result<Status> {
+    /// Parses the text of a status file, ours or the original's.
+    pub fn parse(text: &str) -> Result<Status> {
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|err| anyhow::anyhow!("line {} column {}: {err}", err.line(), err.column()))?;
         let Some(map) = value.as_object() else {
@@ -115,24 +134,12 @@ impl Status {
         Ok(status)
     }
 
-    /// Writes the file atomically next to its final place.
+    /// Writes the file atomically (through a symlink to its target), leaving no temporary
+    /// file behind.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let dir = parent_dir(path);
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".reddalert-status-")
-            .tempfile_in(&dir)
-            .with_context(|| format!("failed to create a temporary file in {}", dir.display()))?;
         let mut json = serde_json::to_vec_pretty(self).context("failed to serialise the status")?;
         json.push(b'\n');
-        tmp.write_all(&json)
-            .and_then(|()| tmp.as_file().sync_all())
-            .context("failed to write the status")?;
-        tmp.persist(path)
-            .with_context(|| format!("failed to replace status file {}", path.display()))?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        file::write_atomically(path, &json)
     }
 }
 
@@ -141,13 +148,7 @@ fn from_original(map: &serde_json::Map<String, serde_json::Value>) -> Result<Sta
     let mut status = Status::new();
     for (key, value) in map {
         if key == "since" {
-            status.since = match value {
-                serde_json::Value::Null => None,
-                v => Some(
-                    v.as_u64()
-                        .with_context(|| format!("`since` must be epoch milliseconds, got {v}"))?,
-                ),
-            };
+            status.since = original_since(value)?;
         } else if let Some(name) = key.strip_prefix("plugin.") {
             let state = (!value.is_null()).then(|| value.clone());
             status.rules.insert(
@@ -166,11 +167,21 @@ fn from_original(map: &serde_json::Map<String, serde_json::Value>) -> Result<Sta
     Ok(status)
 }
 
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    }
+/// The original stored `--until` as given, so its `since` may be a number or a string of
+/// epoch milliseconds (or of any time `--since` takes).
+fn original_since(value: &serde_json::Value) -> Result<Option<u64>> {
+    Ok(match value {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(match s.trim().parse::<u64>() {
+            Ok(ms) => ms,
+            Err(_) => crate::timearg::parse_time(s)
+                .with_context(|| format!("`since` must be epoch milliseconds, got {s:?}"))?,
+        }),
+        v => Some(
+            v.as_u64()
+                .with_context(|| format!("`since` must be epoch milliseconds, got {v}"))?,
+        ),
+    })
 }
 
 #[cfg(test)]

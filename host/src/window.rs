@@ -1,6 +1,7 @@
 //! The time window a run, a snapshot or a test of one rule looks at, settled the same way
 //! everywhere: explicit `--since`/`--until` win; otherwise the caller's defaults (for a run,
-//! the stored `until` when `store-until` is on, and now minus the lag).
+//! now minus the lag, and with `store-until` each rule's own stored start: the `until` of its
+//! last success, so a rule that failed reads its missed window again).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -60,4 +61,60 @@ pub fn for_run(
     resolve(since, until, stored, || {
         now.saturating_sub(config.until_lag.as_millis() as u64)
     })
+}
+
+/// The windows of one run: one `until` for every rule, and a `since` per rule.
+#[derive(Debug, Clone, Copy)]
+pub struct RunWindows {
+    since: Option<u64>,
+    until: u64,
+    store_until: bool,
+}
+
+impl RunWindows {
+    /// `--since`/`--until` as given (an explicit empty window is an error), `until` defaulting
+    /// to now minus the configured lag.
+    pub fn new(
+        config: &Config,
+        since: Option<&str>,
+        until: Option<&str>,
+        now: u64,
+    ) -> Result<RunWindows> {
+        let explicit = resolve(since, until, 0, || {
+            now.saturating_sub(config.until_lag.as_millis() as u64)
+        })?;
+        Ok(RunWindows {
+            since: since.map(|_| explicit.since_ms),
+            until: explicit.until_ms,
+            store_until: config.store_until,
+        })
+    }
+
+    /// The run's `until`, shared by every rule.
+    pub fn until(&self) -> u64 {
+        self.until
+    }
+
+    /// `rule`'s window: `--since`, else (with `store-until`) where its last success left off,
+    /// else 0. `None` when that start lies after this run's `until`: the rule has read that far
+    /// already (a run repeated with the same `--until`, or a clock set back), so there is
+    /// nothing to read yet.
+    pub fn of(&self, status: &Status, rule: &str) -> Option<Window> {
+        let since = match self.since {
+            Some(since) => since,
+            None if self.store_until => status.since_of(rule),
+            None => 0,
+        };
+        (since <= self.until).then_some(Window {
+            since_ms: since,
+            until_ms: self.until,
+        })
+    }
+
+    /// Where a window that ends at this run's `until` is continued: EDDA's `_since` and
+    /// `_until` are both inclusive, so the next window starts 1 ms later, or a change made at
+    /// that very millisecond would be read (and raised) twice.
+    pub fn next_since(&self) -> u64 {
+        self.until + 1
+    }
 }

@@ -3,7 +3,7 @@
 //! connected), declared-and-granted only, loopback refused unless granted, redirects, body cap,
 //! timeouts, headers, host lists, probes, per-run limits, and what `reddalert rules` shows.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reddalert_testkit::guests;
 use reddalert_testkit::web::{Page, WebServer};
@@ -141,7 +141,6 @@ fn http_get_follows_or_returns_redirects_caps_bodies_and_times_out() {
     });
     let config = "[capabilities]\nhttp_timeout_seconds = 1\nhttp_body_max_kib = 1\n\
                   [grant.capcheck]\nhttp = true\nallow_private = true\n";
-    let started = Instant::now();
     let (_env, run) = run_calls(&[guests::CAPCHECK], "capcheck", config, &calls);
     assert_eq!(run.code, 0, "{}", run.stderr);
 
@@ -172,11 +171,11 @@ fn http_get_follows_or_returns_redirects_caps_bodies_and_times_out() {
             "paused"
         );
     }
-    // Twelve 400 ms pages one after the other would take 4.8 s; the pool takes well under.
+    // The batch runs on the pool: the site served several of its pages at once.
     assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "{:?}",
-        started.elapsed()
+        web.max_in_flight() >= 2,
+        "http-get-many ran one request at a time (at most {} in flight)",
+        web.max_in_flight()
     );
 }
 

@@ -40,19 +40,91 @@ fn named_rules_run_alone() {
     );
 }
 
+/// `module` with a custom section appended: the same rule, another sha256.
+fn altered_copy(module: &str, to: &std::path::Path) {
+    let mut bytes = std::fs::read(module).unwrap();
+    bytes.extend_from_slice(&[0x00, 0x06, 0x01, b'x', b'e', b'v', b'i', b'l']);
+    std::fs::write(to, bytes).unwrap();
+}
+
 #[test]
-fn two_modules_with_one_name_are_an_error() {
+fn two_modules_with_one_name_both_fail_and_the_others_run() {
     let edda = basic_edda();
-    let env = Env::new(&edda.base_url(), &[guests::AMI], "");
-    std::fs::copy(guests::AMI, env.rules.join("copy-of-ami.wasm")).unwrap();
-    let run = env.run(&["--since", "0", "--until", "1"]);
-    assert_eq!(run.code, 2);
+    let env = Env::new(&edda.base_url(), &[guests::AMI, guests::ELBS], "");
+    let intruder = env.rules.join("zz-dropped.wasm");
+    altered_copy(guests::AMI, &intruder);
+    let window = ["--since", &T2.to_string(), "--until", &T4.to_string()];
+    let run = env.run(&window);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let clash: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("declares the rule name \"ami\""))
+        .collect();
+    assert_eq!(clash.len(), 2, "both modules fail: {}", run.stderr);
     assert!(
-        run.stderr
-            .contains("two modules declare the rule name \"ami\""),
+        clash
+            .iter()
+            .all(|l| l.contains("zz-dropped.wasm") && l.contains("sha256")),
+        "{clash:?}"
+    );
+    assert!(run.alerts_of("ami").is_empty());
+    assert_eq!(
+        run.alerts_of("elbs").len(),
+        1,
+        "elbs still runs: {}",
+        run.stdout
+    );
+
+    // A pin picks the real module; the dropped one still fails, loudly.
+    let listed = env.run(&["rules", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    let real = doc["unloadable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| !m["path"].as_str().unwrap().ends_with("zz-dropped.wasm"))
+        .expect("the real ami module is listed as clashing")["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::write(
+        &env.config,
+        format!(
+            "{}\n[pin]\nami = \"{real}\"\n",
+            std::fs::read_to_string(&env.config).unwrap()
+        ),
+    )
+    .unwrap();
+    let run = env.run(&window);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("its hash is not the pinned one"),
         "{}",
         run.stderr
     );
+    assert!(
+        env.status_json()["rules"]["ami"]["last_success"].is_u64(),
+        "the pinned ami ran: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_unreadable_module_fails_alone() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "");
+    // Root reads any file, so the module that cannot be read is a link to nowhere.
+    std::os::unix::fs::symlink(env.rules.join("nowhere"), env.rules.join("dangling.wasm")).unwrap();
+    let run = env.run(&["--since", &T2.to_string(), "--until", &T4.to_string()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("dangling.wasm: failed to read the module"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.alerts_of("elbs").len(), 1, "{}", run.stdout);
 }
 
 #[test]
@@ -213,8 +285,8 @@ fn original_short_flags_override_the_config() {
     );
     assert_eq!(
         env.status_json()["since"],
-        T4,
-        "--store-until stored the window's end"
+        T4 + 1,
+        "--store-until stored where the next window starts: 1 ms after this one's end"
     );
 }
 

@@ -82,7 +82,7 @@ fn store_until_makes_the_next_run_start_where_this_one_ended() {
     );
     let run = env.run(&["--since", &T0.to_string(), "--until", &T2.to_string()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(env.status_json()["since"], T2);
+    assert_eq!(env.status_json()["since"], T2 + 1);
 
     let before = now_ms();
     let run = env.run(&[]);
@@ -99,14 +99,17 @@ fn store_until_makes_the_next_run_start_where_this_one_ended() {
         .parse()
         .unwrap();
     assert!(
-        last.starts_with(&format!("aws/loadBalancers;_expand;_since={T2};_until=")),
+        last.starts_with(&format!(
+            "aws/loadBalancers;_expand;_since={};_until=",
+            T2 + 1
+        )),
         "{last}"
     );
     assert!(
         until >= before - 600_000 && until <= after - 600_000,
         "until is now minus the lag: {until}"
     );
-    assert_eq!(env.status_json()["since"], until);
+    assert_eq!(env.status_json()["since"], until + 1);
 }
 
 #[test]

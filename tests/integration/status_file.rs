@@ -82,8 +82,8 @@ fn an_original_status_file_carries_its_states_over() {
         run.stdout
     );
     let status = env.status_json();
-    assert_eq!(status["reddalert_status"], 2);
-    assert_eq!(status["since"], T4);
+    assert_eq!(status["reddalert_status"], 3);
+    assert_eq!(status["since"], T4 + 1);
     assert_eq!(
         status["rules"]["ami"]["state"]["first_seen"]["ami-0abc1234"],
         1000

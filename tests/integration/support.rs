@@ -29,12 +29,24 @@ pub struct Run {
 }
 
 impl Run {
-    /// The alerts printed by the `stdout_json` output.
+    /// The alerts printed by the `stdout_json` output, without their `uid` (checked to be
+    /// a sha256, the stable id a consumer de-duplicates by).
     pub fn alerts(&self) -> Vec<Value> {
         self.stdout
             .lines()
             .map(|l| {
-                serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line: {l:?}: {e}"))
+                let mut alert: Value = serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("not a JSON line: {l:?}: {e}"));
+                let uid = alert
+                    .as_object_mut()
+                    .and_then(|a| a.remove("uid"))
+                    .unwrap_or_else(|| panic!("no uid in {l:?}"));
+                assert!(
+                    uid.as_str()
+                        .is_some_and(|u| u.len() == 64 && u.bytes().all(|b| b.is_ascii_hexdigit())),
+                    "uid is not a sha256: {uid}"
+                );
+                alert
             })
             .collect()
     }
@@ -81,18 +93,16 @@ impl Env {
 
     /// Runs `reddalert --configfile C --statusfile S ARGS...`.
     pub fn run(&self, args: &[&str]) -> Run {
-        let mut all = vec![
-            "--configfile",
-            path_str(&self.config),
-            "--statusfile",
-            path_str(&self.status),
-        ];
-        all.extend_from_slice(args);
-        run_binary(&all)
+        run_binary(&self.args(args))
     }
 
     /// Like [`Env::run`], with these environment variables set for the binary.
     pub fn run_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        run_binary_with_env(&self.args(args), vars)
+    }
+
+    /// `--configfile C --statusfile S` followed by `args`.
+    pub fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
         let mut all = vec![
             "--configfile",
             path_str(&self.config),
@@ -100,7 +110,7 @@ impl Env {
             path_str(&self.status),
         ];
         all.extend_from_slice(args);
-        run_binary_with_env(&all, vars)
+        all
     }
 
     pub fn status_json(&self) -> Value {

@@ -3,7 +3,7 @@
 //! existing `_id` with 409 `version_conflict_engine_exception`, `index` overwriting, a
 //! top-level `errors` flag that is true when any item failed, and per-item statuses in
 //! request order. Tests can make chosen items of the next request fail (a partial 429), make
-//! the whole service answer an error, and require an `Authorization` header.
+//! the whole service answer an error or answer slowly, and require an `Authorization` header.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -28,6 +28,7 @@ struct State {
     unavailable: Option<u16>,
     auth: Option<String>,
     bulks: Vec<Vec<BulkOp>>,
+    delay: std::time::Duration,
 }
 
 pub struct FakeElasticsearch {
@@ -39,7 +40,15 @@ impl FakeElasticsearch {
     pub fn start() -> FakeElasticsearch {
         let state = Arc::new(Mutex::new(State::default()));
         let s = state.clone();
-        let server = HttpServer::start(move |req| handle(&mut lock(&s), req));
+        let server = HttpServer::start(move |req| {
+            // Half the delay before indexing and half after, so that a client killed while it
+            // waits may find its documents indexed but never confirmed.
+            let half = lock(&s).delay / 2;
+            std::thread::sleep(half);
+            let reply = handle(&mut lock(&s), req);
+            std::thread::sleep(half);
+            reply
+        });
         FakeElasticsearch { server, state }
     }
 
@@ -59,6 +68,11 @@ impl FakeElasticsearch {
     /// The next `_bulk` request answers item `n` with `statuses[n]` when it is `Some`.
     pub fn fail_items_next(&self, statuses: Vec<Option<u16>>) {
         lock(&self.state).item_faults.push_back(statuses);
+    }
+
+    /// Every request takes this long to answer (a slow cluster).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        lock(&self.state).delay = delay;
     }
 
     /// Every request answers this status (e.g. 503) until cleared with `None`.

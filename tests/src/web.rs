@@ -61,6 +61,7 @@ pub struct WebServer {
     addr: SocketAddr,
     accepted: Arc<AtomicUsize>,
     requests: Arc<Mutex<Vec<String>>>,
+    concurrency: Arc<Concurrency>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -79,7 +80,9 @@ impl WebServer {
         let accepted = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let concurrency = Arc::new(Concurrency::default());
         let (count, log, st) = (accepted.clone(), requests.clone(), stop.clone());
+        let seen = concurrency.clone();
         let thread = std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if st.load(Ordering::SeqCst) {
@@ -87,8 +90,12 @@ impl WebServer {
                 }
                 count.fetch_add(1, Ordering::SeqCst);
                 if let Ok(stream) = conn {
-                    let (pages, log) = (pages.clone(), log.clone());
-                    std::thread::spawn(move || serve(stream, &pages, &log));
+                    let (pages, log, seen) = (pages.clone(), log.clone(), seen.clone());
+                    std::thread::spawn(move || {
+                        seen.enter();
+                        serve(stream, &pages, &log);
+                        seen.leave();
+                    });
                 }
             }
         });
@@ -96,6 +103,7 @@ impl WebServer {
             addr,
             accepted,
             requests,
+            concurrency,
             stop,
             thread: Some(thread),
         }
@@ -115,12 +123,35 @@ impl WebServer {
         self.accepted.load(Ordering::SeqCst)
     }
 
+    /// The most connections this site served at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.concurrency.max.load(Ordering::SeqCst)
+    }
+
     /// Request targets received so far.
     pub fn requests(&self) -> Vec<String> {
         self.requests
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+}
+
+/// How many connections are being served now, and the most at once.
+#[derive(Default)]
+struct Concurrency {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+impl Concurrency {
+    fn enter(&self) {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+    }
+
+    fn leave(&self) {
+        self.now.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

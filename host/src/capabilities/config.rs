@@ -101,6 +101,11 @@ impl std::fmt::Debug for CredentialSource {
     }
 }
 
+/// The sections the original read its Chef settings from.
+const CHEF_SECTIONS: [&str; 3] = ["chef", "non_chef", "route53unknown"];
+/// The original's Chef keys: server URL, client name, client key file.
+const CHEF_KEYS: [&str; 3] = ["chef_server_url", "client_name", "client_key_file"];
+
 impl CapabilityConfig {
     /// Takes `[capabilities]`, `[grant.*]`, `[chef]` and `[s3]` out of `raw`, and the
     /// original's credential keys out of its `plugin` sections.
@@ -117,15 +122,32 @@ impl CapabilityConfig {
             grants.insert(rule, parsed);
         }
         let mut chef = raw.chef.take().unwrap_or_default();
-        if let Some(section) = raw.plugin.get_mut("chef") {
-            // The original's keys fill in what `[chef]` leaves unset.
-            let url = take_string("chef", "chef_server_url", section)?;
-            let name = take_string("chef", "client_name", section)?;
-            let key = take_string("chef", "client_key_file", section)?;
-            chef.server_url = chef.server_url.or(url);
-            chef.client_name = chef.client_name.or(name);
-            chef.client_key_file = chef.client_key_file.or(key);
+        // The original read these keys from the section of each rule that asks Chef (and an
+        // older template from `plugin.chef`); they fill in what `[chef]` leaves unset. The host
+        // has one Chef server, so two sections naming different ones are an error.
+        let mut legacy: [Option<(String, &str)>; 3] = [None, None, None];
+        for section_name in CHEF_SECTIONS {
+            let Some(section) = raw.plugin.get_mut(section_name) else {
+                continue;
+            };
+            for (slot, key) in legacy.iter_mut().zip(CHEF_KEYS) {
+                let Some(value) = take_string(section_name, key, section)? else {
+                    continue;
+                };
+                match slot {
+                    Some((earlier, from)) if *earlier != value => bail!(
+                        "`plugin.{from}.{key}` and `plugin.{section_name}.{key}` differ; \
+                         reddalert asks one Chef server for every rule: set `chef.*` once"
+                    ),
+                    Some(_) => {}
+                    None => *slot = Some((value, section_name)),
+                }
+            }
         }
+        let [url, name, key] = legacy.map(|v| v.map(|(value, _)| value));
+        chef.server_url = chef.server_url.or(url);
+        chef.client_name = chef.client_name.or(name);
+        chef.client_key_file = chef.client_key_file.or(key);
         let chef = chef_settings(&chef, resolve).context("invalid key `chef`")?;
         let mut legacy_s3 = (None, None);
         if let Some(section) = raw.plugin.get_mut("s3acl") {
@@ -137,7 +159,7 @@ impl CapabilityConfig {
         let s3 = s3_settings(&raw.s3.take().unwrap_or_default(), legacy_s3)
             .context("invalid key `s3`")?;
         // A section left empty by the keys taken out would only warn as "matches no rule".
-        for name in ["chef", "s3acl"] {
+        for name in CHEF_SECTIONS.into_iter().chain(["s3acl"]) {
             if raw
                 .plugin
                 .get(name)
@@ -172,12 +194,12 @@ fn take_string(section: &str, key: &str, value: &mut serde_json::Value) -> Resul
 }
 
 fn seconds(name: &str, value: Option<f64>, default: f64) -> Result<Duration> {
-    let secs = value.unwrap_or(default);
-    ensure!(
-        secs.is_finite() && secs > 0.0 && secs <= 3600.0,
-        "{name} must be between 0 and 3600 seconds, got {secs}"
-    );
-    Ok(Duration::from_secs_f64(secs))
+    crate::config::check::seconds(
+        name,
+        value,
+        default,
+        crate::config::check::MAX_TIMEOUT_SECONDS,
+    )
 }
 
 fn net_settings(raw: &RawCapabilities) -> Result<NetSettings> {
@@ -228,10 +250,9 @@ fn chef_settings(raw: &RawChef, resolve: &dyn Fn(&str) -> PathBuf) -> Result<Opt
         "1.3" => SignVersion::V1_3,
         other => bail!("sign_version must be \"1.1\" or \"1.3\", got {other:?}"),
     };
-    let page_rows = raw.page_rows.unwrap_or(2000);
-    ensure!(page_rows >= 1, "page_rows must be at least 1");
-    let max_pages = raw.max_pages.unwrap_or(5);
-    ensure!(max_pages >= 1, "max_pages must be at least 1");
+    let page_rows =
+        crate::config::check::within("chef.page_rows", raw.page_rows, 2000, 1..=10_000)?;
+    let max_pages = crate::config::check::within("chef.max_pages", raw.max_pages, 5, 1..=1000)?;
     Ok(Some(ChefSettings {
         server_url: http_url("server_url", url)?,
         client_name: name.clone(),
@@ -240,7 +261,7 @@ fn chef_settings(raw: &RawChef, resolve: &dyn Fn(&str) -> PathBuf) -> Result<Opt
         timeout: seconds("timeout_seconds", raw.timeout_seconds, 30.0)?,
         page_rows,
         max_pages,
-        retries: raw.retries.unwrap_or(5),
+        retries: crate::config::check::within("chef.retries", raw.retries, 5, 0..=20)?,
     }))
 }
 

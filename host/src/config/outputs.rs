@@ -131,7 +131,12 @@ pub fn settings(
     if kinds.contains(&OutputKind::Webhook) && webhook.is_none() {
         bail!("output \"webhook\" needs a [webhook] section with `url` or `url_env`");
     }
-    let max_waiting_alerts = raw.max_waiting_alerts.unwrap_or(DEFAULT_MAX_WAITING);
+    let max_waiting_alerts = super::check::within(
+        "max_waiting_alerts",
+        raw.max_waiting_alerts,
+        DEFAULT_MAX_WAITING,
+        0..=10_000_000,
+    )?;
     Ok(DeliverySettings {
         mail,
         elasticsearch,
@@ -179,18 +184,25 @@ fn mail(raw: &RawConfig, resolve: &dyn Fn(&str) -> PathBuf) -> Result<MailSettin
         "mail.subject",
     )?
     .unwrap_or_else(|| DEFAULT_SUBJECT.to_owned());
-    ensure!(!host.is_empty(), "the SMTP host is empty");
     ensure!(!to.is_empty(), "`mail.to` lists no recipient");
     for address in std::iter::once(&from).chain(&to) {
         address
             .parse::<lettre::message::Mailbox>()
             .with_context(|| format!("{address:?} is not a mail address"))?;
     }
+    let (host, host_port) = split_host_port(&host)?;
+    ensure!(!host.is_empty(), "the SMTP host is empty");
     let tls = m.tls.unwrap_or_default();
-    let port = m.port.unwrap_or(match tls {
-        TlsMode::Tls => 465,
-        TlsMode::None | TlsMode::Starttls => 25,
-    });
+    let port = match (m.port, host_port) {
+        (Some(a), Some(b)) if a != b => {
+            bail!("the SMTP host names port {b} and `mail.port` says {a}; keep one")
+        }
+        (Some(port), _) | (None, Some(port)) => port,
+        (None, None) => match tls {
+            TlsMode::Tls => 465,
+            TlsMode::None | TlsMode::Starttls => 25,
+        },
+    };
     ensure!(
         m.username.is_some() == m.password_env.is_some(),
         "`mail.username` and `mail.password_env` go together"
@@ -214,7 +226,7 @@ fn mail(raw: &RawConfig, resolve: &dyn Fn(&str) -> PathBuf) -> Result<MailSettin
         password_env: m.password_env.map(env_name).transpose()?,
         ca_file: m.ca_file.as_deref().map(resolve),
         send_empty: m.send_empty.unwrap_or(false),
-        timeout: seconds(m.timeout_seconds, 30)?,
+        timeout: seconds("mail.timeout_seconds", m.timeout_seconds, 30)?,
     })
 }
 
@@ -257,11 +269,8 @@ fn elasticsearch(raw: &RawConfig, resolve: &dyn Fn(&str) -> PathBuf) -> Result<E
         password_env: e.password_env.map(env_name).transpose()?,
         api_key_env: e.api_key_env.map(env_name).transpose()?,
         ca_file: e.ca_file.as_deref().map(resolve),
-        timeout: seconds(e.timeout_seconds, 30)?,
-        retry: Retry {
-            retries: e.retries.unwrap_or(3),
-            backoff: Duration::from_millis(e.backoff_ms.unwrap_or(500)),
-        },
+        timeout: seconds("elasticsearch.timeout_seconds", e.timeout_seconds, 30)?,
+        retry: retry("elasticsearch", e.retries, e.backoff_ms, (3, 500))?,
     })
 }
 
@@ -283,12 +292,33 @@ fn webhook(w: &RawWebhook) -> Result<WebhookSettings> {
         format: w.format.unwrap_or_default(),
         token_env: w.token_env.clone().map(env_name).transpose()?,
         send_empty: w.send_empty.unwrap_or(false),
-        timeout: seconds(w.timeout_seconds, 10)?,
-        retry: Retry {
-            retries: w.retries.unwrap_or(2),
-            backoff: Duration::from_millis(w.backoff_ms.unwrap_or(1000)),
-        },
+        timeout: seconds("webhook.timeout_seconds", w.timeout_seconds, 10)?,
+        retry: retry("webhook", w.retries, w.backoff_ms, (2, 1000))?,
     })
+}
+
+/// `host`, `host:port`, `[v6]` or `[v6]:port`, as the original's SMTP client read
+/// `smtp_host` (a port after the only colon); a bare IPv6 address has no port.
+fn split_host_port(text: &str) -> Result<(String, Option<u16>)> {
+    let port = |p: &str| {
+        p.parse::<u16>().ok().filter(|p| *p > 0).with_context(|| {
+            format!("the SMTP host {text:?} has a port that is not a number from 1 to 65535")
+        })
+    };
+    if let Some(rest) = text.strip_prefix('[') {
+        let (addr, after) = rest
+            .split_once(']')
+            .with_context(|| format!("the SMTP host {text:?} has an unclosed `[`"))?;
+        return match after.strip_prefix(':') {
+            Some(p) => Ok((addr.to_owned(), Some(port(p)?))),
+            None if after.is_empty() => Ok((addr.to_owned(), None)),
+            None => bail!("the SMTP host {text:?} has text after `]`"),
+        };
+    }
+    match text.split_once(':') {
+        Some((host, p)) if !p.contains(':') => Ok((host.to_owned(), Some(port(p)?))),
+        _ => Ok((text.to_owned(), None)),
+    }
 }
 
 fn env_name(name: String) -> Result<String> {
@@ -299,12 +329,31 @@ fn env_name(name: String) -> Result<String> {
     Ok(name)
 }
 
-fn seconds(value: Option<f64>, default: u64) -> Result<Duration> {
-    match value {
-        None => Ok(Duration::from_secs(default)),
-        Some(s) if s.is_finite() && s > 0.0 => Ok(Duration::from_secs_f64(s)),
-        Some(s) => bail!("timeouts must be positive seconds, got {s}"),
-    }
+fn seconds(key: &str, value: Option<f64>, default: u64) -> Result<Duration> {
+    super::check::seconds(
+        key,
+        value,
+        default as f64,
+        super::check::MAX_TIMEOUT_SECONDS,
+    )
+}
+
+/// Retries of one delivery, and the first pause between them (it doubles each time).
+fn retry(
+    section: &str,
+    retries: Option<u32>,
+    backoff_ms: Option<u64>,
+    defaults: (u32, u64),
+) -> Result<Retry> {
+    Ok(Retry {
+        retries: super::check::within(&format!("{section}.retries"), retries, defaults.0, 0..=20)?,
+        backoff: Duration::from_millis(super::check::within(
+            &format!("{section}.backoff_ms"),
+            backoff_ms,
+            defaults.1,
+            0..=600_000,
+        )?),
+    })
 }
 
 /// Reads an environment variable a config key names, for a secret.

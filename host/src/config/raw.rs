@@ -55,7 +55,7 @@ pub struct RawConfig {
     /// The webhook output (`[webhook]`).
     pub webhook: Option<super::outputs::RawWebhook>,
     /// Alerts kept for outputs that did not accept them (default 10000); past it the oldest
-    /// are dropped, each one logged.
+    /// are moved to a dead-letter file beside the status file.
     pub max_waiting_alerts: Option<usize>,
     /// (original) Per-rule config sections: `[plugin.<name>]` in TOML, `"plugin.<name>"` in
     /// the original JSON.

@@ -77,17 +77,106 @@ fn values_are_validated() {
         ("edda = \"localhost:8080\"", "neither an http(s) URL"),
         ("output = \"stdout,pager\"", "unknown output \"pager\""),
         ("output = \"jsonl\"", "needs a [jsonl] section"),
-        ("[limits]\nmemory_mib = 5000", "memory_mib must be between"),
+        (
+            "[limits]\nmemory_mib = 5000",
+            "`memory_mib`: 5000 is outside its range 1 to 4096",
+        ),
         (
             "[limits]\ntimeout_seconds = -1.0",
-            "timeout_seconds must be positive",
+            "`timeout_seconds`: -1 is outside its range",
         ),
         ("[plugin]\nami = 5", "plugin.ami"),
-        ("parallelism = 0", "parallelism"),
+        (
+            "parallelism = 0",
+            "`parallelism`: 0 is outside its range 1 to 256",
+        ),
+        // Values a user can write by mistake: none may panic, wrap or run for ever.
+        (
+            "[limits]\ntimeout_seconds = 1e300",
+            "`timeout_seconds`: 1e300 is outside its range",
+        ),
+        (
+            "[limits.rule.iam]\noutput_mib = 17592186044416",
+            "`output_mib`: 17592186044416 is outside its range 1 to 4096",
+        ),
+        (
+            "edda_max_response_mib = 17592186044416",
+            "`edda_max_response_mib`: 17592186044416 is outside its range 1 to 65536",
+        ),
+        (
+            "edda_timeout_seconds = 18446744073709551615",
+            "`edda_timeout_seconds`: 18446744073709551615 is outside its range 1 to 3600",
+        ),
+        ("[limits]\nfuel = 0", "`fuel`: 0 is outside its range"),
+        (
+            "output = []",
+            "no output is named, so every alert would be lost",
+        ),
+        ("output = \",\"", "no output is named"),
     ] {
         let err = format!("{:#}", load_text("c.toml", text).unwrap_err());
         assert!(err.contains(needle), "{text:?}: {err}");
     }
+}
+
+#[test]
+fn an_empty_output_on_the_command_line_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, "").unwrap();
+    let overrides = Overrides {
+        output: Some(String::new()),
+        ..Overrides::default()
+    };
+    let err = format!("{:#}", Config::load(&path, &overrides).unwrap_err());
+    assert!(err.contains("no output is named"), "{err}");
+}
+
+#[test]
+fn a_bare_file_name_is_relative_to_the_working_directory() {
+    let config = Config::from_raw(
+        Path::new("reddalert.toml"),
+        RawConfig::default(),
+        &Overrides::default(),
+    )
+    .unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(config.rules_dir, cwd.join("rules"));
+}
+
+#[test]
+fn the_originals_chef_keys_in_the_rules_sections_are_the_hosts() {
+    let text = r#"{"plugin.non_chef": {"chef_server_url": "https://chef.example.com/organizations/o",
+        "client_name": "reddalert", "client_key_file": "chef.pem", "excluded_instances": ["^ci-"]},
+        "plugin.route53unknown": {"chef_server_url": "https://chef.example.com/organizations/o",
+        "legit_domains": ["example.com"]}}"#;
+    let config = load_text("c.json", text).unwrap();
+    let chef = format!("{:?}", config.capabilities);
+    assert!(
+        chef.contains("https://chef.example.com/organizations/o"),
+        "{chef}"
+    );
+    assert!(chef.contains("chef.pem"), "{chef}");
+    // The rules see their own settings only: the key file's path stays in the host.
+    assert_eq!(
+        config.plugins["non_chef"],
+        serde_json::json!({"excluded_instances": ["^ci-"]})
+    );
+    assert_eq!(
+        config.plugins["route53unknown"],
+        serde_json::json!({"legit_domains": ["example.com"]})
+    );
+    let clash = text.replace(
+        r#""legit_domains""#,
+        r#""client_name": "other", "legit_domains""#,
+    );
+    let err = format!("{:#}", load_text("c.json", &clash).unwrap_err());
+    assert!(
+        err.contains(
+            "`plugin.non_chef.client_name` and `plugin.route53unknown.client_name` differ"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

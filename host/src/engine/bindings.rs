@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::contract::{Capability, Finding, Query, RuleInfo, RuleInput, RuleOutput, Usage};
+use crate::contract::{
+    Capability, Finding, MAX_JSON_DEPTH, Query, RuleInfo, RuleInput, RuleOutput, Usage, json_depth,
+};
 
 use super::RuleError;
 
@@ -69,6 +71,19 @@ pub(super) fn input_to_wit(input: &RuleInput) -> wit::RuleInput {
     }
 }
 
+/// [`output_from_wit`] of plain parts, for the fuzz targets.
+pub(crate) fn check_output(
+    alerts: Vec<(String, String)>,
+    state: Option<String>,
+    limit: usize,
+) -> Result<RuleOutput, RuleError> {
+    let alerts = alerts
+        .into_iter()
+        .map(|(id, details)| wit::Alert { id, details })
+        .collect();
+    output_from_wit(wit::RuleOutput { alerts, state }, limit)
+}
+
 /// Checks the size first (cheap), then that every detail and the state are JSON.
 pub(super) fn output_from_wit(
     output: wit::RuleOutput,
@@ -91,6 +106,9 @@ pub(super) fn output_from_wit(
                 alert.id
             ))
         })?;
+        check_depth(&details, || {
+            format!("the details of alert {:?} are", alert.id)
+        })?;
         findings.push(Finding {
             id: alert.id,
             details,
@@ -103,9 +121,23 @@ pub(super) fn output_from_wit(
                 .map_err(|err| RuleError::BadOutput(format!("its state is not JSON: {err}")))?,
         ),
     };
+    if let Some(state) = &state {
+        check_depth(state, || "its state is".to_owned())?;
+    }
     Ok(RuleOutput {
         findings,
         state,
         usage: Usage::default(),
     })
+}
+
+fn check_depth(value: &serde_json::Value, what: impl FnOnce() -> String) -> Result<(), RuleError> {
+    let depth = json_depth(value);
+    if depth > MAX_JSON_DEPTH {
+        return Err(RuleError::BadOutput(format!(
+            "{} nested {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted",
+            what()
+        )));
+    }
+    Ok(())
 }

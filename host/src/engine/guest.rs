@@ -187,11 +187,8 @@ impl log::Host for GuestState {
             log::Level::Debug => LogLevel::Debug,
             log::Level::Trace => LogLevel::Trace,
         };
-        let mut end = message.len().min(LOG_LINE_CAP);
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.host.log(level, &message[..end]);
+        self.host
+            .log(level, &crate::contract::bounded(message, LOG_LINE_CAP));
     }
 }
 

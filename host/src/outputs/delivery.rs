@@ -1,10 +1,16 @@
-//! The delivery guarantee. An alert that an output did not take is not lost: it is kept in
-//! the status file as a [`PendingAlert`] that names the outputs still owed it, saved with the
-//! new rule states, and on the next run it goes first, to those outputs only. The list is
-//! capped (`max_waiting_alerts`): past the cap the oldest are dropped and each one is logged
-//! in full, so nothing disappears silently.
+//! The delivery guarantee. Every alert is first saved in the status file as a
+//! [`PendingAlert`] that names the outputs owed it, in the same save as the rule states that
+//! raised it; an output that takes it is struck off, and one that does not keeps it owed, so
+//! on the next run it goes first, to those outputs only. The list is
+//! capped (`max_waiting_alerts`): past the cap the oldest are dropped into a dead-letter file
+//! of JSON lines beside the status file (one log line names it with the count), so nothing
+//! disappears silently and a flood does not flood the log.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +32,18 @@ pub struct PendingAlert {
     pub last_error: Option<String>,
 }
 
+impl PendingAlert {
+    /// A fresh alert, owed to every one of `outputs`.
+    pub fn owed(alert: AlertRecord, outputs: &[String]) -> PendingAlert {
+        PendingAlert {
+            alert,
+            outputs: outputs.to_vec(),
+            attempts: 0,
+            last_error: None,
+        }
+    }
+}
+
 /// What happened to a run's deliveries.
 #[derive(Debug, Default)]
 pub struct DeliveryReport {
@@ -35,8 +53,8 @@ pub struct DeliveryReport {
     pub redelivered: usize,
     /// Alerts left waiting for the next run.
     pub waiting: usize,
-    /// Alerts dropped because more than `max_waiting_alerts` waited.
-    pub dropped: usize,
+    /// Alerts dropped because more than `max_waiting_alerts` waited, oldest first.
+    pub dropped: Vec<PendingAlert>,
 }
 
 impl DeliveryReport {
@@ -55,42 +73,33 @@ impl DeliveryReport {
             crate::report::delivery_failed(output, why);
             failures.push((format!("output {output}"), why.clone()));
         }
-        if !self.failures.is_empty() || self.dropped > 0 {
+        if !self.failures.is_empty() || !self.dropped.is_empty() {
             tracing::error!(
                 waiting = self.waiting,
-                dropped = self.dropped,
+                dropped = self.dropped.len(),
                 "some deliveries failed: {} alerts wait in the status file and go first next run",
                 self.waiting
             );
         }
-        if self.dropped > 0 {
+        if !self.dropped.is_empty() {
             failures.push((
                 "max_waiting_alerts".to_owned(),
-                format!("{} waiting alerts were dropped", self.dropped),
+                format!("{} waiting alerts were dropped", self.dropped.len()),
             ));
         }
         failures
     }
 }
 
-/// Delivers the alerts that waited (first) and this run's alerts to every output, and
-/// returns what still waits. Every fresh alert is owed to every configured output.
+/// Delivers what is owed (alerts that waited from earlier runs first, then this run's) to
+/// each output that is owed it, and returns what still waits.
 pub fn deliver(
     outputs: &mut [Box<dyn Output + '_>],
-    waiting: Vec<PendingAlert>,
-    fresh: Vec<AlertRecord>,
+    mut entries: Vec<PendingAlert>,
     run: &RunInfo,
     cap: usize,
 ) -> (Vec<PendingAlert>, DeliveryReport) {
     let names: Vec<String> = outputs.iter().map(|o| o.name().to_owned()).collect();
-    let earlier = waiting.len();
-    let mut entries = waiting;
-    entries.extend(fresh.into_iter().map(|alert| PendingAlert {
-        alert,
-        outputs: names.clone(),
-        attempts: 0,
-        last_error: None,
-    }));
     let mut report = DeliveryReport::default();
     let mut failed_now = vec![false; entries.len()];
     for output in outputs.iter_mut() {
@@ -140,7 +149,7 @@ pub fn deliver(
         }
         if !entry.outputs.is_empty() {
             left.push(entry);
-        } else if i < earlier {
+        } else if entry.alert.raised_ms != run.started_ms {
             report.redelivered += 1;
         }
     }
@@ -166,20 +175,43 @@ fn warn_unconfigured(entries: &[PendingAlert], names: &[String]) {
     }
 }
 
-/// Drops the oldest waiting alerts past `cap`, logging each one whole.
-fn enforce_cap(left: &mut Vec<PendingAlert>, cap: usize) -> usize {
-    if left.len() <= cap {
-        return 0;
+/// Takes the oldest waiting alerts past `cap` out of `left`.
+fn enforce_cap(left: &mut Vec<PendingAlert>, cap: usize) -> Vec<PendingAlert> {
+    let excess = left.len().saturating_sub(cap);
+    left.drain(..excess).collect()
+}
+
+/// Appends dropped alerts to the dead-letter file `path`, one JSON line each, in one write
+/// followed by an fsync (a write that fails part way is cut back), and says so in one log
+/// line.
+pub fn write_dead_letters(path: &Path, dropped: &[PendingAlert]) -> Result<()> {
+    let mut text = String::new();
+    for entry in dropped {
+        text.push_str(&super::json_line(entry));
+        text.push('\n');
     }
-    let dropped: Vec<PendingAlert> = left.drain(..left.len() - cap).collect();
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("failed to open the dead-letter file {}", path.display()))?;
+    let start = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if let Err(err) = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+    {
+        let _ = file.set_len(start);
+        return Err(err).with_context(|| {
+            format!(
+                "failed to append to the dead-letter file {}",
+                path.display()
+            )
+        });
+    }
     tracing::error!(
         dropped = dropped.len(),
-        max_waiting_alerts = cap,
-        "more alerts wait than max_waiting_alerts allows: the oldest are dropped, each logged below"
+        file = %path.display(),
+        "more alerts waited than max_waiting_alerts allows: the oldest were moved to the dead-letter file"
     );
-    for entry in &dropped {
-        let line = serde_json::to_string(entry).unwrap_or_else(|_| format!("{entry:?}"));
-        tracing::warn!("dropped waiting alert: {line}");
-    }
-    dropped.len()
+    Ok(())
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{AlertRecord, RunInfo, details_text, iso_time};
+use super::{AlertRecord, RunInfo, details_text, escape_text, iso_time};
 
 /// Rules named in a subject before "and N more".
 const SUBJECT_RULES: usize = 6;
@@ -85,8 +85,8 @@ pub fn render_text(alerts: &[AlertRecord], run: &RunInfo) -> String {
             let _ = write!(
                 out,
                 "\nSubject: {}\nAlert: {}\n",
-                alert.id,
-                details_text(&alert.details)
+                escape_text(&alert.id),
+                escape_text(&details_text(&alert.details))
             );
             if let Some(note) = delayed(alert, run) {
                 let _ = writeln!(out, "Note: {note}");

@@ -11,10 +11,13 @@ use sha2::{Digest as _, Sha256};
 use super::{AlertRecord, details_text, iso_time};
 
 /// The document of one alert (jsonl lines, webhook alerts, the base of Elasticsearch's).
+/// `uid` is the alert's stable id (the Elasticsearch `_id`): the same alert delivered twice to
+/// an at-least-once sink (a file, a webhook, after a crash) carries the same `uid`.
 pub fn document(alert: &AlertRecord) -> Value {
     json!({
         "@timestamp": iso_time(alert.raised_ms),
         "type": "reddalert",
+        "uid": document_id(alert),
         "plugin_name": alert.plugin_name,
         "rule": alert.plugin_name,
         "rule_version": alert.rule_version,
@@ -113,7 +116,7 @@ pub fn bulk_body(alerts: &[&AlertRecord], index_pattern: &str) -> Result<String>
         }});
         body.push_str(&action.to_string());
         body.push('\n');
-        body.push_str(&es_document(alert).to_string());
+        body.push_str(&super::json_line(&es_document(alert)));
         body.push('\n');
     }
     Ok(body)

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
-use super::{AlertRecord, Output, Rejected, RunInfo, document};
+use super::{AlertRecord, Output, Rejected, RunInfo, document, json_line};
 use crate::config::JsonlSettings;
 
 pub(super) struct JsonlOutput {
@@ -35,7 +35,7 @@ impl Output for JsonlOutput {
         }
         let mut text = String::new();
         for alert in alerts {
-            text.push_str(&document(alert).to_string());
+            text.push_str(&json_line(&document(alert)));
             text.push('\n');
         }
         let existed = self.path.exists();

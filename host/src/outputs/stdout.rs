@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use anyhow::{Context as _, Result};
 
-use super::{AlertRecord, Output, Rejected, RunInfo, details_text};
+use super::{AlertRecord, Output, Rejected, RunInfo, details_text, escape_text, json_line};
 use crate::config::OutputKind;
 
 pub(super) struct StdoutOutput<'a> {
@@ -40,38 +40,37 @@ impl Output for StdoutOutput<'_> {
     }
 }
 
-pub(super) fn render(kind: OutputKind, alert: &AlertRecord) -> String {
+pub(crate) fn render(kind: OutputKind, alert: &AlertRecord) -> String {
     match kind {
         OutputKind::Stdout => format!(
             "Rule: {}\nSubject: {}\nAlert: {}\n\n",
             alert.plugin_name,
-            alert.id,
-            details_text(&alert.details)
+            escape_text(&alert.id),
+            escape_text(&details_text(&alert.details))
         ),
-        OutputKind::StdoutTabsep => {
-            // Tabs and newlines inside fields would break the one-line-per-alert promise.
-            let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
-            format!(
-                "{}\t{}\t{}\n",
-                clean(&alert.plugin_name),
-                clean(&alert.id),
-                clean(&details_text(&alert.details))
-            )
-        }
+        // Tabs and line ends escaped: exactly one line of three fields per alert.
+        OutputKind::StdoutTabsep => format!(
+            "{}\t{}\t{}\n",
+            escape_text(&alert.plugin_name),
+            escape_text(&alert.id),
+            escape_text(&details_text(&alert.details))
+        ),
         _ => {
-            // The line keeps the original's three fields, whatever else the record carries.
+            // The original's three fields, and the stable id a consumer de-duplicates by.
             #[derive(serde::Serialize)]
             struct Line<'a> {
                 plugin_name: &'a str,
                 id: &'a str,
                 details: &'a serde_json::Value,
+                uid: String,
             }
             let line = Line {
                 plugin_name: &alert.plugin_name,
                 id: &alert.id,
                 details: &alert.details,
+                uid: super::document_id(alert),
             };
-            format!("{}\n", serde_json::to_string(&line).unwrap_or_default())
+            format!("{}\n", json_line(&line))
         }
     }
 }
@@ -104,11 +103,15 @@ mod tests {
         );
         assert_eq!(
             render(OutputKind::StdoutTabsep, &alert(json!("a\tb"))),
-            "secgroups\tsg-1 (web)\ta b\n"
+            "secgroups\tsg-1 (web)\ta\\tb\n"
         );
+        let x = alert(json!("x"));
         assert_eq!(
-            render(OutputKind::StdoutJson, &alert(json!("x"))),
-            "{\"plugin_name\":\"secgroups\",\"id\":\"sg-1 (web)\",\"details\":\"x\"}\n"
+            render(OutputKind::StdoutJson, &x),
+            format!(
+                "{{\"plugin_name\":\"secgroups\",\"id\":\"sg-1 (web)\",\"details\":\"x\",\"uid\":\"{}\"}}\n",
+                crate::outputs::document_id(&x)
+            )
         );
     }
 }

@@ -181,7 +181,12 @@ fn undelivered_alerts_wait_for_the_outputs_that_missed_them_only() {
         Box::new(flaky("elasticsearch", false, vec![1])),
         Box::new(flaky("jsonl", false, vec![])),
     ];
-    let (waiting, report) = deliver(&mut outputs, Vec::new(), alerts.clone(), &run(), 100);
+    let (waiting, report) = deliver(
+        &mut outputs,
+        owed(alerts, &["mail", "elasticsearch", "jsonl"]),
+        &run(),
+        100,
+    );
     assert_eq!(report.failures.len(), 2, "{:?}", report.failures);
     assert_eq!(report.waiting, 4);
     assert_eq!(waiting[0].outputs, vec!["mail"]);
@@ -189,7 +194,14 @@ fn undelivered_alerts_wait_for_the_outputs_that_missed_them_only() {
     assert!(waiting.iter().all(|w| w.attempts == 1));
 
     // Next run: everything works; the waiting alerts go first, each only where it was owed.
-    let fresh = vec![alert("ami", "ami-1", json!({}))];
+    let next_run = RunInfo {
+        started_ms: run().started_ms + 3_600_000,
+        ..run()
+    };
+    let mut fresh = alert("ami", "ami-1", json!({}));
+    fresh.raised_ms = next_run.started_ms;
+    let mut entries = waiting;
+    entries.extend(owed(vec![fresh], &["mail", "elasticsearch", "jsonl"]));
     let mut mail = flaky("mail", false, vec![]);
     let mut es = flaky("elasticsearch", false, vec![]);
     let mut jsonl = flaky("jsonl", false, vec![]);
@@ -199,7 +211,7 @@ fn undelivered_alerts_wait_for_the_outputs_that_missed_them_only() {
             Box::new(Borrowed(&mut es)),
             Box::new(Borrowed(&mut jsonl)),
         ];
-        let (waiting, report) = deliver(&mut outputs, waiting, fresh, &run(), 100);
+        let (waiting, report) = deliver(&mut outputs, entries, &next_run, 100);
         assert!(waiting.is_empty() && report.failures.is_empty());
         assert_eq!(report.redelivered, 4);
     }
@@ -221,9 +233,21 @@ fn undelivered_alerts_wait_for_the_outputs_that_missed_them_only() {
 #[test]
 fn past_the_cap_the_oldest_waiting_alerts_are_dropped_and_counted() {
     let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(flaky("mail", true, vec![]))];
-    let (waiting, report) = deliver(&mut outputs, Vec::new(), sample(), &run(), 3);
-    assert_eq!((report.waiting, report.dropped), (3, 1));
+    let (waiting, report) = deliver(&mut outputs, owed(sample(), &["mail"]), &run(), 3);
+    assert_eq!((report.waiting, report.dropped.len()), (3, 1));
+    assert_eq!(
+        report.dropped[0].alert.id, "sg-0a1b2c3d (web)",
+        "the oldest was dropped"
+    );
     assert_eq!(waiting[0].alert.id, "mallory", "the oldest went first");
+}
+
+fn owed(alerts: Vec<AlertRecord>, outputs: &[&str]) -> Vec<PendingAlert> {
+    let outputs: Vec<String> = outputs.iter().map(|o| o.to_string()).collect();
+    alerts
+        .into_iter()
+        .map(|a| PendingAlert::owed(a, &outputs))
+        .collect()
 }
 
 /// Lends an output to `deliver` so the test can look at it afterwards.
@@ -250,4 +274,34 @@ fn http_helpers_encode_basic_auth_and_bound_the_backoff() {
     assert_eq!(http::pause(&retry, 3).as_millis(), 2000);
     assert_eq!(http::pause(&retry, 30).as_secs(), 60, "capped");
     assert!(http::retryable(429) && http::retryable(503) && !http::retryable(400));
+}
+
+#[test]
+fn text_formats_escape_what_could_forge_a_line_and_json_escapes_separators() {
+    let forged = "a\nRule: x\r\u{1b}[31m\u{0}\u{b}\u{c}\u{7f}\u{85}\u{2028}\u{2029}\tb";
+    let bad = |c: char| c.is_control() || c == '\u{2028}' || c == '\u{2029}';
+    let escaped = escape_text(forged);
+    assert!(!escaped.chars().any(bad), "{escaped:?}");
+    assert_eq!(
+        escaped,
+        "a\\nRule: x\\r\\u{1b}[31m\\u{0}\\u{b}\\u{c}\\u{7f}\\u{85}\\u{2028}\\u{2029}\\tb"
+    );
+    assert!(matches!(
+        escape_text("plain"),
+        std::borrow::Cow::Borrowed("plain")
+    ));
+
+    let line = json_line(&json!({"id": forged}));
+    assert!(!line.chars().any(bad), "{line:?}");
+    let back: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(back["id"], forged, "the same text once parsed");
+
+    // The mail's text part: one Subject line per alert, whatever the alert says.
+    let text = render_text(&[alert("iam", forged, json!(forged))], &run());
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("Subject: ")).count(),
+        1,
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'));
 }

@@ -10,7 +10,10 @@ use anyhow::{Result, bail};
 use serde_json::{Value, json};
 
 use super::http::{self, pause, retryable, snippet};
-use super::{AlertRecord, Output, Rejected, RunInfo, details_text, digest, document, iso_time};
+use super::{
+    AlertRecord, Output, Rejected, RunInfo, details_text, digest, document, escape_text, iso_time,
+    json_line,
+};
 use crate::config::{Retry, WebhookFormat, WebhookSettings, WebhookUrl, secret};
 
 /// Slack cuts messages near 40,000 characters; stay below and say what was left out.
@@ -92,11 +95,10 @@ impl Output for WebhookOutput {
         if alerts.is_empty() && !self.send_empty {
             return Ok(Vec::new());
         }
-        let body = match self.format {
+        let body = json_line(&match self.format {
             WebhookFormat::Json => json_payload(alerts, run),
             WebhookFormat::Slack => json!({"text": slack_text(alerts, run)}),
-        }
-        .to_string();
+        });
         let mut attempt = 0;
         loop {
             match self.post(&body) {
@@ -155,8 +157,8 @@ pub fn slack_text(alerts: &[AlertRecord], run: &RunInfo) -> String {
         let _ = writeln!(
             line,
             "• `{}` {}",
-            slack_escape(&alert.id),
-            slack_escape(&details)
+            slack_escape(&escape_text(&alert.id)),
+            slack_escape(&escape_text(&details))
         );
         if text.len() + line.len() > SLACK_MAX {
             let _ = write!(text, "\n… and {} more alerts", sorted.len() - n);

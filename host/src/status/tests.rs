@@ -18,7 +18,7 @@ fn round_trips_atomically_and_pretty() {
     );
     status.save(&path).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains("\n  \"reddalert_status\": 2"), "{text}");
+    assert!(text.contains("\n  \"reddalert_status\": 3"), "{text}");
     assert_eq!(Status::load(&path).unwrap(), status);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -58,7 +58,7 @@ fn a_corrupt_file_names_file_and_line_and_is_kept() {
 #[test]
 fn unknown_keys_and_formats_are_errors() {
     assert!(Status::parse(r#"{"sinse": 1}"#).is_err());
-    assert!(Status::parse(r#"{"reddalert_status": 3}"#).is_err());
+    assert!(Status::parse(r#"{"reddalert_status": 4}"#).is_err());
     assert!(Status::parse(r#"{"reddalert_status": 1, "extra": 1}"#).is_err());
 }
 
@@ -78,7 +78,12 @@ fn a_second_lock_waits_then_fails() {
 #[test]
 fn format_1_files_are_read_and_pending_alerts_round_trip() {
     let status = Status::parse(r#"{"reddalert_status": 1, "since": 5}"#).unwrap();
-    assert_eq!(status.reddalert_status, 2);
+    assert_eq!(status.reddalert_status, 3);
+    assert_eq!(
+        status.since_of("ami"),
+        5,
+        "a rule starts at the run-wide since"
+    );
     assert!(status.pending.is_empty());
 
     let dir = tempfile::tempdir().unwrap();
@@ -104,4 +109,32 @@ fn format_1_files_are_read_and_pending_alerts_round_trip() {
     assert_eq!(Status::load(&path).unwrap(), status);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("\"pending\""), "{text}");
+}
+
+#[test]
+fn an_original_since_may_be_a_string() {
+    for (since, ms) in [
+        (r#""1514772000000""#, 1_514_772_000_000u64),
+        ("1514772000000", 1_514_772_000_000),
+        (r#""2018-01-01 02:00:00""#, 1_514_772_000_000),
+    ] {
+        let status = Status::parse(&format!(r#"{{"since": {since}}}"#)).unwrap();
+        assert_eq!(status.since, Some(ms), "{since}");
+    }
+    assert!(Status::parse(r#"{"since": "yesterday"}"#).is_err());
+}
+
+#[test]
+fn a_rule_starts_where_its_own_window_ended() {
+    let mut status = Status::parse(r#"{"reddalert_status": 3, "since": 50}"#).unwrap();
+    status.rules.insert(
+        "elbs".into(),
+        RuleStatus {
+            since: Some(20),
+            ..RuleStatus::default()
+        },
+    );
+    assert_eq!(status.since_of("elbs"), 20);
+    assert_eq!(status.since_of("secgroups"), 50);
+    assert_eq!(Status::new().since_of("x"), 0);
 }

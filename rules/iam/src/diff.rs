@@ -207,3 +207,28 @@ mod tests {
         );
     }
 }
+
+/// The fuzz target `iam_diff` (`fuzz/`) and the replay of its corpus: any text EDDA could
+/// answer for a `_diff` is read or refused, never a panic. Not an API.
+#[doc(hidden)]
+pub fn fuzz(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = groups_added(text);
+    }
+}
+
+#[cfg(test)]
+mod fuzz_corpus {
+    /// Replays `fuzz/corpus/iam_diff/` on stable, so a regression fails `cargo test`.
+    #[test]
+    fn the_fuzz_corpus_of_the_diff_reader_replays() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/iam_diff");
+        let mut inputs = 0;
+        for entry in std::fs::read_dir(&dir).expect("the corpus is committed") {
+            super::fuzz(&std::fs::read(entry.unwrap().path()).unwrap());
+            inputs += 1;
+        }
+        assert!(inputs > 0, "the corpus is empty");
+    }
+}

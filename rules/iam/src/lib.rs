@@ -16,7 +16,7 @@
 //! JSON objects (`message` plus `groups` or `user`) rather than text; added groups are sorted.
 
 mod config;
-mod diff;
+pub mod diff;
 #[cfg(test)]
 mod tests;
 

@@ -56,6 +56,20 @@ fn the_original_flat_keys_work_in_json() {
 }
 
 #[test]
+fn the_originals_smtp_host_may_carry_a_port() {
+    for (smtp_host, host, port) in [
+        ("mail.example.com:2525", "mail.example.com", 2525),
+        ("mail.example.com", "mail.example.com", 25),
+        ("[2001:db8::25]:2525", "2001:db8::25", 2525),
+        ("2001:db8::25", "2001:db8::25", 25),
+    ] {
+        let config = load("c.json", &format!(r#"{{"smtp_host": "{smtp_host}"}}"#)).unwrap();
+        let mail = &config.delivery.mail;
+        assert_eq!((mail.host.as_str(), mail.port), (host, port), "{smtp_host}");
+    }
+}
+
+#[test]
 fn sections_set_everything_and_resolve_paths() {
     let config = load(
         "c.toml",
@@ -127,7 +141,24 @@ fn mistakes_are_named() {
         ("[webhook]\nurl = \"http://a\"\nurl_env = \"B\"", "not both"),
         (
             "[webhook]\nurl = \"http://a\"\ntimeout_seconds = 0",
-            "positive",
+            "`webhook.timeout_seconds`: 0 is outside its range",
+        ),
+        (
+            "[elasticsearch]\nretries = 1000000000",
+            "`elasticsearch.retries`: 1000000000 is outside its range 0 to 20",
+        ),
+        (
+            "[webhook]\nurl = \"http://a\"\nbackoff_ms = 86400000",
+            "`webhook.backoff_ms`: 86400000 is outside its range 0 to 600000",
+        ),
+        ("max_waiting_alerts = 100000000", "`max_waiting_alerts`"),
+        (
+            "smtp_host = \"mail.example.com:smtp\"",
+            "not a number from 1 to 65535",
+        ),
+        (
+            "smtp_host = \"mail.example.com:2525\"\n[mail]\nport = 25",
+            "names port 2525 and `mail.port` says 25",
         ),
     ] {
         let e = err("c.toml", text);

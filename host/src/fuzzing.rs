@@ -1,0 +1,175 @@
+//! Entry points for the fuzz targets in `fuzz/` (cargo-fuzz, nightly) and for the test that
+//! replays their corpus on every `cargo test` (stable), so a regression is caught without
+//! nightly. One function per parser of untrusted input: the config (TOML and the original
+//! JSON), the status file (ours and the original's), EDDA bodies through the client's checks,
+//! what a guest returns through the contract's decoding, and the text formats fed hostile
+//! alerts. Each takes arbitrary bytes and must neither panic nor break the invariant it
+//! asserts. Not an API: nothing else calls these.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::config::{Config, OutputKind, Overrides};
+use crate::contract::{MAX_JSON_DEPTH, Query, Window, json_depth};
+use crate::outputs::{self, AlertRecord, RunInfo};
+use crate::status::Status;
+
+/// One fuzz target's body.
+pub type Target = fn(&[u8]);
+
+/// The targets, by the name of their corpus directory under `fuzz/corpus/`.
+pub const TARGETS: [(&str, Target); 5] = [
+    ("config", config),
+    ("status", status),
+    ("edda_body", edda_body),
+    ("guest_output", guest_output),
+    ("text_formats", text_formats),
+];
+
+/// A config file: the first byte picks the original JSON shape or TOML.
+pub fn config(data: &[u8]) {
+    let Some((first, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let name = if first % 2 == 0 { "c.toml" } else { "c.json" };
+    let _ = Config::from_text(Path::new(name), text, &Overrides::default());
+}
+
+/// A status file, ours or the original's; what parses must save and parse back the same.
+pub fn status(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(status) = Status::parse(text) {
+        let saved = serde_json::to_string_pretty(&status).expect("a parsed status serialises");
+        let again = Status::parse(&saved).expect("a saved status parses back");
+        assert_eq!(again, status, "the status file round-trips");
+    }
+}
+
+/// An EDDA body for each kind of query: a current collection, a windowed (updated-only) id
+/// listing and a `_diff`; what is accepted is JSON (but for a diff's text).
+pub fn edda_body(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for (path, window, updated_only) in [
+        ("view/instances;_expand", false, false),
+        ("aws/iamUsers", true, true),
+        ("aws/iamUsers/alice;_diff=200", true, false),
+    ] {
+        let query = Query {
+            path: path.into(),
+            window,
+            updated_only,
+        };
+        if let Ok(body) = crate::edda::check_response(&query, text.to_owned())
+            && !path.contains("_diff")
+        {
+            serde_json::from_str::<serde::de::IgnoredAny>(&body).expect("an accepted body is JSON");
+        }
+    }
+}
+
+/// What a rule returns: the bytes split into alerts (id, details) and a state at `\0`s.
+/// Whatever is accepted is JSON no deeper than the limit, so the status file reads it back.
+pub fn guest_output(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text.split('\0');
+    let state = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
+    let mut alerts = Vec::new();
+    while let (Some(id), Some(details)) = (parts.next(), parts.next()) {
+        alerts.push((id.to_owned(), details.to_owned()));
+    }
+    if let Ok(output) = crate::engine::check_output(alerts, state, 1 << 20) {
+        for value in output
+            .findings
+            .iter()
+            .map(|f| &f.details)
+            .chain(&output.state)
+        {
+            assert!(json_depth(value) <= MAX_JSON_DEPTH);
+            let saved = serde_json::to_string(value).expect("serialises");
+            serde_json::from_str::<Value>(&saved).expect("reads back");
+        }
+    }
+}
+
+/// Hostile alert text through every text and JSON format: one line of three fields in
+/// `stdout_tabsep`, one block in `stdout`, one `Subject:` line per alert in the mail's text,
+/// and JSON lines that parse back to the same value with no raw line separator.
+pub fn text_formats(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (id, details) = text.split_once('\0').unwrap_or((&text, ""));
+    let details = serde_json::from_str(details).unwrap_or_else(|_| Value::String(details.into()));
+    let alert = AlertRecord {
+        plugin_name: "fuzz".into(),
+        id: id.into(),
+        details,
+        rule_version: "0.0.0".into(),
+        window: Window {
+            since_ms: 1,
+            until_ms: 2,
+        },
+        raised_ms: 3,
+    };
+    let run = RunInfo {
+        window: alert.window,
+        started_ms: 3,
+    };
+    let line = outputs::render_stdout(OutputKind::StdoutTabsep, &alert);
+    assert_eq!(line.matches('\n').count(), 1, "{line:?}");
+    assert_eq!(
+        line.trim_end_matches('\n').split('\t').count(),
+        3,
+        "{line:?}"
+    );
+    let block = outputs::render_stdout(OutputKind::Stdout, &alert);
+    assert_eq!(block.lines().filter(|l| l.starts_with("Rule: ")).count(), 1);
+    assert_eq!(block.lines().count(), 4, "{block:?}");
+    let mail = outputs::render_text(std::slice::from_ref(&alert), &run);
+    assert_eq!(
+        mail.lines().filter(|l| l.starts_with("Subject: ")).count(),
+        1
+    );
+    let _ = outputs::render_html(std::slice::from_ref(&alert), &run);
+    for doc in [
+        outputs::render_stdout(OutputKind::StdoutJson, &alert),
+        outputs::json_line(&outputs::document(&alert)),
+    ] {
+        let bad = |c: char| c.is_control() && c != '\n' || c == '\u{2028}' || c == '\u{2029}';
+        assert!(!doc.chars().any(bad), "{doc:?}");
+        let back: Value = serde_json::from_str(doc.trim_end()).expect("a JSON line parses");
+        assert_eq!(back["id"], Value::String(alert.id.clone()));
+    }
+    let _ = outputs::bulk_body(&[&alert], "reddalert-%Y.%m.%d");
+}
+
+#[cfg(test)]
+mod tests {
+    /// Replays every committed input of every target (`fuzz/corpus/<target>/`, the seeds and
+    /// what the fuzzer kept), so a regression fails `cargo test` on stable.
+    #[test]
+    fn the_fuzz_corpus_replays_without_a_crash() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+        let mut replayed = 0;
+        for (name, target) in super::TARGETS {
+            let dir = root.join(name);
+            let entries = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("no corpus for {name} at {}: {e}", dir.display()));
+            let mut inputs = 0;
+            for entry in entries {
+                let path = entry.unwrap().path();
+                target(&std::fs::read(&path).unwrap());
+                inputs += 1;
+            }
+            assert!(inputs > 0, "the corpus of {name} is empty");
+            replayed += inputs;
+        }
+        assert!(replayed >= 5);
+    }
+}

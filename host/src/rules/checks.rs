@@ -1,0 +1,88 @@
+//! What a rule's `info` may declare. The name is printed in every output, the status file and
+//! the log, so it is a plain identifier (`[a-z0-9][a-z0-9_-]{0,63}`); the queries, texts and
+//! default config are bounded so that a module cannot make the host fetch, store or print
+//! without end. A module that declares more is refused alone, with the limit named.
+
+use crate::contract::RuleInfo;
+
+/// The longest rule name (and version).
+pub const MAX_NAME_BYTES: usize = 64;
+const MAX_QUERIES: usize = 64;
+const MAX_QUERY_BYTES: usize = 2048;
+const MAX_TEXT_BYTES: usize = 4096;
+const MAX_DEFAULT_CONFIG_BYTES: usize = 1 << 20;
+
+/// Whether `name` is a rule name: `[a-z0-9][a-z0-9_-]{0,63}`.
+pub fn is_rule_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && name.len() <= MAX_NAME_BYTES
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+pub(super) fn check_info(info: &RuleInfo) -> Result<(), String> {
+    if !is_rule_name(&info.name) {
+        let shown: String = info.name.chars().take(80).collect();
+        return Err(format!(
+            "declares the name {shown:?} ({} bytes), which is not a rule name: \
+             [a-z0-9][a-z0-9_-]{{0,63}}",
+            info.name.len()
+        ));
+    }
+    let too_long = |what: &str, len: usize, cap: usize| {
+        (len > cap).then(|| format!("declares {what} of {len} bytes; at most {cap} are accepted"))
+    };
+    if info.queries.len() > MAX_QUERIES {
+        return Err(format!(
+            "declares {} queries; at most {MAX_QUERIES} are accepted",
+            info.queries.len()
+        ));
+    }
+    let longest_query = info.queries.iter().map(|q| q.path.len()).max().unwrap_or(0);
+    let config_len = info.default_config.to_string().len();
+    [
+        too_long("a version", info.version.len(), MAX_NAME_BYTES),
+        too_long("a description", info.description.len(), MAX_TEXT_BYTES),
+        too_long("a query", longest_query, MAX_QUERY_BYTES),
+        too_long("a default config", config_len, MAX_DEFAULT_CONFIG_BYTES),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .map_or(Ok(()), Err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_rule_name;
+
+    #[test]
+    fn rule_names_follow_the_documented_grammar() {
+        for good in [
+            "secgroups",
+            "sso_unprotected",
+            "ami-py",
+            "r2",
+            "0day",
+            &"a".repeat(64),
+        ] {
+            assert!(is_rule_name(good), "{good:?}");
+        }
+        for bad in [
+            "",
+            "Secgroups",
+            "-x",
+            "_x",
+            "../x",
+            "a b",
+            "evil\nRule: secgroups",
+            "x\u{1b}[31m",
+            "é",
+            &"a".repeat(65),
+        ] {
+            assert!(!is_rule_name(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! Exactly once across crashes. The new states and the alerts they raised are saved in one
+//! atomic write before any output sees them; a status file that cannot be saved stops the run
+//! before anything is delivered; a run killed anywhere re-delivers only what was not
+//! confirmed, with its original window, so Elasticsearch answers 409 and no document is
+//! indexed twice. Also the status file's own leftovers: temporary files of a killed save, a
+//! symlinked status file, the original's lock directory, and what a rule may hand back.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use reddalert_testkit::elasticsearch::FakeElasticsearch;
+use reddalert_testkit::guests;
+
+use crate::support::*;
+
+const HOUR: u64 = 3_600_000;
+
+/// Makes a directory immutable (`chattr +i`: not even root may create a file in it) until
+/// dropped, like a read-only or full file system under the status file.
+struct Immutable(std::path::PathBuf);
+
+impl Immutable {
+    fn set(dir: &std::path::Path) -> Immutable {
+        let done = Command::new("chattr").arg("+i").arg(dir).status().unwrap();
+        assert!(done.success(), "chattr +i {}", dir.display());
+        Immutable(dir.to_owned())
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn nothing_is_delivered_when_the_status_file_cannot_be_saved() {
+    let edda = basic_edda();
+    let env = Env::new(
+        &edda.base_url(),
+        &[guests::SECGROUPS],
+        "store-until = true\n",
+    );
+    let state = env.path("state");
+    std::fs::create_dir(&state).unwrap();
+    let status = state.join("status.json");
+    let before = "{\"reddalert_status\": 3}";
+    std::fs::write(&status, before).unwrap();
+    std::fs::write(state.join("status.json.lock"), "").unwrap();
+    let args = [
+        "--configfile",
+        path_str(&env.config),
+        "--statusfile",
+        path_str(&status),
+        "--since",
+        &T1.to_string(),
+        "--until",
+        &T3.to_string(),
+    ];
+    let full = {
+        let _frozen = Immutable::set(&state);
+        run_binary(&args)
+    };
+    assert_eq!(full.code, 2, "{}", full.stderr);
+    assert!(
+        full.stderr
+            .contains("failed to save the status file before delivering"),
+        "{}",
+        full.stderr
+    );
+    assert!(full.stdout.is_empty(), "nothing delivered: {}", full.stdout);
+    assert_eq!(std::fs::read_to_string(&status).unwrap(), before);
+
+    // Once the status file can be saved, the same window raises its alerts, once.
+    let run = run_binary(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.alerts().len(), 3, "{}", run.stdout);
+}
+
+#[test]
+fn a_symlinked_status_file_is_written_through_and_locked_once() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "store-until = true\n");
+    let real_dir = env.path("state");
+    std::fs::create_dir(&real_dir).unwrap();
+    let target = real_dir.join("status.json");
+    std::os::unix::fs::symlink(&target, &env.status).unwrap();
+
+    let run = env.run(&["--since", &T2.to_string(), "--until", &T4.to_string()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let meta = std::fs::symlink_metadata(&env.status).unwrap();
+    assert!(meta.file_type().is_symlink(), "the link is kept");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    assert_eq!(saved["since"], T4 + 1, "the target holds the new status");
+
+    // A lock held on the target's lock file holds a run started through the link.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(real_dir.join("status.json.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let blocked = env.run(&["--until", &(T4 + HOUR).to_string()]);
+    assert_eq!(blocked.code, 2, "{}", blocked.stderr);
+    assert!(
+        blocked
+            .stderr
+            .contains("is locked by another reddalert run"),
+        "{}",
+        blocked.stderr
+    );
+}
+
+#[test]
+fn temporary_files_of_a_killed_save_are_removed_by_the_next_run() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "");
+    let leftover = env.path(".status.json.tmp-Ab12Cd");
+    std::fs::write(&leftover, "{\"reddalert_status\": 3, \"ru").unwrap();
+    let unrelated = env.path(".other.json.tmp-Ab12Cd");
+    std::fs::write(&unrelated, "another status file's save").unwrap();
+    let run = env.run(&["--since", &T2.to_string(), "--until", &T4.to_string()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        !leftover.exists(),
+        "the leftover of this status file is gone"
+    );
+    assert!(
+        unrelated.exists(),
+        "another status file's temporary file is not touched"
+    );
+}
+
+#[test]
+fn a_stale_lock_directory_of_the_original_is_reported_and_ignored() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "");
+    let lock_dir = env.path("status.json.lock");
+    std::fs::create_dir(&lock_dir).unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    // A pid that no running process has (above the kernel's pid_max ceiling of 2^22).
+    std::fs::write(
+        lock_dir.join(format!("{}.-7f3a2b1c9999999", host.trim())),
+        "",
+    )
+    .unwrap();
+    let run = env.run(&["--since", &T2.to_string(), "--until", &T4.to_string()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("original reddalert's lock directory"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.alerts_of("elbs").len(), 1);
+}
+
+#[test]
+fn state_or_details_too_deep_to_read_back_fail_the_rule_alone() {
+    let edda = basic_edda();
+    let env = Env::new(
+        &edda.base_url(),
+        &[guests::HOSTILE, guests::ELBS],
+        "[plugin.hostile]\nstate_depth = 126\n",
+    );
+    let args = ["--since", &T2.to_string(), "--until", &T4.to_string()];
+    let run = env.run(&args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("its state is nested 126 levels deep; at most 64 are accepted"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.alerts_of("elbs").len(), 1, "the other rule ran");
+
+    env.edit_config("state_depth = 126", "state_depth = 2\ndetails_depth = 124");
+    let run = env.run(&args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the details of alert \"deep\" are nested 124 levels deep"),
+        "{}",
+        run.stderr
+    );
+
+    // At the limit both are accepted, saved, and read back by the next run.
+    env.edit_config(
+        "state_depth = 2\ndetails_depth = 124",
+        "state_depth = 64\ndetails_depth = 64",
+    );
+    let run = env.run(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.alerts_of("hostile").len(), 1);
+    let run = env.run(&args);
+    assert_eq!(run.code, 0, "the status file reads back: {}", run.stderr);
+}
+
+/// A small deterministic generator (xorshift64*), so a failure replays with its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+/// What identifies an alert whatever document carries it.
+fn alert_key(doc: &Value) -> String {
+    format!(
+        "{}|{}|{}",
+        doc["plugin_name"], doc["id"], doc["details_text"]
+    )
+}
+
+/// The `_id`s Elasticsearch holds, with the alert each one is.
+fn indexed(es: &FakeElasticsearch) -> BTreeMap<String, String> {
+    es.documents()
+        .into_iter()
+        .map(|((_, id), doc)| (id, alert_key(&doc)))
+        .collect()
+}
+
+fn assert_status_parses_and_no_temp_file(env: &Env) {
+    if env.status.exists() {
+        let text = std::fs::read_to_string(&env.status).unwrap();
+        serde_json::from_str::<Value>(&text)
+            .unwrap_or_else(|e| panic!("torn status file: {e}\n{text}"));
+    }
+    for entry in std::fs::read_dir(env.dir.path()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.contains(".tmp-"), "temporary file left: {name}");
+    }
+}
+
+/// Runs every window of `untils` to completion, killing `kills` earlier attempts of each
+/// at random moments first (none when `rng` is `None`).
+fn run_sequence(env: &Env, untils: &[u64], mut rng: Option<&mut Rng>, kills: usize) -> usize {
+    let mut killed = 0;
+    for until in untils {
+        let until = until.to_string();
+        let args = env.args(&["--until", &until]);
+        if let Some(rng) = rng.as_deref_mut() {
+            for _ in 0..kills {
+                let mut child = Command::new(env!("CARGO_BIN_EXE_reddalert"))
+                    .args(&args)
+                    .env_remove("RUST_LOG")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                std::thread::sleep(Duration::from_millis(rng.below(700)));
+                if child.try_wait().unwrap().is_none() {
+                    killed += 1;
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                assert_status_parses_and_no_temp_file_but_maybe_one(env);
+            }
+        }
+        let run = run_binary(&args);
+        assert!(run.code == 0, "until {until}: {}", run.stderr);
+        assert_status_parses_and_no_temp_file(env);
+    }
+    killed
+}
+
+/// Right after a kill, the killed save's temporary file may still be there (the next run
+/// removes it); the status file itself always parses.
+fn assert_status_parses_and_no_temp_file_but_maybe_one(env: &Env) {
+    if env.status.exists() {
+        let text = std::fs::read_to_string(&env.status).unwrap();
+        serde_json::from_str::<Value>(&text)
+            .unwrap_or_else(|e| panic!("torn status file: {e}\n{text}"));
+    }
+}
+
+#[test]
+fn killed_at_random_moments_no_alert_is_lost_and_none_is_indexed_twice() {
+    let edda = basic_edda();
+    let untils: Vec<u64> = (1..=8).map(|n| T0 + n * HOUR / 2 + HOUR).collect();
+    let setup = |es: &FakeElasticsearch| {
+        let env = Env::new(
+            &edda.base_url(),
+            &[guests::SECGROUPS, guests::ELBS, guests::IAM],
+            &format!(
+                "store-until = true\noutput = [\"elasticsearch\", \"jsonl\"]\n\
+                 [elasticsearch]\nurl = \"{}\"\nretries = 0\ntimeout_seconds = 5\n\
+                 [jsonl]\npath = \"alerts.jsonl\"\n",
+                es.url()
+            ),
+        );
+        env.edit_config("output = [\"stdout_json\"]\n", "");
+        std::fs::write(&env.status, format!("{{\"since\": {T0}}}")).unwrap();
+        env
+    };
+
+    // The reference: the same sequence of cron runs, none killed.
+    let reference_es = FakeElasticsearch::start();
+    let reference = setup(&reference_es);
+    run_sequence(&reference, &untils, None, 0);
+    let expected = indexed(&reference_es);
+    assert!(
+        expected.len() >= 5,
+        "the sequence raises alerts: {expected:?}"
+    );
+
+    let es = FakeElasticsearch::start();
+    es.set_delay(Duration::from_millis(150));
+    let env = setup(&es);
+    let mut rng = Rng(0x5eed_2026_1128);
+    let killed = run_sequence(&env, &untils, Some(&mut rng), 3);
+    assert!(killed >= 8, "runs were killed mid-way: {killed}");
+
+    // An alert is its rule, id, details and window, and so is its `_id`: the same `_id`s as
+    // the uninterrupted sequence means none lost and none indexed twice (a redelivery with a
+    // new window would have added an `_id`).
+    let got = indexed(&es);
+    assert_eq!(
+        got, expected,
+        "the same documents, under the same _ids: none lost, none extra"
+    );
+
+    // The JSON-lines file is at least once: every alert is there, and duplicates carry one uid.
+    let lines = std::fs::read_to_string(env.path("alerts.jsonl")).unwrap();
+    let uids: BTreeSet<String> = lines
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["uid"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        uids,
+        expected.keys().cloned().collect::<BTreeSet<_>>(),
+        "jsonl: every alert, by the uid Elasticsearch uses as _id"
+    );
+    assert_eq!(
+        json!(env.status_json().get("pending")),
+        json!(null),
+        "nothing still owed"
+    );
+}
