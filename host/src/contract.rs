@@ -69,19 +69,35 @@ pub struct RuleInput {
 pub const MAX_ERROR_BYTES: usize = 16 * 1024;
 
 /// `text` cut to at most `cap` bytes (on a character boundary), marked when cut.
-pub fn bounded(mut text: String, cap: usize) -> String {
+pub fn bounded(text: String, cap: usize) -> String {
     if text.len() <= cap {
-        return text;
+        text
+    } else {
+        cut(&text, cap)
     }
-    let total = text.len();
+}
+
+/// At most `cap` bytes of `text` copied (cut on a character boundary), marked with the whole
+/// length when cut; nothing past `cap` is copied.
+pub fn cut(text: &str, cap: usize) -> String {
+    if text.len() <= cap {
+        return text.to_owned();
+    }
     let mut end = cap;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    text.truncate(end);
-    text.push_str(&format!(" […cut: {total} bytes in all]"));
-    text
+    format!("{} […cut: {} bytes in all]", &text[..end], text.len())
 }
+
+/// What a rule's `info` may declare: queries, the bytes of each query path, of its
+/// description, and of its default config. A module that declares more is refused alone.
+pub const MAX_QUERIES: usize = 64;
+pub const MAX_QUERY_BYTES: usize = 2048;
+pub const MAX_INFO_TEXT_BYTES: usize = 4096;
+pub const MAX_DEFAULT_CONFIG_BYTES: usize = 1 << 20;
+/// What the host copies out of a guest's `info` at most (everything above fits in it).
+pub const MAX_INFO_COPY_BYTES: usize = 4 << 20;
 
 /// How deeply a rule's state and an alert's details may nest. The status file holds them a
 /// few levels down and is read back with serde_json's limit of 128 levels, so a value

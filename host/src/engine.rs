@@ -20,7 +20,9 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Cache, CacheConfig, Config, Store, Trap};
 
-use crate::contract::{HostServices, Limits, RuleInfo, RuleInput, RuleOutput, Usage, bounded};
+use crate::contract::{
+    HostServices, Limits, MAX_INFO_COPY_BYTES, RuleInfo, RuleInput, RuleOutput, Usage, bounded,
+};
 use bindings::RulePre;
 use guest::GuestState;
 
@@ -45,6 +47,10 @@ pub enum RuleError {
     Failed(String),
     #[error("returned {size} bytes of alerts and state, over the limit of {limit} bytes")]
     OutputTooLarge { size: usize, limit: usize },
+    #[error(
+        "returned more than {copied} bytes in one call (the host stopped copying there), over the limit of {limit} bytes"
+    )]
+    TooMuchData { copied: usize, limit: usize },
     #[error("returned invalid output: {0}")]
     BadOutput(String),
     #[error("is incompatible with this host: {0}")]
@@ -195,7 +201,11 @@ impl Engine {
         limits: &Limits,
         host: Arc<dyn HostServices>,
     ) -> Result<RuleInfo, RuleError> {
-        let (info, _) = self.call(module, limits, host, 0, |rule, store| {
+        let copy = CopyBound {
+            bytes: MAX_INFO_COPY_BYTES,
+            limit: MAX_INFO_COPY_BYTES,
+        };
+        let (info, _) = self.call(module, limits, host, 0, copy, |rule, store| {
             let info = rule.reddalert_rules_guest().call_info(store)?;
             Ok(bindings::info_from_wit(info))
         })?;
@@ -215,11 +225,21 @@ impl Engine {
             return Err(RuleError::Refused(reason.clone()));
         }
         let wit_input = bindings::input_to_wit(input);
+        // Alerts and state beyond the output limit are refused after copying; the copy itself
+        // is bounded with room for the host's own per-alert overhead.
+        let copy = CopyBound {
+            bytes: limits
+                .output_bytes
+                .saturating_mul(2)
+                .saturating_add(1 << 20),
+            limit: limits.output_bytes,
+        };
         let (result, usage) = self.call(
             module,
             limits,
             host,
             input.window.until_ms,
+            copy,
             |rule, store| {
                 rule.reddalert_rules_guest()
                     .call_evaluate(store, &wit_input)
@@ -238,6 +258,7 @@ impl Engine {
         limits: &Limits,
         host: Arc<dyn HostServices>,
         clock_ms: u64,
+        copy: CopyBound,
         f: impl FnOnce(&bindings::Rule, &mut Store<GuestState>) -> wasmtime::Result<R>,
     ) -> Result<(R, Usage), RuleError> {
         let started = std::time::Instant::now();
@@ -251,6 +272,9 @@ impl Engine {
             .map_err(|e| RuleError::Trap(format!("{e:#}")))?;
         store.set_epoch_deadline(ticker::ticks_for(limits.timeout));
         store.epoch_deadline_trap();
+        // What wasmtime copies out of the guest in one call (its results, or the arguments
+        // of one host call), checked before it allocates.
+        store.set_hostcall_fuel(copy.bytes);
         let result = module
             .pre
             .instantiate(&mut store)
@@ -263,7 +287,7 @@ impl Engine {
         };
         result
             .map(|r| (r, usage))
-            .map_err(|err| classify(err, &store, limits))
+            .map_err(|err| classify(err, &store, limits, copy))
     }
 }
 
@@ -282,7 +306,27 @@ pub enum LoadError {
     },
 }
 
-fn classify(err: wasmtime::Error, store: &Store<GuestState>, limits: &Limits) -> RuleError {
+/// How much wasmtime may copy out of the guest in one call, and the limit to name when it
+/// stops.
+#[derive(Debug, Clone, Copy)]
+struct CopyBound {
+    bytes: usize,
+    limit: usize,
+}
+
+fn classify(
+    err: wasmtime::Error,
+    store: &Store<GuestState>,
+    limits: &Limits,
+    copy: CopyBound,
+) -> RuleError {
+    // wasmtime's own words for its hostcall fuel running out (the type is private).
+    if format!("{err:#}").contains("too much data is being copied between the host and the guest") {
+        return RuleError::TooMuchData {
+            copied: copy.bytes,
+            limit: copy.limit,
+        };
+    }
     if store.data().limiter.hit {
         return RuleError::MemoryLimit {
             limit: limits.memory_bytes,

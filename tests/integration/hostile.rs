@@ -88,6 +88,24 @@ fn a_huge_error_is_stored_and_printed_cut() {
         .to_owned();
     assert!(stored.len() <= 17 * 1024, "{} bytes stored", stored.len());
     assert!(stored.ends_with("[…cut: 300000 bytes in all]"), "{stored}");
+
+    // Far more than its output limit: the host stops copying before it allocates it all.
+    env.edit_config("error_bytes = 300000", "error_bytes = 50000000");
+    std::fs::write(
+        &env.config,
+        std::fs::read_to_string(&env.config).unwrap() + "[limits.rule.hostile]\noutput_mib = 1\n",
+    )
+    .unwrap();
+    let run = env.run(&strs(&window()));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "returned more than 3145728 bytes in one call (the host stopped copying there), \
+             over the limit of 1048576 bytes"
+        ),
+        "{}",
+        &run.stderr[..run.stderr.len().min(2000)]
+    );
 }
 
 /// Forged alert text in every output format: text outputs escape it, JSON stays JSON.

@@ -1,16 +1,16 @@
 //! What a rule's `info` may declare. The name is printed in every output, the status file and
-//! the log, so it is a plain identifier (`[a-z0-9][a-z0-9_-]{0,63}`); the queries, texts and
-//! default config are bounded so that a module cannot make the host fetch, store or print
-//! without end. A module that declares more is refused alone, with the limit named.
+//! the log, so it is a plain identifier (`[a-z0-9][a-z0-9_-]{0,63}`) that can forge no line
+//! and hide no escape; the queries, texts and default config are bounded so that a module
+//! cannot make the host fetch, store or print without end (what the engine copies out of the
+//! guest to get here is bounded too). A module that declares more is refused alone, with the
+//! bound named.
 
-use crate::contract::RuleInfo;
+use crate::contract::{
+    MAX_DEFAULT_CONFIG_BYTES, MAX_INFO_TEXT_BYTES, MAX_QUERIES, MAX_QUERY_BYTES, RuleInfo,
+};
 
-/// The longest rule name (and version).
-pub const MAX_NAME_BYTES: usize = 64;
-const MAX_QUERIES: usize = 64;
-const MAX_QUERY_BYTES: usize = 2048;
-const MAX_TEXT_BYTES: usize = 4096;
-const MAX_DEFAULT_CONFIG_BYTES: usize = 1 << 20;
+/// The longest rule name, and version.
+const MAX_NAME_BYTES: usize = 64;
 
 /// Whether `name` is a rule name: `[a-z0-9][a-z0-9_-]{0,63}`.
 pub fn is_rule_name(name: &str) -> bool {
@@ -31,20 +31,20 @@ pub(super) fn check_info(info: &RuleInfo) -> Result<(), String> {
             info.name.len()
         ));
     }
-    let too_long = |what: &str, len: usize, cap: usize| {
-        (len > cap).then(|| format!("declares {what} of {len} bytes; at most {cap} are accepted"))
-    };
     if info.queries.len() > MAX_QUERIES {
         return Err(format!(
             "declares {} queries; at most {MAX_QUERIES} are accepted",
             info.queries.len()
         ));
     }
+    let too_long = |what: &str, len: usize, cap: usize| {
+        (len > cap).then(|| format!("declares {what} of {len} bytes; at most {cap} are accepted"))
+    };
     let longest_query = info.queries.iter().map(|q| q.path.len()).max().unwrap_or(0);
     let config_len = info.default_config.to_string().len();
     [
         too_long("a version", info.version.len(), MAX_NAME_BYTES),
-        too_long("a description", info.description.len(), MAX_TEXT_BYTES),
+        too_long("a description", info.description.len(), MAX_INFO_TEXT_BYTES),
         too_long("a query", longest_query, MAX_QUERY_BYTES),
         too_long("a default config", config_len, MAX_DEFAULT_CONFIG_BYTES),
     ]
