@@ -4,7 +4,8 @@
 //! shared cache. Network, Chef and S3 calls go to the rule's [`RuleCapabilities`], which checks
 //! them against its declaration and the operator's grant; without one (as in `test-rule`)
 //! every such call answers `denied`. Host calls end by the rule's deadline: an EDDA request
-//! is cut at it, and a capability call made after it answers `timeout`.
+//! is cut at it, a capability call still under way at it answers `timeout` then, and one
+//! made after it answers `timeout` at once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +24,7 @@ pub struct RuleServices {
     edda: Arc<EddaClient>,
     window: Window,
     queries_left: AtomicU64,
-    capabilities: Option<RuleCapabilities>,
+    capabilities: Option<Arc<RuleCapabilities>>,
     /// When the rule's call must end: host calls made for it end by then too.
     deadline: Option<Instant>,
 }
@@ -53,9 +54,37 @@ impl RuleServices {
         self
     }
 
+    /// Runs `call` on the rule's capabilities, unless none are granted here (`denied`) or
+    /// its deadline has passed (`timeout`). With a deadline, the call runs on its own thread
+    /// and the rule gets `timeout` when the deadline comes first: a host call never outlives
+    /// the rule (the abandoned request ends by its own timeout, its answer dropped).
+    fn call<R: Send + 'static>(
+        &self,
+        capability: Capability,
+        timed_out: impl FnOnce() -> R,
+        call: impl FnOnce(&RuleCapabilities) -> R + Send + 'static,
+    ) -> Result<R, NetError> {
+        let c = self.granted(capability)?.clone();
+        let Some(deadline) = self.deadline else {
+            return Ok(call(&c));
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(call(&c));
+        });
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(result) => Ok(result),
+            Err(_) => {
+                let name = crate::capabilities::capability_name(capability);
+                tracing::warn!(rule = %self.rule, capability = name, "capability call cut at the rule's deadline");
+                Ok(timed_out())
+            }
+        }
+    }
+
     /// The rule's capabilities, unless none are granted here (`denied`) or its deadline has
     /// passed (`timeout`: a call made after it would outlive the rule).
-    fn granted(&self, capability: Capability) -> Result<&RuleCapabilities, NetError> {
+    fn granted(&self, capability: Capability) -> Result<&Arc<RuleCapabilities>, NetError> {
         let name = crate::capabilities::capability_name(capability);
         let Some(c) = &self.capabilities else {
             tracing::warn!(rule = %self.rule, capability = name, "refused a capability call: no capability is granted here");
@@ -70,11 +99,11 @@ impl RuleServices {
 
     /// Gives the rule the capabilities its config grants (and it declared).
     pub fn with_capabilities(mut self, config: &CapabilityConfig) -> RuleServices {
-        self.capabilities = Some(RuleCapabilities::new(
+        self.capabilities = Some(Arc::new(RuleCapabilities::new(
             config,
             &self.rule,
             &self.capabilities_declared,
-        ));
+        )));
         self
     }
 }
@@ -124,39 +153,55 @@ impl HostServices for RuleServices {
     }
 
     fn http_get(&self, url: &str, follow_redirects: bool) -> Result<HttpResponse, NetError> {
-        self.granted(Capability::Http)?
-            .http_get(url, follow_redirects)
+        let url = url.to_owned();
+        self.call(Capability::Http, timeout, move |c| {
+            c.http_get(&url, follow_redirects)
+        })?
     }
 
     fn http_get_many(&self, requests: &[(String, bool)]) -> Vec<Result<HttpResponse, NetError>> {
-        match self.granted(Capability::Http) {
-            Ok(c) => c.http_get_many(requests),
-            Err(err) => (0..requests.len()).map(|_| Err(err.clone())).collect(),
-        }
+        let (n, requests) = (requests.len(), requests.to_vec());
+        self.call(
+            Capability::Http,
+            || timeouts(n),
+            move |c| c.http_get_many(&requests),
+        )
+        .unwrap_or_else(|err| (0..n).map(|_| Err(err.clone())).collect())
     }
 
     fn tcp_probe(&self, host: &str, port: u16) -> Result<bool, NetError> {
-        self.granted(Capability::TcpProbe)?.tcp_probe(host, port)
+        let host = host.to_owned();
+        self.call(Capability::TcpProbe, timeout, move |c| {
+            c.tcp_probe(&host, port)
+        })?
     }
 
     fn tcp_probe_many(&self, targets: &[(String, u16)]) -> Vec<Result<bool, NetError>> {
-        match self.granted(Capability::TcpProbe) {
-            Ok(c) => c.tcp_probe_many(targets),
-            Err(err) => (0..targets.len()).map(|_| Err(err.clone())).collect(),
-        }
+        let (n, targets) = (targets.len(), targets.to_vec());
+        self.call(
+            Capability::TcpProbe,
+            || timeouts(n),
+            move |c| c.tcp_probe_many(&targets),
+        )
+        .unwrap_or_else(|err| (0..n).map(|_| Err(err.clone())).collect())
     }
 
     fn chef_search(&self, query: &str, attributes: &str) -> Result<String, NetError> {
-        self.granted(Capability::Chef)?
-            .chef_search(query, attributes)
+        let (query, attributes) = (query.to_owned(), attributes.to_owned());
+        self.call(Capability::Chef, timeout, move |c| {
+            c.chef_search(&query, &attributes)
+        })?
     }
 
     fn s3_list_buckets(&self) -> Result<Vec<String>, NetError> {
-        self.granted(Capability::S3)?.s3_list_buckets()
+        self.call(Capability::S3, timeout, |c| c.s3_list_buckets())?
     }
 
     fn s3_bucket_location(&self, bucket: &str) -> Result<String, NetError> {
-        self.granted(Capability::S3)?.s3_bucket_location(bucket)
+        let bucket = bucket.to_owned();
+        self.call(Capability::S3, timeout, move |c| {
+            c.s3_bucket_location(&bucket)
+        })?
     }
 
     fn s3_list_objects(
@@ -165,17 +210,34 @@ impl HostServices for RuleServices {
         prefix: &str,
         delimiter: Option<&str>,
     ) -> Result<ObjectListing, NetError> {
-        self.granted(Capability::S3)?
-            .s3_list_objects(bucket, prefix, delimiter)
+        let (bucket, prefix) = (bucket.to_owned(), prefix.to_owned());
+        let delimiter = delimiter.map(str::to_owned);
+        self.call(Capability::S3, timeout, move |c| {
+            c.s3_list_objects(&bucket, &prefix, delimiter.as_deref())
+        })?
     }
 
     fn s3_bucket_acl(&self, bucket: &str) -> Result<String, NetError> {
-        self.granted(Capability::S3)?.s3_bucket_acl(bucket)
+        let bucket = bucket.to_owned();
+        self.call(Capability::S3, timeout, move |c| c.s3_bucket_acl(&bucket))?
     }
 
     fn s3_object_acl(&self, bucket: &str, key: &str) -> Result<String, NetError> {
-        self.granted(Capability::S3)?.s3_object_acl(bucket, key)
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        self.call(Capability::S3, timeout, move |c| {
+            c.s3_object_acl(&bucket, &key)
+        })?
     }
+}
+
+/// What a single call cut at the deadline answers.
+fn timeout<T>() -> Result<T, NetError> {
+    Err(NetError::Timeout)
+}
+
+/// What a batch cut at the deadline answers: `timeout` for each item.
+fn timeouts<T>(n: usize) -> Vec<Result<T, NetError>> {
+    (0..n).map(|_| Err(NetError::Timeout)).collect()
 }
 
 /// Logs a guest's line under its rule's name.

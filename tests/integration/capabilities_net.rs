@@ -285,3 +285,31 @@ fn rules_lists_requested_and_granted_capabilities() {
         text.stdout
     );
 }
+
+#[test]
+fn a_capability_call_under_way_ends_at_the_rules_deadline() {
+    let web = site();
+    // The page answers after 5 s and the HTTP timeout would wait a minute; the rule has 1 s.
+    let calls = json!({"http": [{"url": web.url("/slow")}]});
+    let config = "[capabilities]\nhttp_timeout_seconds = 60\n\
+                  [grant.capcheck]\nhttp = true\nallow_private = true\n\
+                  [limits.rule.capcheck]\ntimeout_seconds = 1\n";
+    let (_env, run) = run_calls(&[guests::CAPCHECK], "capcheck", config, &calls);
+    assert!(
+        run.stderr
+            .contains("capability call cut at the rule's deadline"),
+        "{}",
+        run.stderr
+    );
+    // The rule got `timeout` at its deadline; whether it then returned or its deadline trapped
+    // it first, no answer of the page reached it.
+    if run.code == 0 {
+        assert_eq!(answer(&run, "http:0"), json!({"err": "timeout"}));
+    } else {
+        assert!(
+            run.stderr.contains("exceeded its deadline of 1s"),
+            "{}",
+            run.stderr
+        );
+    }
+}

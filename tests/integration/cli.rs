@@ -326,3 +326,26 @@ fn help_says_which_time_formats_are_accepted() {
         "{text}"
     );
 }
+
+#[test]
+fn a_bare_config_file_name_is_read_from_the_working_directory() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "");
+    // The README's cron line names the files as a user types them.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_reddalert"))
+        .current_dir(env.dir.path())
+        .args([
+            "--configfile",
+            "reddalert.toml",
+            "--statusfile",
+            "status.json",
+        ])
+        .args(["--since", &T2.to_string(), "--until", &T4.to_string()])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("api-frontend"));
+    assert!(env.status.exists(), "the status file is beside the config");
+}
