@@ -349,3 +349,21 @@ fn a_bare_config_file_name_is_read_from_the_working_directory() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("api-frontend"));
     assert!(env.status.exists(), "the status file is beside the config");
 }
+
+#[test]
+fn rules_lists_a_rules_dir_without_any_config_file() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "");
+    // No --configfile, and no etc/configfile.json under the working directory.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_reddalert"))
+        .current_dir(env.dir.path())
+        .args(["rules", "--json", "--rules-dir", path_str(&env.rules)])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["rules"][0]["name"], "elbs", "{doc}");
+    assert!(stderr.contains("listing with default settings"), "{stderr}");
+}
