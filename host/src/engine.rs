@@ -9,7 +9,7 @@ mod bindings;
 mod guest;
 mod ticker;
 
-pub(crate) use bindings::check_output;
+pub(crate) use bindings::{check_info, check_output};
 
 use std::path::Path;
 use std::sync::Arc;

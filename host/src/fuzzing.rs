@@ -19,11 +19,12 @@ use crate::status::Status;
 pub type Target = fn(&[u8]);
 
 /// The targets, by the name of their corpus directory under `fuzz/corpus/`.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("config", config),
     ("status", status),
     ("edda_body", edda_body),
     ("guest_output", guest_output),
+    ("guest_info", guest_info),
     ("text_formats", text_formats),
 ];
 
@@ -96,6 +97,27 @@ pub fn guest_output(data: &[u8]) {
             let saved = serde_json::to_string(value).expect("serialises");
             serde_json::from_str::<Value>(&saved).expect("reads back");
         }
+    }
+}
+
+/// What a rule's `info` declares: name, version, description, default config, then query
+/// paths, split at `\0`. What passes the checks has a rule name, bounded texts and a JSON
+/// object or other value as its default config.
+pub fn guest_info(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text.split('\0').map(str::to_owned);
+    let mut next = || parts.next().unwrap_or_default();
+    let texts = [next(), next(), next(), next()];
+    let queries = parts
+        .enumerate()
+        .map(|(n, path)| (path, n % 2 == 0, n % 3 == 0))
+        .collect();
+    let Ok(info) = crate::engine::check_info(texts, queries) else {
+        return;
+    };
+    if crate::rules::check_info(&info).is_ok() {
+        assert!(crate::rules::is_rule_name(&info.name), "{:?}", info.name);
+        assert!(info.queries.len() <= crate::contract::MAX_QUERIES);
     }
 }
 

@@ -16,7 +16,9 @@ use crate::engine::{Engine, Module};
 
 mod checks;
 
-use checks::check_info;
+pub(crate) use checks::is_rule_name;
+
+pub(crate) use checks::check_info;
 
 /// One loaded rule module.
 pub struct InstalledRule {

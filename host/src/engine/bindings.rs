@@ -20,6 +20,29 @@ wasmtime::component::bindgen!({
 // `self::`: doc tests see this crate as the extern crate `reddalert` too.
 use self::reddalert::rules::types as wit;
 
+/// [`info_from_wit`] of plain parts (each query's path, windowed and updated-only), for the
+/// fuzz targets.
+pub(crate) fn check_info(
+    [name, version, description, default_config]: [String; 4],
+    queries: Vec<(String, bool, bool)>,
+) -> Result<RuleInfo, String> {
+    info_from_wit(wit::RuleInfo {
+        name,
+        version,
+        description,
+        queries: queries
+            .into_iter()
+            .map(|(path, window, updated_only)| wit::Query {
+                path,
+                window,
+                updated_only,
+            })
+            .collect(),
+        capabilities: Vec::new(),
+        default_config,
+    })
+}
+
 pub(super) fn info_from_wit(info: wit::RuleInfo) -> Result<RuleInfo, String> {
     let default_config = serde_json::from_str(&info.default_config)
         .map_err(|err| format!("its default config is not JSON: {err}"))?;

@@ -22,7 +22,7 @@ pub fn is_rule_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
-pub(super) fn check_info(info: &RuleInfo) -> Result<(), String> {
+pub(crate) fn check_info(info: &RuleInfo) -> Result<(), String> {
     if !is_rule_name(&info.name) {
         let shown: String = info.name.chars().take(80).collect();
         return Err(format!(
