@@ -169,21 +169,19 @@ fn hang_delays_only_its_own_request() {
     let edda = basic();
     edda.set_fault_for(
         "aws/iamUsers",
-        Some(Fault::Hang(Duration::from_millis(1500))),
+        Some(Fault::Hang(Duration::from_millis(5000))),
     );
     let start = Instant::now();
     std::thread::scope(|s| {
         let slow = s.spawn(|| get(&edda, "aws/iamUsers"));
         std::thread::sleep(Duration::from_millis(100));
         assert_eq!(get(&edda, "aws/securityGroups").status, 200);
-        assert!(
-            start.elapsed() < Duration::from_millis(1200),
-            "fast request was stalled"
-        );
+        // Behaviour, not a clock bound: the other request was answered while this one hung.
+        assert!(!slow.is_finished(), "the fast request waited for the hanging one");
         let slow = slow.join().expect("slow request");
         assert_eq!(slow.status, 200);
     });
-    assert!(start.elapsed() >= Duration::from_millis(1500));
+    assert!(start.elapsed() >= Duration::from_millis(5000), "the hang lasted");
 }
 
 #[test]
