@@ -177,11 +177,17 @@ fn hang_delays_only_its_own_request() {
         std::thread::sleep(Duration::from_millis(100));
         assert_eq!(get(&edda, "aws/securityGroups").status, 200);
         // Behaviour, not a clock bound: the other request was answered while this one hung.
-        assert!(!slow.is_finished(), "the fast request waited for the hanging one");
+        assert!(
+            !slow.is_finished(),
+            "the fast request waited for the hanging one"
+        );
         let slow = slow.join().expect("slow request");
         assert_eq!(slow.status, 200);
     });
-    assert!(start.elapsed() >= Duration::from_millis(5000), "the hang lasted");
+    assert!(
+        start.elapsed() >= Duration::from_millis(5000),
+        "the hang lasted"
+    );
 }
 
 #[test]
