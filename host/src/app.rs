@@ -3,32 +3,13 @@
 //! [`crate::authoring`]; `new-rule` needs no config, and `test-rule` reads one only when given.
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
 use crate::engine::{Engine, EngineOptions};
-
-/// How a run ended, when it was not fatal.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    /// (rule or module, why) for every rule that failed.
-    pub failures: Vec<(String, String)>,
-    /// Alerts raised.
-    pub alerts: usize,
-}
-
-impl Outcome {
-    pub fn exit_code(&self) -> ExitCode {
-        if self.failures.is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        }
-    }
-}
+use crate::outcome::Outcome;
 
 pub fn run(cli: Cli) -> Result<Outcome> {
     let overrides = Overrides {

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 pub use chef_auth::SignVersion;
+pub(crate) use config::CHEF_KEYS;
 pub use config::{
     CallLimits, CapabilityConfig, ChefSettings, CredentialSource, NetSettings, S3Settings,
 };

@@ -88,6 +88,11 @@ pub struct RunArgs {
     #[arg(long = "store-until")]
     pub store_until: bool,
 
+    /// Run only shard i (from 0) of n of the config's accounts, e.g. 2/4: an account's shard
+    /// is a hash of its name, so it stays on its shard when accounts are added or removed.
+    #[arg(long = "shard", value_name = "I/N")]
+    pub shard: Option<crate::config::Shard>,
+
     /// Rules to run (default: every installed rule).
     #[arg(value_name = "RULE")]
     pub rules: Vec<String>,
@@ -194,6 +199,10 @@ pub struct SnapshotArgs {
     /// EDDA base URL, instead of the config's `edda`.
     #[arg(short = 'e', long)]
     pub edda: Option<String>,
+
+    /// The account (`[[account]]` of the config) whose EDDA and rule settings to use.
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
 
     /// Rules whose reads to save (default: every installed rule).
     #[arg(value_name = "RULE")]

@@ -2,6 +2,7 @@
 //! with paths resolved against the file's directory, defaults filled in, command-line
 //! overrides applied, and every value checked before anything runs.
 
+mod accounts;
 pub(crate) mod check;
 mod outputs;
 mod raw;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
 
 use crate::contract::Limits;
+pub use accounts::{Account, Shard, status_path};
 pub use outputs::{
     DeliverySettings, EsSettings, JsonlSettings, MailSettings, Retry, TlsMode, WebhookFormat,
     WebhookSettings, WebhookUrl, secret,
@@ -103,6 +105,9 @@ pub struct Config {
     pub delivery: DeliverySettings,
     /// Expected sha256 of each rule's module (lowercase hex), by rule name.
     pub pins: BTreeMap<String, String>,
+    /// The accounts of a run over several (`[[account]]`); empty for the single account of
+    /// `edda`.
+    pub accounts: Vec<Account>,
 }
 
 /// Settings given on the command line, which win over the file.
@@ -172,6 +177,9 @@ impl Config {
             .or_else(|| raw.edda.clone())
             .unwrap_or_else(|| DEFAULT_EDDA.to_owned());
         let edda = parse_edda(&edda, &resolve)?;
+        let accounts = accounts::parse(&raw.account, raw.edda.is_some(), &|e| {
+            parse_edda(e, &resolve)
+        })?;
         let capabilities = crate::capabilities::CapabilityConfig::from_raw(&mut raw, &resolve)?;
         let output_names = match (&overrides.output, &raw.output) {
             (Some(cli), _) => raw::OneOrMany::One(cli.clone()).items(),
@@ -258,7 +266,20 @@ impl Config {
             plugins: raw.plugin,
             delivery,
             pins: parse_pins(raw.pin)?,
+            accounts,
         })
+    }
+
+    /// The settings of one account's share of the run: its EDDA, its rule sections over the
+    /// top-level ones, and `threads` of the run's rule parallelism.
+    pub fn for_account(&self, account: &Account, threads: usize) -> Config {
+        Config {
+            edda: account.edda.clone(),
+            plugins: account.plugins_over(&self.plugins),
+            parallelism: threads.max(1),
+            accounts: Vec::new(),
+            ..self.clone()
+        }
     }
 
     /// The limits of one rule: its override, else the defaults.

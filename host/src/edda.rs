@@ -9,6 +9,7 @@ pub mod snapshot;
 use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -75,6 +76,9 @@ pub struct EddaClient {
     max_response_bytes: u64,
     cache: Mutex<HashMap<String, Arc<std::sync::OnceLock<Cached>>>>,
     recorder: Option<Mutex<Vec<(Query, Cached)>>>,
+    /// Requests made and bytes of the bodies received, for the run's metrics.
+    requests: AtomicU64,
+    bytes: AtomicU64,
 }
 
 impl EddaClient {
@@ -87,6 +91,8 @@ impl EddaClient {
             max_response_bytes,
             cache: Mutex::new(HashMap::new()),
             recorder: None,
+            requests: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
         }
     }
 
@@ -161,6 +167,16 @@ impl EddaClient {
         self.cache.lock().map_or(0, |c| c.len())
     }
 
+    /// Requests sent (or snapshot files read), retries of a request cut by a deadline included.
+    pub fn requests_made(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of the bodies received (after decompression).
+    pub fn bytes_received(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
     /// Fetches without the cache; `timeout`, when given, replaces the client's own.
     fn fetch_uncached(&self, query: &Query, path: &str, timeout: Option<Duration>) -> Cached {
         let started = Instant::now();
@@ -168,6 +184,10 @@ impl EddaClient {
             EddaSource::Http(_) => self.fetch_http(path, query, timeout),
             EddaSource::Snapshot(dir) => fetch_snapshot(dir, query),
         };
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if let Ok(b) = &body {
+            self.bytes.fetch_add(b.len() as u64, Ordering::Relaxed);
+        }
         match &body {
             Ok(b) => tracing::debug!(
                 path,

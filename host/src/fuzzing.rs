@@ -138,6 +138,7 @@ pub fn text_formats(data: &[u8]) {
             until_ms: 2,
         },
         raised_ms: 3,
+        account: None,
     };
     let run = RunInfo {
         window: alert.window,

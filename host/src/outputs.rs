@@ -40,6 +40,26 @@ pub struct AlertRecord {
     pub window: Window,
     /// When that run started (epoch ms).
     pub raised_ms: u64,
+    /// The account it was raised in, when the config lists accounts (`[[account]]`); a
+    /// single-account run leaves it out, so its outputs read as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountTag>,
+}
+
+/// The account an alert was raised in: its name and the tags the config gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountTag {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+impl AlertRecord {
+    /// The account's name, when the alert has one.
+    pub fn account_name(&self) -> Option<&str> {
+        self.account.as_ref().map(|a| a.name.as_str())
+    }
 }
 
 /// What outputs know about the run that is delivering.

@@ -7,41 +7,42 @@
 //! window they were raised in; a status file that cannot be saved stops the run before any
 //! alert goes out. Nothing is saved when EDDA is unreachable.
 
+//! One run of the main job, in the order of the data flow: load the rules, then for each
+//! account (the config's single one, or each `[[account]]` of this shard, a few at a time)
+//! lock and load its status, settle each rule's window, fetch each distinct EDDA query once,
+//! evaluate the rules in parallel (each in its own sandbox, each failing alone), then write
+//! ahead: save the new states together with the account's alerts, owed to every output, in
+//! one atomic save ([`account`]). Only then deliver every account's alerts together (alerts
+//! that waited from earlier runs first) and save what each still owes. A run killed anywhere
+//! re-delivers exactly the alerts not yet confirmed, with the window they were raised in; a
+//! status file that cannot be saved stops its account before any of its alerts goes out.
+//! Nothing is saved for an account whose EDDA is unreachable; with several accounts that
+//! account fails alone and reads its window again next run.
+
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::time::Duration;
+use std::panic::AssertUnwindSafe;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, anyhow, ensure};
 
-use crate::app::Outcome;
 use crate::cli::RunArgs;
 use crate::config::Config;
-use crate::contract::{RuleOutput, Window};
-use crate::edda::EddaClient;
-use crate::outputs::{self, AlertRecord, PendingAlert, RunInfo};
-use crate::rules::{Installed, InstalledRule};
-use crate::status::{self, Status, StatusLock};
-use crate::window::{RunWindows, now_ms};
+use crate::contract::Window;
+use crate::outcome::{Failure, FailureKind, Outcome};
+use crate::outputs::{self, AccountTag, Output, PendingAlert, RunInfo};
+use crate::rules::Installed;
+use crate::status;
+use crate::window::now_ms;
 
+mod account;
 mod evaluate;
 
-use evaluate::{evaluate_all, prefetch};
-
-/// How long to wait for an overlapping run to finish, as the original did.
-const LOCK_WAIT: Duration = Duration::from_secs(3);
+use account::{Evaluated, Shared, Target};
 
 pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
-    let statusfile = status::resolve(&args.statusfile)?;
-    let _lock = StatusLock::acquire(&statusfile, LOCK_WAIT)?;
-    status::remove_leftovers(&statusfile);
-    let mut status = Status::load(&statusfile)?;
+    let targets = targets(config, args)?;
     let started_ms = now_ms();
-    let windows = RunWindows::new(
-        config,
-        args.since.as_deref(),
-        args.until.as_deref(),
-        started_ms,
-    )?;
 
     // Before any rule runs: a missing secret is a config error, not a failed delivery.
     let mut stdout = std::io::stdout();
@@ -56,104 +57,73 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
         for broken in &installed.broken {
             tracing::error!(module = %broken.path.display(), "rule module failed to load: {}", broken.error);
             crate::report::rule_failed(&broken.path.display().to_string(), &broken.error);
-            outcome
-                .failures
-                .push((broken.path.display().to_string(), broken.error.clone()));
+            outcome.failures.push(Failure::new(
+                FailureKind::Module,
+                broken.path.display().to_string(),
+                broken.error.clone(),
+            ));
         }
     }
     if selected.is_empty() {
         tracing::warn!(dir = %config.rules_dir.display(), "no rules to run");
     }
 
-    // A rule that has read up to this run's `until` already has nothing to read: it is not
-    // run, and keeps its state and its start.
-    let (selected, rule_windows): (Vec<&InstalledRule>, Vec<Window>) = selected
-        .into_iter()
-        .filter_map(|rule| match windows.of(&status, &rule.info.name) {
-            Some(window) => Some((rule, window)),
-            None => {
-                tracing::info!(rule = %rule.info.name, until = windows.until(), "nothing to read: the rule has read up to this run's until already");
-                None
-            }
-        })
-        .unzip();
-    let edda = Arc::new(EddaClient::new(
-        config.edda.clone(),
-        config.edda_timeout,
-        config.edda_max_response_bytes,
-    ));
-    let prefetched = prefetch(&edda, &selected, &rule_windows)?;
-    let results = evaluate_all(
-        &engine,
-        config,
-        &status,
-        &edda,
-        &prefetched,
-        &selected,
-        &rule_windows,
-    );
-    tracing::info!(requests = edda.distinct_requests(), "EDDA requests made");
-
-    if config.store_until {
-        keep_windows_of_rules_not_run(&mut status, &installed);
-    }
-    let alerts = record_results(
-        &mut status,
-        &selected,
-        results,
-        &rule_windows,
-        started_ms,
-        config.store_until.then_some(windows.next_since()),
-        &mut outcome,
-    );
-    if config.store_until {
-        status.since = Some(windows.next_since());
-    }
-    outcome.alerts = alerts.len();
-
-    // Write ahead: the new states and the alerts they raised are saved together, owed to
-    // every output, before any output sees them.
     let names: Vec<String> = outputs.iter().map(|o| o.name().to_owned()).collect();
-    status
-        .pending
-        .extend(alerts.into_iter().map(|a| PendingAlert::owed(a, &names)));
-    status.last_run = Some(now_ms());
-    status.save(&statusfile).context(
-        "failed to save the status file before delivering: no alert was delivered and no rule \
-         state moved on, so the next run raises this run's alerts again",
-    )?;
-
-    let run_info = RunInfo {
-        window: run_window(&rule_windows, windows.until()),
+    let shared = Shared {
+        engine: &engine,
+        installed: &installed,
+        selected: &selected,
+        args,
         started_ms,
+        outputs: &names,
     };
-    let owed = std::mem::take(&mut status.pending);
-    let had_owed = !owed.is_empty();
-    let (pending, report) = outputs::deliver(
-        &mut outputs,
-        owed,
-        &run_info,
-        config.delivery.max_waiting_alerts,
-    );
-    drop(outputs);
-    status.pending = pending;
-    outcome.failures.extend(report.tell());
-    if !report.dropped.is_empty() {
-        let path = status::dead_letter_path(&statusfile);
-        if let Err(err) = outputs::write_dead_letters(&path, &report.dropped) {
-            // Kept over the cap rather than lost: the next run tries again.
-            tracing::error!("{err:#}; the alerts past max_waiting_alerts stay in the status file");
-            let mut kept = report.dropped;
-            kept.append(&mut status.pending);
-            status.pending = kept;
+    let mut evaluated = Vec::new();
+    match targets.as_slice() {
+        // The original's single account: a failure before delivery is fatal (exit 2), as it
+        // always was.
+        [single] if single.account.is_none() => evaluated.push(account::evaluate(&shared, single)?),
+        _ => {
+            let workers = targets.len().min(config.parallelism);
+            for (target, result) in targets
+                .iter()
+                .zip(evaluate_accounts(&shared, &targets, workers))
+            {
+                let name = target.account.as_ref().map_or("", |a| a.name.as_str());
+                match result {
+                    Ok(done) => evaluated.push(done),
+                    Err(err) => {
+                        let why = format!("{err:#}");
+                        tracing::error!(
+                            account = name,
+                            "account failed: {why}; its next run reads its window again"
+                        );
+                        crate::report::rule_failed(&format!("account {name}"), &why);
+                        outcome
+                            .failures
+                            .push(Failure::new(FailureKind::Account, name, why));
+                    }
+                }
+            }
         }
     }
-    if had_owed {
-        status.save(&statusfile).context(
-            "failed to save the status file after delivering: the alerts delivered by this run \
-             are still listed as owed and will be delivered again (Elasticsearch answers 409)",
-        )?;
+    for done in &mut evaluated {
+        outcome.alerts += done.alerts;
+        outcome.failures.append(&mut done.failures);
+        let account = done.account_name().map(str::to_owned);
+        for (rule, alerts) in done.raised.drain(..) {
+            outcome.raised.insert((account.clone(), rule), alerts);
+        }
+        outcome.edda.requests += done.edda.requests;
+        outcome.edda.bytes += done.edda.bytes;
     }
+    deliver_all(
+        &mut outputs,
+        &mut evaluated,
+        config,
+        started_ms,
+        &mut outcome,
+    )?;
+    drop(outputs);
     tracing::info!(
         alerts = outcome.alerts,
         failed = outcome.failures.len(),
@@ -162,93 +132,181 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// The span of the run's windows, for the outputs' headings.
-fn run_window(rule_windows: &[Window], until: u64) -> Window {
-    let since = rule_windows
+/// The accounts this run covers: the config's single account, or its `[[account]]`s in this
+/// `--shard`, each with its own status file beside `--statusfile` and a share of the rule
+/// parallelism.
+fn targets(config: &Config, args: &RunArgs) -> Result<Vec<Target>> {
+    if config.accounts.is_empty() {
+        ensure!(
+            args.shard.is_none(),
+            "--shard splits the config's accounts, and it lists none (`[[account]]`); with one \
+             EDDA, run one reddalert"
+        );
+        return Ok(vec![Target {
+            account: None,
+            config: config.clone(),
+            statusfile: status::resolve(&args.statusfile)?,
+        }]);
+    }
+    ensure!(
+        args.edda.is_none(),
+        "--edda names one EDDA, and the config lists accounts, each with its own `edda`; \
+         leave --edda out (or use a config without accounts)"
+    );
+    let chosen: Vec<_> = config
+        .accounts
         .iter()
-        .map(|w| w.since_ms)
+        .filter(|a| args.shard.is_none_or(|s| s.has(&a.name)))
+        .collect();
+    if chosen.is_empty() {
+        tracing::warn!("no account of the config falls in this shard");
+    }
+    let workers = chosen.len().clamp(1, config.parallelism);
+    let threads = config.parallelism / workers;
+    chosen
+        .into_iter()
+        .map(|account| {
+            let path = crate::config::status_path(&args.statusfile, &account.name);
+            Ok(Target {
+                account: Some(AccountTag {
+                    name: account.name.clone(),
+                    tags: account.tags.clone(),
+                }),
+                config: config.for_account(account, threads),
+                statusfile: status::resolve(&path)?,
+            })
+        })
+        .collect()
+}
+
+/// Evaluates the accounts `workers` at a time; each fails alone, a panic included, which
+/// becomes an error naming the account rather than a missing result.
+fn evaluate_accounts(
+    shared: &Shared,
+    targets: &[Target],
+    workers: usize,
+) -> Vec<Result<Evaluated>> {
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<Evaluated>>>> =
+        targets.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers.clamp(1, targets.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(target) = targets.get(i) else { break };
+                    let name = target.account.as_ref().map_or("", |a| a.name.as_str());
+                    let span = tracing::info_span!("account", name);
+                    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        span.in_scope(|| account::evaluate(shared, target))
+                    }))
+                    .unwrap_or_else(|_| Err(anyhow!("its evaluation panicked")));
+                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(|| Err(anyhow!("it was never evaluated")))
+        })
+        .collect()
+}
+
+/// Delivers what every account owes (alerts that waited from earlier runs first, then this
+/// run's) in one batch per output, so a mail or a webhook carries the whole run; files what
+/// is still owed back under its account, and saves each account's status that changed.
+fn deliver_all(
+    outputs: &mut [Box<dyn Output + '_>],
+    evaluated: &mut [Evaluated],
+    config: &Config,
+    started_ms: u64,
+    outcome: &mut Outcome,
+) -> Result<()> {
+    let mut owed: Vec<PendingAlert> = Vec::new();
+    let mut had_owed = Vec::with_capacity(evaluated.len());
+    for done in evaluated.iter_mut() {
+        had_owed.push(!done.status.pending.is_empty());
+        owed.append(&mut done.status.pending);
+    }
+    // Older first across accounts; within one, the order they were saved in.
+    owed.sort_by_key(|p| p.alert.raised_ms);
+    let until = evaluated
+        .iter()
+        .map(|e| e.until)
+        .max()
+        .unwrap_or(started_ms);
+    let since = evaluated
+        .iter()
+        .filter_map(|e| e.since)
         .min()
         .unwrap_or(until);
-    Window {
-        since_ms: since,
-        until_ms: until,
-    }
-}
-
-/// With `store-until`, every rule the status knows or that is installed gets a start of its
-/// own before the top-level `since` moves on, so one that does not run now (not selected, or
-/// failed to load) still reads its whole window when it next runs.
-fn keep_windows_of_rules_not_run(status: &mut Status, installed: &Installed) {
-    let names: BTreeSet<String> = status
-        .rules
-        .keys()
-        .cloned()
-        .chain(installed.names())
+    let run_info = RunInfo {
+        window: Window {
+            since_ms: since,
+            until_ms: until,
+        },
+        started_ms,
+    };
+    let (pending, report) =
+        outputs::deliver(outputs, owed, &run_info, config.delivery.max_waiting_alerts);
+    outcome.failures.extend(report.tell());
+    // Every alert names the account whose file it waited in (stamped when the file was
+    // loaded), so it goes back there; without accounts there is one file.
+    let names: Vec<Option<String>> = evaluated
+        .iter()
+        .map(|e| e.account_name().map(str::to_owned))
         .collect();
-    for name in names {
-        let since = status.since_of(&name);
-        status
-            .rules
-            .entry(name)
-            .or_default()
-            .since
-            .get_or_insert(since);
+    let home = |entry: &PendingAlert| {
+        names
+            .iter()
+            .position(|n| n.as_deref() == entry.alert.account_name())
+            .unwrap_or(0)
+    };
+    for entry in pending {
+        let i = home(&entry);
+        evaluated[i].status.pending.push(entry);
     }
-}
-
-/// Files each rule's result in the status and returns the alerts raised. A rule that
-/// succeeded gets its new state (and, with `store-until`, its next window starts at
-/// `next_since`); one that failed keeps its state and the start of its window.
-fn record_results(
-    status: &mut Status,
-    rules: &[&InstalledRule],
-    results: Vec<Result<RuleOutput, String>>,
-    windows: &[Window],
-    started_ms: u64,
-    next_since: Option<u64>,
-    outcome: &mut Outcome,
-) -> Vec<AlertRecord> {
-    let mut alerts = Vec::new();
-    for ((rule, result), window) in rules.iter().zip(results).zip(windows) {
-        let name = &rule.info.name;
-        let entry = status.rules.entry(name.clone()).or_default();
-        match result {
-            Ok(output) => {
-                tracing::info!(rule = %name, alerts = output.findings.len(), "rule finished");
-                alerts.extend(output.findings.into_iter().map(|f| AlertRecord {
-                    plugin_name: name.clone(),
-                    id: f.id,
-                    details: f.details,
-                    rule_version: rule.info.version.clone(),
-                    window: *window,
-                    raised_ms: started_ms,
-                }));
-                entry.state = output.state;
-                entry.version = Some(rule.info.version.clone());
-                entry.last_success = Some(started_ms);
-                entry.consecutive_failures = 0;
-                entry.last_error = None;
-                if let Some(next) = next_since {
-                    entry.since = Some(next);
-                }
+    let mut dropped: Vec<Vec<PendingAlert>> = evaluated.iter().map(|_| Vec::new()).collect();
+    for entry in report.dropped {
+        dropped[home(&entry)].push(entry);
+    }
+    let mut fatal = None;
+    for ((done, dropped), had_owed) in evaluated.iter_mut().zip(dropped).zip(had_owed) {
+        if !dropped.is_empty() {
+            let path = status::dead_letter_path(&done.statusfile);
+            if let Err(err) = outputs::write_dead_letters(&path, &dropped) {
+                // Kept over the cap rather than lost: the next run tries again.
+                tracing::error!(
+                    "{err:#}; the alerts past max_waiting_alerts stay in the status file"
+                );
+                let mut kept = dropped;
+                kept.append(&mut done.status.pending);
+                done.status.pending = kept;
             }
-            Err(why) => {
-                match (next_since, entry.since) {
-                    (Some(_), Some(since)) => tracing::error!(
-                        rule = %name,
-                        "rule failed: {why}; its next run reads again from {}",
-                        outputs::iso_time(since)
-                    ),
-                    _ => tracing::error!(rule = %name, "rule failed: {why}"),
-                }
-                crate::report::rule_failed(name, &why);
-                entry.consecutive_failures += 1;
-                entry.last_error = Some(why.clone());
-                outcome.failures.push((name.clone(), why));
+        }
+        if !had_owed {
+            continue;
+        }
+        let saved = done.status.save(&done.statusfile).context(
+            "failed to save the status file after delivering: the alerts delivered by this run \
+             are still listed as owed and will be delivered again (Elasticsearch answers 409)",
+        );
+        match (saved, done.account_name()) {
+            (Ok(()), _) => {}
+            (Err(err), None) => fatal = Some(err),
+            (Err(err), Some(name)) => {
+                tracing::error!(account = name, "{err:#}");
+                outcome
+                    .failures
+                    .push(Failure::new(FailureKind::Account, name, format!("{err:#}")));
             }
         }
     }
-    alerts
+    fatal.map_or(Ok(()), Err)
 }
 
 /// A `plugin.<name>` section that matches no installed rule is most likely a typo.

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod accounts;
 mod all_outputs;
 mod authoring;
 mod capabilities_chef;

@@ -8,21 +8,46 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result, bail, ensure};
 
 use super::{MANIFEST, Manifest, show_time};
-use crate::app::Outcome;
 use crate::cli::SnapshotArgs;
 use crate::config::merge_rule_config as merge_config;
 use crate::config::{Config, EddaSource};
 use crate::contract::{Query, RuleInput, Window};
 use crate::edda::{EddaClient, EddaError, snapshot};
+use crate::outcome::{Failure, FailureKind, Outcome};
 use crate::rules::{Installed, InstalledRule};
 use crate::services::RuleServices;
 use crate::status::Status;
 use crate::window::now_ms;
 
 pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
+    let account_config;
+    let config = match (&args.account, config.accounts.is_empty()) {
+        (Some(name), _) => {
+            let account = config
+                .accounts
+                .iter()
+                .find(|a| &a.name == name)
+                .with_context(|| {
+                    let names: Vec<&str> =
+                        config.accounts.iter().map(|a| a.name.as_str()).collect();
+                    format!("no account {name:?} in the config; its accounts: {names:?}")
+                })?;
+            ensure!(
+                args.edda.is_none(),
+                "give --account or --edda, not both: the account names its EDDA"
+            );
+            account_config = config.for_account(account, config.parallelism);
+            &account_config
+        }
+        (None, false) if args.edda.is_none() => bail!(
+            "the config lists accounts, each with its own EDDA: name the one to read with \
+             --account NAME"
+        ),
+        (None, _) => config,
+    };
     let status = match &args.statusfile {
         Some(path) => Status::load(path)?,
         None => Status::default(),
@@ -40,9 +65,11 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
     let mut outcome = Outcome::default();
     if args.rules.is_empty() {
         for broken in &installed.broken {
-            outcome
-                .failures
-                .push((broken.path.display().to_string(), broken.error.clone()));
+            outcome.failures.push(Failure::new(
+                FailureKind::Module,
+                broken.path.display().to_string(),
+                broken.error.clone(),
+            ));
         }
     }
     let edda = Arc::new(
@@ -71,12 +98,14 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
     for rule in &selected {
         if let Err(why) = evaluate(&engine, config, &status, &edda, rule, window) {
             tracing::error!(rule = %rule.info.name, "rule failed: {why}");
-            outcome.failures.push((rule.info.name.clone(), why));
+            outcome
+                .failures
+                .push(Failure::new(FailureKind::Rule, rule.info.name.clone(), why));
         }
     }
     save(config, args, &edda, &selected, window)?;
-    for (who, why) in &outcome.failures {
-        eprintln!("error: rule {who} failed: {why}");
+    for failure in &outcome.failures {
+        eprintln!("error: {failure}");
     }
     Ok(outcome)
 }

@@ -11,13 +11,13 @@ use anyhow::{Context as _, Result, bail, ensure};
 use serde_json::{Value, json};
 
 use super::{Manifest, show_time};
-use crate::app::Outcome;
 use crate::cli::TestRuleArgs;
 use crate::config::merge_rule_config as merge_config;
 use crate::config::{Config, DEFAULT_LIMITS, EddaSource};
 use crate::contract::{Limits, RuleInfo, RuleInput, RuleOutput, Window};
 use crate::edda::{EddaClient, snapshot};
 use crate::engine::{Engine, EngineOptions, Module};
+use crate::outcome::{Failure, FailureKind, Outcome};
 use crate::rules::{Pin, load_module, pin_mismatch};
 use crate::services::RuleServices;
 use crate::status::Status;
@@ -94,8 +94,8 @@ pub fn run(args: &TestRuleArgs, config: Option<&Config>) -> Result<Outcome> {
         Ok(output) => {
             report(args, &module, &info, window, &limits, &output)?;
             Ok(Outcome {
-                failures: Vec::new(),
                 alerts: output.findings.len(),
+                ..Outcome::default()
             })
         }
         Err(err) => failed(args, Some((&module, &info)), Some(window), &err.to_string()),
@@ -275,7 +275,7 @@ fn failed(
     }
     eprintln!("error: rule {who} failed: {why}");
     Ok(Outcome {
-        failures: vec![(who, why.to_owned())],
-        alerts: 0,
+        failures: vec![Failure::new(FailureKind::Rule, who, why)],
+        ..Outcome::default()
     })
 }

@@ -104,7 +104,7 @@ impl std::fmt::Debug for CredentialSource {
 /// The sections the original read its Chef settings from.
 const CHEF_SECTIONS: [&str; 3] = ["chef", "non_chef", "route53unknown"];
 /// The original's Chef keys: server URL, client name, client key file.
-const CHEF_KEYS: [&str; 3] = ["chef_server_url", "client_name", "client_key_file"];
+pub(crate) const CHEF_KEYS: [&str; 3] = ["chef_server_url", "client_name", "client_key_file"];
 
 impl CapabilityConfig {
     /// Takes `[capabilities]`, `[grant.*]`, `[chef]` and `[s3]` out of `raw`, and the

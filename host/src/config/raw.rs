@@ -75,6 +75,10 @@ pub struct RawConfig {
     pub chef: Option<crate::capabilities::RawChef>,
     /// The S3 API of the `s3` capability.
     pub s3: Option<crate::capabilities::RawS3>,
+    /// The AWS accounts of the run, one EDDA each: `[[account]]` in TOML, `"account": [...]`
+    /// in JSON. None: the single account of `edda`.
+    #[serde(default)]
+    pub account: Vec<super::accounts::RawAccount>,
 }
 
 /// Guest call limits; every field optional so that overrides name only what they change.

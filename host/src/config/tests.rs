@@ -213,3 +213,74 @@ fn overrides_and_per_rule_limits_apply() {
         DEFAULT_LIMITS.memory_bytes
     );
 }
+
+#[test]
+fn the_templates_accounts_example_parses_when_uncommented() {
+    let text = std::fs::read_to_string(etc("reddalert.example.toml")).unwrap();
+    let (head, example) = text
+        .split_once("# [[account]]")
+        .expect("an accounts example");
+    let uncommented: String = format!("# [[account]]{example}")
+        .lines()
+        .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let head = head.replace("edda = \"http://localhost:8080/edda\"\n", "");
+    let config = load_text("t.toml", &format!("{head}\n{uncommented}\n")).unwrap();
+    let names: Vec<&str> = config.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["prod", "staging"]);
+    assert_eq!(config.accounts[0].tags["team"], "payments");
+    let prod = config.for_account(&config.accounts[0], 1);
+    assert_eq!(
+        prod.edda,
+        EddaSource::Http("http://edda-prod:8080/edda".into())
+    );
+    assert_eq!(
+        prod.plugins["elbs"]["allowed_ports"],
+        serde_json::json!([80, 443, 8443])
+    );
+    let staging = config.for_account(&config.accounts[1], 1);
+    assert_eq!(
+        staging.plugins["elbs"]["allowed_ports"],
+        serde_json::json!([80, 443])
+    );
+}
+
+#[test]
+fn accounts_are_checked() {
+    let err = |text: &str| format!("{:#}", load_text("t.toml", text).unwrap_err());
+    assert!(
+        err("[[account]]\nedda = \"http://e\"\n").contains("`account[0].name`: required"),
+        "{}",
+        err("[[account]]\nedda = \"http://e\"\n")
+    );
+    assert!(err("[[account]]\nname = \"a\"\n").contains("`account[0].edda`: required"));
+    let twice = "[[account]]\nname = \"a\"\nedda = \"http://e\"\n[[account]]\nname = \"a\"\nedda = \"http://f\"\n";
+    assert!(
+        err(twice).contains("two accounts are named \"a\""),
+        "{}",
+        err(twice)
+    );
+    let chef = "[[account]]\nname = \"a\"\nedda = \"http://e\"\n[account.plugin.non_chef]\nclient_name = \"x\"\n";
+    assert!(
+        err(chef).contains("`account[0].plugin.non_chef.client_name`"),
+        "{}",
+        err(chef)
+    );
+    let bad_edda = "[[account]]\nname = \"a\"\nedda = \"ftp://e\"\n";
+    assert!(
+        err(bad_edda).contains("invalid account \"a\""),
+        "{}",
+        err(bad_edda)
+    );
+    let unknown = "[[account]]\nname = \"a\"\nedda = \"http://e\"\nregion = \"x\"\n";
+    assert!(
+        err(unknown).contains("unknown field `region`"),
+        "{}",
+        err(unknown)
+    );
+    // The original's JSON shape takes them too.
+    let json = r#"{"account": [{"name": "a", "edda": "http://e", "tags": {"env": "x"}}]}"#;
+    let config = load_text("t.json", json).unwrap();
+    assert_eq!(config.accounts[0].tags["env"], "x");
+}

@@ -15,6 +15,7 @@ use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 
 use super::{AlertRecord, Output, RunInfo};
+use crate::outcome::{Failure, FailureKind};
 
 /// An alert that some outputs have not taken yet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,9 +59,9 @@ pub struct DeliveryReport {
 }
 
 impl DeliveryReport {
-    /// Logs what happened and returns what makes the run exit 1: (what, why) for each output
-    /// that failed, and for the cap when it dropped alerts. Failures go to Sentry too.
-    pub fn tell(&self) -> Vec<(String, String)> {
+    /// Logs what happened and returns what makes the run exit 1: each output that failed,
+    /// and the cap when it dropped alerts. Failures go to Sentry too.
+    pub fn tell(&self) -> Vec<Failure> {
         if self.redelivered > 0 {
             tracing::info!(
                 alerts = self.redelivered,
@@ -71,7 +72,7 @@ impl DeliveryReport {
         for (output, why) in &self.failures {
             tracing::error!(output, "delivery failed: {why}");
             crate::report::delivery_failed(output, why);
-            failures.push((format!("output {output}"), why.clone()));
+            failures.push(Failure::new(FailureKind::Output, output, why.clone()));
         }
         if !self.failures.is_empty() || !self.dropped.is_empty() {
             tracing::error!(
@@ -82,8 +83,9 @@ impl DeliveryReport {
             );
         }
         if !self.dropped.is_empty() {
-            failures.push((
-                "max_waiting_alerts".to_owned(),
+            failures.push(Failure::new(
+                FailureKind::Dropped,
+                "max_waiting_alerts",
                 format!("{} waiting alerts were dropped", self.dropped.len()),
             ));
         }

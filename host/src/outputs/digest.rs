@@ -82,6 +82,9 @@ pub fn render_text(alerts: &[AlertRecord], run: &RunInfo) -> String {
             versions(group)
         );
         for alert in group {
+            if let Some(account) = alert.account_name() {
+                let _ = write!(out, "\nAccount: {account}");
+            }
             let _ = write!(
                 out,
                 "\nSubject: {}\nAlert: {}\n",
@@ -125,9 +128,13 @@ pub fn render_html(alerts: &[AlertRecord], run: &RunInfo) -> String {
             let note = delayed(alert, run)
                 .map(|n| format!("<br><small>{}</small>", escape(&n)))
                 .unwrap_or_default();
+            let account = alert
+                .account_name()
+                .map(|name| format!("[{}] ", escape(name)))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "<tr><td valign=\"top\">{}{note}</td><td><pre style=\"white-space: pre-wrap; margin: 0\">{}</pre></td></tr>",
+                "<tr><td valign=\"top\">{account}{}{note}</td><td><pre style=\"white-space: pre-wrap; margin: 0\">{}</pre></td></tr>",
                 escape(&alert.id),
                 escape(&pretty(&alert.details))
             );

@@ -14,7 +14,7 @@ use super::{AlertRecord, details_text, iso_time};
 /// `uid` is the alert's stable id (the Elasticsearch `_id`): the same alert delivered twice to
 /// an at-least-once sink (a file, a webhook, after a crash) carries the same `uid`.
 pub fn document(alert: &AlertRecord) -> Value {
-    json!({
+    let mut doc = json!({
         "@timestamp": iso_time(alert.raised_ms),
         "type": "reddalert",
         "uid": document_id(alert),
@@ -29,7 +29,11 @@ pub fn document(alert: &AlertRecord) -> Value {
             "since_ms": alert.window.since_ms,
             "until_ms": alert.window.until_ms,
         },
-    })
+    });
+    if let (Some(account), Some(map)) = (&alert.account, doc.as_object_mut()) {
+        map.insert("account".into(), json!(account));
+    }
+    doc
 }
 
 /// The Elasticsearch document: `details` only when it is an object (one index holds rules
@@ -50,9 +54,16 @@ fn es_document(alert: &AlertRecord) -> Value {
 }
 
 /// The `_id`: sha256 of rule, alert id, window and details in a canonical form. Details are
-/// part of it because a rule may raise several alerts with one id (one per permission).
+/// part of it because a rule may raise several alerts with one id (one per permission). The
+/// account's name is too, when there is one (two accounts may raise the same alert), and only
+/// then, so the ids of single-account alerts, waiting ones included, stay what they were.
 pub fn document_id(alert: &AlertRecord) -> String {
     let mut hash = Sha256::new();
+    if let Some(account) = &alert.account {
+        hash.update(b"account");
+        hash.update((account.name.len() as u64).to_be_bytes());
+        hash.update(account.name.as_bytes());
+    }
     for part in [
         alert.plugin_name.as_bytes(),
         alert.id.as_bytes(),

@@ -41,16 +41,26 @@ impl Output for StdoutOutput<'_> {
 }
 
 pub(crate) fn render(kind: OutputKind, alert: &AlertRecord) -> String {
+    // With accounts, each alert names its account: a line of the block, a first field of
+    // the tab-separated line, a key of the JSON line. Without, the original's formats.
     match kind {
         OutputKind::Stdout => format!(
-            "Rule: {}\nSubject: {}\nAlert: {}\n\n",
+            "Rule: {}\n{}Subject: {}\nAlert: {}\n\n",
             alert.plugin_name,
+            alert
+                .account_name()
+                .map(|name| format!("Account: {name}\n"))
+                .unwrap_or_default(),
             escape_text(&alert.id),
             escape_text(&details_text(&alert.details))
         ),
         // Tabs and line ends escaped: exactly one line of three fields per alert.
         OutputKind::StdoutTabsep => format!(
-            "{}\t{}\t{}\n",
+            "{}{}\t{}\t{}\n",
+            alert
+                .account_name()
+                .map(|name| format!("{name}\t"))
+                .unwrap_or_default(),
             escape_text(&alert.plugin_name),
             escape_text(&alert.id),
             escape_text(&details_text(&alert.details))
@@ -63,8 +73,11 @@ pub(crate) fn render(kind: OutputKind, alert: &AlertRecord) -> String {
                 id: &'a str,
                 details: &'a serde_json::Value,
                 uid: String,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                account: Option<&'a super::AccountTag>,
             }
             let line = Line {
+                account: alert.account.as_ref(),
                 plugin_name: &alert.plugin_name,
                 id: &alert.id,
                 details: &alert.details,
@@ -91,6 +104,7 @@ mod tests {
                 until_ms: 1,
             },
             raised_ms: 2,
+            account: None,
         }
     }
 

@@ -20,6 +20,7 @@ fn alert(rule: &str, id: &str, details: serde_json::Value) -> AlertRecord {
             until_ms: T3,
         },
         raised_ms: T3 + 300_000,
+        account: None,
     }
 }
 
@@ -304,4 +305,54 @@ fn text_formats_escape_what_could_forge_a_line_and_json_escapes_separators() {
         "{text}"
     );
     assert!(!text.contains('\u{1b}'));
+}
+
+#[test]
+fn an_alerts_account_is_in_its_id_and_in_every_format() {
+    let plain = alert("elbs", "public-lb", json!("port 8080"));
+    let in_account = |name: &str| AlertRecord {
+        account: Some(AccountTag {
+            name: name.into(),
+            tags: [("env".to_owned(), "prod".to_owned())].into(),
+        }),
+        ..plain.clone()
+    };
+    let (prod, staging) = (in_account("prod"), in_account("staging"));
+    let ids = [&plain, &prod, &staging].map(document_id);
+    assert!(
+        ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2],
+        "{ids:?}"
+    );
+
+    assert_eq!(
+        render_stdout(OutputKind::Stdout, &prod),
+        "Rule: elbs\nAccount: prod\nSubject: public-lb\nAlert: port 8080\n\n"
+    );
+    assert_eq!(
+        render_stdout(OutputKind::StdoutTabsep, &prod),
+        "prod\telbs\tpublic-lb\tport 8080\n"
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(&render_stdout(OutputKind::StdoutJson, &prod)).unwrap();
+    assert_eq!(
+        line["account"],
+        json!({"name": "prod", "tags": {"env": "prod"}})
+    );
+    assert_eq!(document(&prod)["account"]["name"], "prod");
+    assert!(document(&plain).get("account").is_none());
+    let plain_line: serde_json::Value =
+        serde_json::from_str(&render_stdout(OutputKind::StdoutJson, &plain)).unwrap();
+    assert!(plain_line.get("account").is_none(), "{plain_line}");
+
+    let text = render_text(std::slice::from_ref(&prod), &run());
+    assert!(
+        text.contains("\nAccount: prod\nSubject: public-lb\n"),
+        "{text}"
+    );
+    let html = render_html(std::slice::from_ref(&prod), &run());
+    assert!(html.contains("[prod] public-lb"), "{html}");
+
+    // A waiting alert keeps its account through the status file.
+    let saved = serde_json::to_string(&prod).unwrap();
+    assert_eq!(serde_json::from_str::<AlertRecord>(&saved).unwrap(), prod);
 }

@@ -154,9 +154,13 @@ pub fn slack_text(alerts: &[AlertRecord], run: &RunInfo) -> String {
             .chars()
             .take(SLACK_DETAILS)
             .collect();
+        let account = alert
+            .account_name()
+            .map(|name| format!("[{}] ", slack_escape(name)))
+            .unwrap_or_default();
         let _ = writeln!(
             line,
-            "• `{}` {}",
+            "• {account}`{}` {}",
             slack_escape(&escape_text(&alert.id)),
             slack_escape(&escape_text(&details))
         );

@@ -100,6 +100,7 @@ fn format_1_files_are_read_and_pending_alerts_round_trip() {
                 until_ms: 2,
             },
             raised_ms: 3,
+            account: None,
         },
         outputs: vec!["mail".into()],
         attempts: 1,

@@ -1,0 +1,263 @@
+//! One account's share of a run, up to the write-ahead save: lock and load its status file,
+//! settle each rule's window, fetch each distinct EDDA query once, evaluate the rules, file
+//! their results, and save the new states together with the alerts they raised, owed to
+//! every output. A config without accounts is one such share with no account name. What
+//! this returns holds the status file's lock until the run has delivered.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+
+use super::evaluate::{evaluate_all, prefetch};
+use crate::cli::RunArgs;
+use crate::config::Config;
+use crate::contract::{RuleOutput, Window};
+use crate::edda::EddaClient;
+use crate::engine::Engine;
+use crate::outcome::{EddaTraffic, Failure, FailureKind};
+use crate::outputs::{self, AccountTag, AlertRecord, PendingAlert};
+use crate::rules::{Installed, InstalledRule};
+use crate::status::{self, Status, StatusLock};
+use crate::window::{RunWindows, now_ms};
+
+/// How long to wait for an overlapping run to finish, as the original did.
+const LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// One account to run: its settings and its status file.
+pub(super) struct Target {
+    /// None for a config without accounts.
+    pub account: Option<AccountTag>,
+    pub config: Config,
+    pub statusfile: PathBuf,
+}
+
+/// What every account's share has in common.
+pub(super) struct Shared<'a> {
+    pub engine: &'a Engine,
+    pub installed: &'a Installed,
+    pub selected: &'a [&'a InstalledRule],
+    pub args: &'a RunArgs,
+    pub started_ms: u64,
+    /// The outputs this run delivers to, which every new alert is owed.
+    pub outputs: &'a [String],
+}
+
+/// An account evaluated and saved ahead of delivery.
+pub(super) struct Evaluated {
+    pub account: Option<AccountTag>,
+    pub statusfile: PathBuf,
+    pub status: Status,
+    /// Where the earliest window of the rules it ran starts, and where they all end.
+    pub since: Option<u64>,
+    pub until: u64,
+    pub alerts: usize,
+    /// Alerts raised by each rule that succeeded.
+    pub raised: Vec<(String, usize)>,
+    /// What was asked of the account's EDDA.
+    pub edda: EddaTraffic,
+    /// Every rule that failed.
+    pub failures: Vec<Failure>,
+    _lock: StatusLock,
+}
+
+impl Evaluated {
+    pub fn account_name(&self) -> Option<&str> {
+        self.account.as_ref().map(|a| a.name.as_str())
+    }
+}
+
+pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
+    let config = &target.config;
+    let args = shared.args;
+    let lock = StatusLock::acquire(&target.statusfile, LOCK_WAIT)?;
+    status::remove_leftovers(&target.statusfile);
+    let mut status = Status::load(&target.statusfile)?;
+    if let Some(account) = &target.account {
+        // Alerts waiting in an account's file are that account's, whatever an older or
+        // copied file says: delivery files them back by name.
+        for entry in &mut status.pending {
+            if entry.alert.account_name() != Some(account.name.as_str()) {
+                entry.alert.account = Some(account.clone());
+            }
+        }
+    }
+    let windows = RunWindows::new(
+        config,
+        args.since.as_deref(),
+        args.until.as_deref(),
+        shared.started_ms,
+    )?;
+
+    // A rule that has read up to this run's `until` already has nothing to read: it is not
+    // run, and keeps its state and its start.
+    let (selected, rule_windows): (Vec<&InstalledRule>, Vec<Window>) = shared
+        .selected
+        .iter()
+        .filter_map(|rule| match windows.of(&status, &rule.info.name) {
+            Some(window) => Some((*rule, window)),
+            None => {
+                tracing::info!(rule = %rule.info.name, until = windows.until(), "nothing to read: the rule has read up to this run's until already");
+                None
+            }
+        })
+        .unzip();
+    let edda = Arc::new(EddaClient::new(
+        config.edda.clone(),
+        config.edda_timeout,
+        config.edda_max_response_bytes,
+    ));
+    let prefetched = prefetch(&edda, &selected, &rule_windows)?;
+    let results = evaluate_all(
+        shared.engine,
+        config,
+        &status,
+        &edda,
+        &prefetched,
+        &selected,
+        &rule_windows,
+    );
+    tracing::info!(requests = edda.distinct_requests(), "EDDA requests made");
+
+    if config.store_until {
+        keep_windows_of_rules_not_run(&mut status, shared.installed);
+    }
+    let mut failures = Vec::new();
+    let mut raised = Vec::new();
+    let alerts = record_results(
+        &mut status,
+        &selected,
+        results,
+        &rule_windows,
+        Recording {
+            account: target.account.as_ref(),
+            started_ms: shared.started_ms,
+            next_since: config.store_until.then_some(windows.next_since()),
+        },
+        &mut failures,
+        &mut raised,
+    );
+    if config.store_until {
+        status.since = Some(windows.next_since());
+    }
+
+    // Write ahead: the new states and the alerts they raised are saved together, owed to
+    // every output, before any output sees them.
+    status.pending.extend(
+        alerts
+            .into_iter()
+            .map(|a| PendingAlert::owed(a, shared.outputs)),
+    );
+    status.last_run = Some(now_ms());
+    status.save(&target.statusfile).context(
+        "failed to save the status file before delivering: no alert was delivered and no rule \
+         state moved on, so the next run raises this run's alerts again",
+    )?;
+    Ok(Evaluated {
+        account: target.account.clone(),
+        statusfile: target.statusfile.clone(),
+        status,
+        since: rule_windows.iter().map(|w| w.since_ms).min(),
+        until: windows.until(),
+        alerts: raised.iter().map(|(_, n)| n).sum(),
+        raised,
+        edda: EddaTraffic {
+            requests: edda.requests_made(),
+            bytes: edda.bytes_received(),
+        },
+        failures,
+        _lock: lock,
+    })
+}
+
+/// With `store-until`, every rule the status knows or that is installed gets a start of its
+/// own before the top-level `since` moves on, so one that does not run now (not selected, or
+/// failed to load) still reads its whole window when it next runs.
+fn keep_windows_of_rules_not_run(status: &mut Status, installed: &Installed) {
+    let names: BTreeSet<String> = status
+        .rules
+        .keys()
+        .cloned()
+        .chain(installed.names())
+        .collect();
+    for name in names {
+        let since = status.since_of(&name);
+        status
+            .rules
+            .entry(name)
+            .or_default()
+            .since
+            .get_or_insert(since);
+    }
+}
+
+/// What every alert and rule result of one account's share is filed with.
+struct Recording<'a> {
+    account: Option<&'a AccountTag>,
+    started_ms: u64,
+    /// With `store-until`, where a rule that succeeded reads from next time.
+    next_since: Option<u64>,
+}
+
+/// Files each rule's result in the status and returns the alerts raised. A rule that
+/// succeeded gets its new state (and, with `store-until`, its next window starts at
+/// `next_since`); one that failed keeps its state and the start of its window.
+fn record_results(
+    status: &mut Status,
+    rules: &[&InstalledRule],
+    results: Vec<Result<RuleOutput, String>>,
+    windows: &[Window],
+    at: Recording,
+    failures: &mut Vec<Failure>,
+    raised: &mut Vec<(String, usize)>,
+) -> Vec<AlertRecord> {
+    let mut alerts = Vec::new();
+    for ((rule, result), window) in rules.iter().zip(results).zip(windows) {
+        let name = &rule.info.name;
+        let entry = status.rules.entry(name.clone()).or_default();
+        match result {
+            Ok(output) => {
+                tracing::info!(rule = %name, alerts = output.findings.len(), "rule finished");
+                raised.push((name.clone(), output.findings.len()));
+                alerts.extend(output.findings.into_iter().map(|f| AlertRecord {
+                    plugin_name: name.clone(),
+                    id: f.id,
+                    details: f.details,
+                    rule_version: rule.info.version.clone(),
+                    window: *window,
+                    raised_ms: at.started_ms,
+                    account: at.account.cloned(),
+                }));
+                entry.state = output.state;
+                entry.version = Some(rule.info.version.clone());
+                entry.last_success = Some(at.started_ms);
+                entry.consecutive_failures = 0;
+                entry.last_error = None;
+                if let Some(next) = at.next_since {
+                    entry.since = Some(next);
+                }
+            }
+            Err(why) => {
+                match (at.next_since, entry.since) {
+                    (Some(_), Some(since)) => tracing::error!(
+                        rule = %name,
+                        "rule failed: {why}; its next run reads again from {}",
+                        outputs::iso_time(since)
+                    ),
+                    _ => tracing::error!(rule = %name, "rule failed: {why}"),
+                }
+                let what = match at.account {
+                    Some(account) => format!("{} in account {}", name, account.name),
+                    None => name.clone(),
+                };
+                crate::report::rule_failed(&what, &why);
+                entry.consecutive_failures += 1;
+                entry.last_error = Some(why.clone());
+                failures.push(Failure::new(FailureKind::Rule, what, why));
+            }
+        }
+    }
+    alerts
+}
