@@ -3,6 +3,7 @@
 //! whole batch, takes part of it and names the alerts it refused, or fails as a whole; what it
 //! did not take waits in the status file for the next run ([`delivery`]).
 
+mod append;
 mod delivery;
 mod digest;
 mod document;
