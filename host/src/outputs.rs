@@ -11,6 +11,7 @@ mod elasticsearch;
 mod http;
 mod jsonl;
 mod mail;
+mod ocsf;
 mod stdout;
 mod webhook;
 
@@ -87,6 +88,10 @@ pub fn build<'a>(
             OutputKind::Webhook => match &settings.webhook {
                 Some(s) => Box::new(webhook::WebhookOutput::new(s)?),
                 None => anyhow::bail!("output \"webhook\" needs a [webhook] section"),
+            },
+            OutputKind::Ocsf => match &settings.ocsf {
+                Some(s) => Box::new(ocsf::OcsfOutput::new(s)),
+                None => anyhow::bail!("output \"ocsf\" needs an [ocsf] section"),
             },
         });
     }
