@@ -16,8 +16,8 @@ use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use crate::contract::Limits;
 pub use accounts::{Account, Shard, status_path};
 pub use outputs::{
-    DeliverySettings, EsSettings, JsonlSettings, MailSettings, Retry, TlsMode, WebhookFormat,
-    WebhookSettings, WebhookUrl, secret,
+    DeliverySettings, EsSettings, JsonlSettings, MailSettings, OcsfSettings, Retry, Severity,
+    TlsMode, WebhookFormat, WebhookSettings, WebhookUrl, secret,
 };
 pub use raw::{RawConfig, RawLimits};
 
@@ -47,11 +47,13 @@ pub enum OutputKind {
     Jsonl,
     /// One JSON document POSTed per run.
     Webhook,
+    /// OCSF Detection Findings appended to a file as JSON lines.
+    Ocsf,
 }
 
 /// Every output name `output` accepts.
-const OUTPUT_NAMES: &str =
-    "stdout, stdout_tabsep, stdout_json, mail (mail_txt, mail_html), elasticsearch, jsonl, webhook";
+const OUTPUT_NAMES: &str = "stdout, stdout_tabsep, stdout_json, mail (mail_txt, mail_html), \
+     elasticsearch, jsonl, webhook, ocsf";
 
 impl OutputKind {
     fn parse(name: &str) -> Result<OutputKind> {
@@ -64,6 +66,7 @@ impl OutputKind {
             "elasticsearch" => OutputKind::Elasticsearch,
             "jsonl" => OutputKind::Jsonl,
             "webhook" => OutputKind::Webhook,
+            "ocsf" => OutputKind::Ocsf,
             other => bail!("unknown output {other:?}; known outputs: {OUTPUT_NAMES}"),
         })
     }
@@ -78,6 +81,7 @@ impl OutputKind {
             OutputKind::Elasticsearch => "elasticsearch",
             OutputKind::Jsonl => "jsonl",
             OutputKind::Webhook => "webhook",
+            OutputKind::Ocsf => "ocsf",
         }
     }
 }
@@ -101,7 +105,7 @@ pub struct Config {
     pub plugins: BTreeMap<String, serde_json::Value>,
     /// Grants, call limits and the Chef and S3 settings of rules' capabilities.
     pub capabilities: crate::capabilities::CapabilityConfig,
-    /// Settings of mail, Elasticsearch, jsonl, webhook and of alerts waiting for them.
+    /// Settings of mail, Elasticsearch, jsonl, webhook, ocsf and of alerts waiting for them.
     pub delivery: DeliverySettings,
     /// Expected sha256 of each rule's module (lowercase hex), by rule name.
     pub pins: BTreeMap<String, String>,

@@ -3,6 +3,7 @@
 //! whole batch, takes part of it and names the alerts it refused, or fails as a whole; what it
 //! did not take waits in the status file for the next run ([`delivery`]).
 
+mod append;
 mod delivery;
 mod digest;
 mod document;
@@ -10,6 +11,7 @@ mod elasticsearch;
 mod http;
 mod jsonl;
 mod mail;
+mod ocsf;
 mod stdout;
 mod webhook;
 
@@ -106,6 +108,10 @@ pub fn build<'a>(
             OutputKind::Webhook => match &settings.webhook {
                 Some(s) => Box::new(webhook::WebhookOutput::new(s)?),
                 None => anyhow::bail!("output \"webhook\" needs a [webhook] section"),
+            },
+            OutputKind::Ocsf => match &settings.ocsf {
+                Some(s) => Box::new(ocsf::OcsfOutput::new(s)),
+                None => anyhow::bail!("output \"ocsf\" needs an [ocsf] section"),
             },
         });
     }

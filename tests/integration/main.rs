@@ -15,6 +15,7 @@ mod elasticsearch;
 mod hostile;
 mod limits;
 mod mail;
+mod ocsf;
 mod pinning;
 mod python_rule;
 mod rules_chef;

@@ -4,6 +4,7 @@ pub mod elasticsearch;
 pub mod guests;
 pub mod http;
 pub mod moto;
+pub mod ocsf;
 pub mod python;
 pub mod sentry;
 pub mod smtp;

@@ -1,9 +1,10 @@
 //! Settings of the outputs that reach other systems (mail, Elasticsearch, a JSON-lines file, a
-//! webhook) and of the delivery guarantee. Each has a section of its own (`[mail]`,
-//! `[elasticsearch]`, `[jsonl]`, `[webhook]`); the original's flat keys (`email_from`,
-//! `smtp_host`, `es_host`, ...) keep working and fill in the same settings, and giving both
-//! spellings of one setting is an error rather than a silent choice. Secrets are never in the
-//! file: it names the environment variables that hold them, read when the run starts.
+//! webhook, a file of OCSF findings) and of the delivery guarantee. Each has a section of its
+//! own (`[mail]`, `[elasticsearch]`, `[jsonl]`, `[webhook]`, `[ocsf]`); the original's flat
+//! keys (`email_from`, `smtp_host`, `es_host`, ...) keep working and fill in the same settings,
+//! and giving both spellings of one setting is an error rather than a silent choice. Secrets
+//! are never in the file: it names the environment variables that hold them, read when the
+//! run starts.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,9 +14,11 @@ use anyhow::{Context as _, Result, bail, ensure};
 use super::OutputKind;
 use super::raw::RawConfig;
 
+mod ocsf;
 mod raw;
 
-pub use raw::{RawElasticsearch, RawJsonl, RawMail, RawWebhook, TlsMode, WebhookFormat};
+pub use ocsf::{OcsfSettings, Severity};
+pub use raw::{RawElasticsearch, RawJsonl, RawMail, RawOcsf, RawWebhook, TlsMode, WebhookFormat};
 
 /// The original's defaults.
 const DEFAULT_FROM: &str = "reddalert@localhost";
@@ -35,6 +38,7 @@ pub struct DeliverySettings {
     pub elasticsearch: EsSettings,
     pub jsonl: Option<JsonlSettings>,
     pub webhook: Option<WebhookSettings>,
+    pub ocsf: Option<OcsfSettings>,
     /// Cap on alerts kept for outputs that did not accept them.
     pub max_waiting_alerts: usize,
 }
@@ -131,6 +135,16 @@ pub fn settings(
     if kinds.contains(&OutputKind::Webhook) && webhook.is_none() {
         bail!("output \"webhook\" needs a [webhook] section with `url` or `url_env`");
     }
+    let ocsf = match &raw.ocsf {
+        Some(o) => Some(ocsf::settings(o, resolve).context("invalid ocsf settings")?),
+        None => None,
+    };
+    if kinds.contains(&OutputKind::Ocsf) && ocsf.is_none() {
+        bail!(
+            "output \"ocsf\" appends OCSF findings to a file and needs an [ocsf] section with \
+             `path`"
+        );
+    }
     let max_waiting_alerts = super::check::within(
         "max_waiting_alerts",
         raw.max_waiting_alerts,
@@ -142,6 +156,7 @@ pub fn settings(
         elasticsearch,
         jsonl,
         webhook,
+        ocsf,
         max_waiting_alerts,
     })
 }

@@ -52,6 +52,8 @@ pub struct RawConfig {
     pub elasticsearch: Option<super::outputs::RawElasticsearch>,
     /// The JSON-lines file output (`[jsonl]`).
     pub jsonl: Option<super::outputs::RawJsonl>,
+    /// The OCSF findings file output (`[ocsf]`).
+    pub ocsf: Option<super::outputs::RawOcsf>,
     /// The webhook output (`[webhook]`).
     pub webhook: Option<super::outputs::RawWebhook>,
     /// Alerts kept for outputs that did not accept them (default 10000); past it the oldest

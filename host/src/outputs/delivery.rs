@@ -7,7 +7,6 @@
 //! disappears silently and a flood does not flood the log.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
@@ -183,33 +182,15 @@ fn enforce_cap(left: &mut Vec<PendingAlert>, cap: usize) -> Vec<PendingAlert> {
     left.drain(..excess).collect()
 }
 
-/// Appends dropped alerts to the dead-letter file `path`, one JSON line each, in one write
-/// followed by an fsync (a write that fails part way is cut back), and says so in one log
-/// line.
+/// Appends dropped alerts to the dead-letter file `path`, one JSON line each, as durably as
+/// the file outputs ([`super::append`]), and says so in one log line.
 pub fn write_dead_letters(path: &Path, dropped: &[PendingAlert]) -> Result<()> {
     let mut text = String::new();
     for entry in dropped {
         text.push_str(&super::json_line(entry));
         text.push('\n');
     }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("failed to open the dead-letter file {}", path.display()))?;
-    let start = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if let Err(err) = file
-        .write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-    {
-        let _ = file.set_len(start);
-        return Err(err).with_context(|| {
-            format!(
-                "failed to append to the dead-letter file {}",
-                path.display()
-            )
-        });
-    }
+    super::append::append_durably(path, &text).context("failed to write the dead-letter file")?;
     tracing::error!(
         dropped = dropped.len(),
         file = %path.display(),

@@ -1,13 +1,12 @@
 //! JSON lines appended to a file, for log shippers (Filebeat, Vector, Fluent Bit): one
 //! [`super::document`] per line, all of a run's lines in one write followed by an fsync, so
 //! a shipper never reads half a run. A write that fails part way is cut back to where it
-//! started, so the alerts can wait for the next run without leaving a broken line behind.
+//! started, so the alerts can wait for the next run without leaving a broken line behind
+//! ([`super::append`]).
 
-use std::fs::OpenOptions;
-use std::io::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use super::{AlertRecord, Output, Rejected, RunInfo, document, json_line};
 use crate::config::JsonlSettings;
@@ -38,30 +37,7 @@ impl Output for JsonlOutput {
             text.push_str(&json_line(&document(alert)));
             text.push('\n');
         }
-        let existed = self.path.exists();
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .with_context(|| format!("failed to open {}", self.path.display()))?;
-        let start = file
-            .metadata()
-            .with_context(|| format!("failed to read the size of {}", self.path.display()))?
-            .len();
-        let written = file
-            .write_all(text.as_bytes())
-            .and_then(|()| file.sync_all());
-        if let Err(err) = written {
-            let _ = file.set_len(start);
-            return Err(err)
-                .with_context(|| format!("failed to append to {}", self.path.display()));
-        }
-        if !existed {
-            // A new file is only durable once its directory entry is.
-            if let Some(dir) = self.path.parent().and_then(|d| std::fs::File::open(d).ok()) {
-                let _ = dir.sync_all();
-            }
-        }
+        super::append::append_durably(&self.path, &text)?;
         tracing::info!(alerts = alerts.len(), file = %self.path.display(), "alerts appended");
         Ok(Vec::new())
     }

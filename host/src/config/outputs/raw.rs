@@ -87,6 +87,18 @@ pub struct RawJsonl {
     pub path: Option<String>,
 }
 
+/// `[ocsf]`: alerts appended to a file as OCSF Detection Findings, one JSON line each.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOcsf {
+    /// The file, relative to the config file; created when missing.
+    pub path: Option<String>,
+    /// Severity by rule name (`informational`, `low`, `medium`, `high`, `critical`), over the
+    /// stock rules' defaults.
+    #[serde(default)]
+    pub severity: std::collections::BTreeMap<String, String>,
+}
+
 /// `[webhook]`: one JSON document POSTed per run.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -117,6 +117,12 @@ fn mistakes_are_named() {
     for (text, needle) in [
         ("output = \"jsonl\"", "needs a [jsonl] section with `path`"),
         ("output = \"webhook\"", "needs a [webhook] section"),
+        ("output = \"ocsf\"", "needs an [ocsf] section with `path`"),
+        (
+            "[ocsf]\nseverity = { a = \"low\" }",
+            "`ocsf.path`: required",
+        ),
+        ("[ocsf]\npath = \"f\"\nseverities = {}", "severities"),
         (
             "smtp_host = \"a\"\n[mail]\nhost = \"b\"",
             "`smtp_host` and `mail.host`",
@@ -203,6 +209,55 @@ fn the_shipped_templates_set_every_output() {
             d.webhook.as_ref().unwrap().url,
             WebhookUrl::Env("REDDALERT_WEBHOOK_URL".into())
         );
+        assert_eq!(
+            d.ocsf.as_ref().unwrap().path,
+            std::path::PathBuf::from("/var/log/reddalert/findings.ocsf.jsonl")
+        );
         assert_eq!(d.max_waiting_alerts, 10_000);
+    }
+}
+
+#[test]
+fn ocsf_takes_a_path_beside_the_config_and_severities_by_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(
+        &path,
+        "output = [\"ocsf\"]\n[ocsf]\npath = \"findings.jsonl\"\n\
+         severity = { secgroups = \"critical\", newtag = \"Low\", my_rule = \"informational\" }\n",
+    )
+    .unwrap();
+    let config = Config::load(&path, &Overrides::default()).unwrap();
+    assert_eq!(config.outputs, vec![OutputKind::Ocsf]);
+    let ocsf = config.delivery.ocsf.unwrap();
+    assert_eq!(ocsf.path, dir.path().join("findings.jsonl"));
+    assert_eq!(
+        ocsf.severity.into_iter().collect::<Vec<_>>(),
+        vec![
+            ("my_rule".to_owned(), Severity::Informational),
+            ("newtag".to_owned(), Severity::Low),
+            ("secgroups".to_owned(), Severity::Critical),
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_severity_names_the_key_the_value_and_the_choices() {
+    let toml = err(
+        "c.toml",
+        "[ocsf]\npath = \"f\"\nseverity = { secgroups = \"urgent\" }",
+    );
+    let json = err(
+        "c.json",
+        r#"{"ocsf": {"path": "f", "severity": {"secgroups": "urgent"}}}"#,
+    );
+    for e in [toml, json] {
+        assert!(
+            e.contains(
+                "invalid key `ocsf.severity.secgroups`: \"urgent\" is not a severity; use one \
+                 of informational, low, medium, high, critical"
+            ),
+            "{e}"
+        );
     }
 }
