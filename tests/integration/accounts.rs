@@ -132,15 +132,39 @@ fn an_accounts_rule_sections_replace_the_top_level_keys_for_it_alone() {
     let eddas = [basic_edda(), basic_edda()];
     let env = accounts_env(
         &eddas.each_ref(),
-        "[plugin.elbs]\nallowed_ports = [80, 443]\n",
+        "[plugin.elbs]\nallowed_ports = [80, 443]\n[ocsf]\npath = \"findings.jsonl\"\n",
         &[
             "",
             "[account.plugin.elbs]\nallowed_ports = [80, 443, 8080]\n",
         ],
     );
-    let run = env.run(&strs(&alerting()));
+    let run = env.run(&strs(&args(&alerting(), &["-o", "stdout_json,ocsf"])));
     assert_eq!(run.code, 0, "{}", run.stderr);
     let seen = by_account(&run);
+    // The OCSF findings name the account too, and still validate.
+    let findings = std::fs::read_to_string(env.path("findings.jsonl")).unwrap();
+    let problems = reddalert_testkit::ocsf::problems(&findings);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let mut per_account: BTreeMap<String, usize> = BTreeMap::new();
+    for line in findings.lines() {
+        let finding: Value = serde_json::from_str(line).unwrap();
+        let name = finding["cloud"]["account"]["name"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            finding["unmapped"]["account"]["tags"]["env"],
+            format!("env-{name}")
+        );
+        *per_account.entry(name).or_default() += 1;
+    }
+    let mut printed: BTreeMap<String, usize> = BTreeMap::new();
+    for alert in run.alerts() {
+        *printed
+            .entry(alert["account"]["name"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(per_account, printed, "{findings}");
     assert!(seen["a"].iter().any(|(rule, _)| rule == "elbs"), "{seen:?}");
     assert!(
         !seen["b"].iter().any(|(rule, _)| rule == "elbs"),

@@ -142,7 +142,7 @@ pub(crate) fn finding(alert: &AlertRecord, severity: Severity) -> Value {
         },
         "resources": resources(alert),
         "cloud": cloud(alert),
-        "unmapped": {"details": alert.details},
+        "unmapped": unmapped(alert),
     })
 }
 
@@ -189,25 +189,32 @@ fn resources(alert: &AlertRecord) -> Vec<Value> {
     all
 }
 
-/// `cloud`: AWS, with the region and the account when the details carry them.
+/// `cloud`: AWS, with the region when the details carry it, and the account: its id when
+/// the details carry it, named as the config's `[[account]]` names it when the run covers
+/// several.
 fn cloud(alert: &AlertRecord) -> Value {
     let mut cloud = Map::new();
     cloud.insert("provider".into(), json!("AWS"));
     if let Some(region) = detail(alert, "awsRegion") {
         cloud.insert("region".into(), json!(region));
     }
-    if let Some(account) = account(alert) {
+    let name = alert.account_name();
+    if let Some(uid) = detail(alert, "awsAccount").or(name) {
         cloud.insert(
             "account".into(),
-            json!({"uid": account, "name": account, "type_id": 10, "type": "AWS Account"}),
+            json!({"uid": uid, "name": name.unwrap_or(uid), "type_id": 10, "type": "AWS Account"}),
         );
     }
     Value::Object(cloud)
 }
 
-/// The AWS account the alert is about, when known: today only what the details say.
-fn account(alert: &AlertRecord) -> Option<&str> {
-    detail(alert, "awsAccount")
+/// The details whole, and the configured account with its tags when there is one.
+fn unmapped(alert: &AlertRecord) -> Value {
+    let mut unmapped = json!({"details": alert.details});
+    if let Some(account) = &alert.account {
+        unmapped["account"] = json!(account);
+    }
+    unmapped
 }
 
 /// A non-empty string field of object details.

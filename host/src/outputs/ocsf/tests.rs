@@ -22,6 +22,7 @@ fn alert(rule: &str, id: &str, details: Value) -> AlertRecord {
             until_ms: T3,
         },
         raised_ms: T3 + 300_000,
+        account: None,
     }
 }
 
