@@ -14,8 +14,8 @@ use anyhow::{Context as _, Result, anyhow, bail, ensure};
 
 use crate::contract::Limits;
 pub use outputs::{
-    DeliverySettings, EsSettings, JsonlSettings, MailSettings, OcsfSettings, Retry, Severity,
-    TlsMode, WebhookFormat, WebhookSettings, WebhookUrl, secret,
+    DeliverySettings, EsSettings, JsonlSettings, MailSettings, MetricsSettings, OcsfSettings,
+    Pushgateway, Retry, Severity, TlsMode, WebhookFormat, WebhookSettings, WebhookUrl, secret,
 };
 pub use raw::{RawConfig, RawLimits};
 
@@ -107,6 +107,8 @@ pub struct Config {
     pub delivery: DeliverySettings,
     /// Expected sha256 of each rule's module (lowercase hex), by rule name.
     pub pins: BTreeMap<String, String>,
+    /// Where each run's Prometheus metrics go, when `[metrics]` is set.
+    pub metrics: Option<MetricsSettings>,
 }
 
 /// Settings given on the command line, which win over the file.
@@ -195,6 +197,7 @@ impl Config {
             }
         }
         let delivery = outputs::settings(&raw, &outputs, &resolve)?;
+        let metrics = outputs::metrics(&raw, &resolve)?;
         let rules_dir = match &overrides.rules_dir {
             Some(dir) => dir.clone(),
             None => resolve(raw.rules_dir.as_deref().unwrap_or("rules")),
@@ -262,6 +265,7 @@ impl Config {
             plugins: raw.plugin,
             delivery,
             pins: parse_pins(raw.pin)?,
+            metrics,
         })
     }
 
