@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
 use crate::engine::{Engine, EngineOptions};
-use crate::outcome::Outcome;
+use crate::outcome::{Failure, FailureKind, Outcome};
 
 pub fn run(cli: Cli) -> Result<Outcome> {
     let overrides = Overrides {
@@ -27,7 +27,23 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     };
     let configfile = cli.common.configfile();
     match &cli.command {
-        None => crate::run::run(&load(&configfile, None)?, &cli.run),
+        None => {
+            let config = load(&configfile, None)?;
+            let started_ms = crate::window::now_ms();
+            let mut result = crate::run::run(&config, &cli.run);
+            // After the run, however it ended: a run that died still says so to monitoring.
+            if let Err(err) = crate::run::publish_metrics(&config, &cli.run, started_ms, &result) {
+                tracing::error!("{err:#}");
+                if let Ok(outcome) = &mut result {
+                    outcome.failures.push(Failure::new(
+                        FailureKind::Output,
+                        "metrics",
+                        format!("{err:#}"),
+                    ));
+                }
+            }
+            result
+        }
         Some(Command::Rules { json }) => {
             // With no config file at all (none given, the default absent), the listing of a
             // `--rules-dir` uses the default settings rather than failing.

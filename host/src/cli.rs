@@ -80,7 +80,7 @@ pub struct RunArgs {
     pub edda: Option<String>,
 
     /// Comma-separated outputs (stdout, stdout_tabsep, stdout_json, mail, elasticsearch, jsonl,
-    /// webhook), instead of the config's.
+    /// webhook, ocsf), instead of the config's.
     #[arg(short = 'o', long = "output")]
     pub output: Option<String>,
 

@@ -16,8 +16,8 @@ use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use crate::contract::Limits;
 pub use accounts::{Account, Shard, status_path};
 pub use outputs::{
-    DeliverySettings, EsSettings, JsonlSettings, MailSettings, OcsfSettings, Retry, Severity,
-    TlsMode, WebhookFormat, WebhookSettings, WebhookUrl, secret,
+    DeliverySettings, EsSettings, JsonlSettings, MailSettings, MetricsSettings, OcsfSettings,
+    Pushgateway, Retry, Severity, TlsMode, WebhookFormat, WebhookSettings, WebhookUrl, secret,
 };
 pub use raw::{RawConfig, RawLimits};
 
@@ -112,6 +112,8 @@ pub struct Config {
     /// The accounts of a run over several (`[[account]]`); empty for the single account of
     /// `edda`.
     pub accounts: Vec<Account>,
+    /// Where each run's Prometheus metrics go, when `[metrics]` is set.
+    pub metrics: Option<MetricsSettings>,
 }
 
 /// Settings given on the command line, which win over the file.
@@ -203,6 +205,7 @@ impl Config {
             }
         }
         let delivery = outputs::settings(&raw, &outputs, &resolve)?;
+        let metrics = outputs::metrics(&raw, &resolve)?;
         let rules_dir = match &overrides.rules_dir {
             Some(dir) => dir.clone(),
             None => resolve(raw.rules_dir.as_deref().unwrap_or("rules")),
@@ -271,6 +274,7 @@ impl Config {
             delivery,
             pins: parse_pins(raw.pin)?,
             accounts,
+            metrics,
         })
     }
 

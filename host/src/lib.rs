@@ -14,6 +14,7 @@ pub mod fuzzing;
 pub mod httpclient;
 pub mod listing;
 pub mod logging;
+pub mod metrics;
 pub mod outcome;
 pub mod outputs;
 pub mod report;

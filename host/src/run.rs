@@ -37,6 +37,9 @@ use crate::window::now_ms;
 
 mod account;
 mod evaluate;
+mod metrics;
+
+pub use metrics::publish_metrics;
 
 use account::{Evaluated, Shared, Target};
 
@@ -132,6 +135,28 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
     Ok(outcome)
 }
 
+/// The accounts this run covers, by name (None: the config's single account), each with the
+/// status file it keeps: `--statusfile`, or one beside it per `[[account]]` in this `--shard`.
+fn status_files<'c>(
+    config: &'c Config,
+    args: &RunArgs,
+) -> Vec<(Option<&'c crate::config::Account>, std::path::PathBuf)> {
+    if config.accounts.is_empty() {
+        return vec![(None, args.statusfile.clone())];
+    }
+    config
+        .accounts
+        .iter()
+        .filter(|a| args.shard.is_none_or(|s| s.has(&a.name)))
+        .map(|a| {
+            (
+                Some(a),
+                crate::config::status_path(&args.statusfile, &a.name),
+            )
+        })
+        .collect()
+}
+
 /// The accounts this run covers: the config's single account, or its `[[account]]`s in this
 /// `--shard`, each with its own status file beside `--statusfile` and a share of the rule
 /// parallelism.
@@ -142,22 +167,14 @@ fn targets(config: &Config, args: &RunArgs) -> Result<Vec<Target>> {
             "--shard splits the config's accounts, and it lists none (`[[account]]`); with one \
              EDDA, run one reddalert"
         );
-        return Ok(vec![Target {
-            account: None,
-            config: config.clone(),
-            statusfile: status::resolve(&args.statusfile)?,
-        }]);
+    } else {
+        ensure!(
+            args.edda.is_none(),
+            "--edda names one EDDA, and the config lists accounts, each with its own `edda`; \
+             leave --edda out (or use a config without accounts)"
+        );
     }
-    ensure!(
-        args.edda.is_none(),
-        "--edda names one EDDA, and the config lists accounts, each with its own `edda`; \
-         leave --edda out (or use a config without accounts)"
-    );
-    let chosen: Vec<_> = config
-        .accounts
-        .iter()
-        .filter(|a| args.shard.is_none_or(|s| s.has(&a.name)))
-        .collect();
+    let chosen = status_files(config, args);
     if chosen.is_empty() {
         tracing::warn!("no account of the config falls in this shard");
     }
@@ -165,14 +182,16 @@ fn targets(config: &Config, args: &RunArgs) -> Result<Vec<Target>> {
     let threads = config.parallelism / workers;
     chosen
         .into_iter()
-        .map(|account| {
-            let path = crate::config::status_path(&args.statusfile, &account.name);
+        .map(|(account, path)| {
             Ok(Target {
-                account: Some(AccountTag {
-                    name: account.name.clone(),
-                    tags: account.tags.clone(),
+                account: account.map(|a| AccountTag {
+                    name: a.name.clone(),
+                    tags: a.tags.clone(),
                 }),
-                config: config.for_account(account, threads),
+                config: match account {
+                    Some(a) => config.for_account(a, threads),
+                    None => config.clone(),
+                },
                 statusfile: status::resolve(&path)?,
             })
         })

@@ -58,7 +58,11 @@ fn account_status(env: &Env, name: &str) -> Value {
 #[test]
 fn an_account_whose_edda_is_down_fails_alone_and_reads_its_window_again() {
     let eddas = [basic_edda(), basic_edda(), basic_edda()];
-    let env = accounts_env(&eddas.each_ref(), "store-until = true\n", &[]);
+    let env = accounts_env(
+        &eddas.each_ref(),
+        "store-until = true\n[metrics]\ntextfile = \"reddalert.prom\"\n",
+        &[],
+    );
     for name in ["a", "b", "c"] {
         std::fs::write(
             env.path(&format!("status.{name}.json")),
@@ -101,6 +105,30 @@ fn an_account_whose_edda_is_down_fails_alone_and_reads_its_window_again() {
         tagged.iter().all(|a| a["account"]["tags"]["env"]
             == format!("env-{}", a["account"]["name"].as_str().unwrap())),
         "every alert carries its account's tags: {tagged:?}"
+    );
+    // Monitoring sees the failed account, and each account's rules by their label.
+    let metrics = reddalert_testkit::prometheus::parse(
+        &std::fs::read_to_string(env.path("reddalert.prom")).unwrap(),
+    );
+    let gauge = |name: &str, labels: &[(&str, &str)]| {
+        metrics
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| f.value(labels))
+            .unwrap_or_else(|| panic!("no {name}{labels:?} in {metrics:#?}"))
+    };
+    assert_eq!(gauge("reddalert_failures", &[("kind", "account")]), 1.0);
+    assert_eq!(gauge("reddalert_last_run_exit_code", &[]), 1.0);
+    assert_eq!(
+        gauge(
+            "reddalert_rule_alerts",
+            &[("account", "b"), ("rule", "elbs")]
+        ),
+        first
+            .alerts()
+            .iter()
+            .filter(|a| a["account"]["name"] == "b" && a["plugin_name"] == "elbs")
+            .count() as f64
     );
     // The failing account's status is untouched: its window still starts at T2.
     assert_eq!(account_status(&env, "c")["since"], json!(T2));

@@ -15,6 +15,7 @@ mod elasticsearch;
 mod hostile;
 mod limits;
 mod mail;
+mod metrics;
 mod ocsf;
 mod pinning;
 mod python_rule;

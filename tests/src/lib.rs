@@ -5,6 +5,7 @@ pub mod guests;
 pub mod http;
 pub mod moto;
 pub mod ocsf;
+pub mod prometheus;
 pub mod python;
 pub mod sentry;
 pub mod smtp;

@@ -14,9 +14,11 @@ use anyhow::{Context as _, Result, bail, ensure};
 use super::OutputKind;
 use super::raw::RawConfig;
 
+mod metrics;
 mod ocsf;
 mod raw;
 
+pub use metrics::{MetricsSettings, Pushgateway, RawMetrics};
 pub use ocsf::{OcsfSettings, Severity};
 pub use raw::{RawElasticsearch, RawJsonl, RawMail, RawOcsf, RawWebhook, TlsMode, WebhookFormat};
 
@@ -159,6 +161,17 @@ pub fn settings(
         ocsf,
         max_waiting_alerts,
     })
+}
+
+/// Validates `[metrics]`, when there is one.
+pub fn metrics(
+    raw: &RawConfig,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<Option<MetricsSettings>> {
+    raw.metrics
+        .as_ref()
+        .map(|m| metrics::settings(m, resolve))
+        .transpose()
 }
 
 /// One setting that has an original flat key and a key in a section: at most one may be given.

@@ -56,6 +56,8 @@ pub struct RawConfig {
     pub ocsf: Option<super::outputs::RawOcsf>,
     /// The webhook output (`[webhook]`).
     pub webhook: Option<super::outputs::RawWebhook>,
+    /// Prometheus metrics of each run (`[metrics]`): a textfile, a Pushgateway, or both.
+    pub metrics: Option<super::outputs::RawMetrics>,
     /// Alerts kept for outputs that did not accept them (default 10000); past it the oldest
     /// are moved to a dead-letter file beside the status file.
     pub max_waiting_alerts: Option<usize>,

@@ -261,3 +261,76 @@ fn an_unknown_severity_names_the_key_the_value_and_the_choices() {
         );
     }
 }
+
+#[test]
+fn metrics_take_a_textfile_beside_the_config_and_a_pushgateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(
+        &path,
+        "[metrics]\ntextfile = \"textfile/reddalert.prom\"\n\
+         pushgateway = \"http://pushgateway:9091/\"\ninstance = \"web-1\"\ntimeout_seconds = 2.5\n",
+    )
+    .unwrap();
+    let metrics = Config::load(&path, &Overrides::default())
+        .unwrap()
+        .metrics
+        .unwrap();
+    assert_eq!(
+        metrics.textfile,
+        Some(dir.path().join("textfile/reddalert.prom"))
+    );
+    assert_eq!(
+        metrics.pushgateway,
+        Some(Pushgateway {
+            url: "http://pushgateway:9091".into(),
+            instance: Some("web-1".into()),
+            timeout: std::time::Duration::from_millis(2500),
+        })
+    );
+    let none = load("c.toml", "").unwrap();
+    assert!(none.metrics.is_none());
+    let json = load("c.json", r#"{"metrics": {"pushgateway": "https://pg"}}"#).unwrap();
+    let pushed = json.metrics.unwrap();
+    assert_eq!(pushed.textfile, None);
+    assert_eq!(
+        pushed.pushgateway.unwrap().timeout,
+        std::time::Duration::from_secs(10)
+    );
+}
+
+#[test]
+fn metrics_mistakes_are_named() {
+    for (text, needle) in [
+        (
+            "[metrics]",
+            "invalid key `metrics`: set `textfile` (a file for node_exporter's textfile \
+             collector), `pushgateway` (a Pushgateway URL), or both",
+        ),
+        ("[metrics]\ntextfile = \"\"", "`metrics.textfile`: empty"),
+        (
+            "[metrics]\npushgateway = \"pg:9091\"",
+            "`metrics.pushgateway`: \"pg:9091\" is not an http(s) URL",
+        ),
+        (
+            "[metrics]\npushgateway = \"http://pg:9091/metrics/job/x\"",
+            "give the base URL",
+        ),
+        (
+            "[metrics]\ntextfile = \"m.prom\"\ninstance = \"a\"",
+            "`metrics.instance`: it is a Pushgateway setting and `metrics.pushgateway` is not set",
+        ),
+        (
+            "[metrics]\npushgateway = \"http://pg\"\ninstance = \"\"",
+            "`metrics.instance`: empty",
+        ),
+        (
+            "[metrics]\npushgateway = \"http://pg\"\ntimeout_seconds = 0",
+            "`metrics.timeout_seconds`: 0 is outside its range",
+        ),
+        ("[metrics]\ntextfle = \"m.prom\"", "textfle"),
+    ] {
+        let e = err("c.toml", text);
+        assert!(e.contains(needle), "{text:?}: {e}");
+    }
+}
