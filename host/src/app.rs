@@ -8,7 +8,6 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
-use crate::engine::{Engine, EngineOptions};
 use crate::outcome::{Failure, FailureKind, Outcome};
 
 pub fn run(cli: Cli) -> Result<Outcome> {
@@ -71,10 +70,4 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             crate::authoring::snapshot::run(&load(&configfile, args.edda.as_ref())?, args)
         }
     }
-}
-
-pub(crate) fn engine_for(config: &Config) -> Result<Engine> {
-    Engine::new(&EngineOptions {
-        cache_dir: config.cache_dir.clone(),
-    })
 }

@@ -8,12 +8,10 @@
 
 mod chef;
 mod chef_auth;
-mod config;
 mod describe;
-mod grants;
 mod http;
+mod policy;
 mod pool;
-mod raw;
 mod s3;
 mod s3_xml;
 mod sigv4;
@@ -25,14 +23,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
-pub use chef_auth::SignVersion;
-pub(crate) use config::CHEF_KEYS;
-pub use config::{
-    CallLimits, CapabilityConfig, ChefSettings, CredentialSource, NetSettings, S3Settings,
-};
 pub use describe::{describe, describe_text};
-pub use grants::{Grant, HostPattern, HostPolicy, is_public};
-pub use raw::{RawCapabilities, RawChef, RawGrant, RawS3};
+
+use crate::config::{CapabilityConfig, ChefSettings, Grant, NetSettings, S3Settings};
 
 use crate::contract::{Capability, HttpResponse, NetError, ObjectListing};
 
@@ -40,7 +33,7 @@ use crate::contract::{Capability, HttpResponse, NetError, ObjectListing};
 /// rule) or an error the rule sees as is.
 #[derive(Debug)]
 enum CallError {
-    Refused(grants::Refusal),
+    Refused(policy::Refusal),
     Net(NetError),
 }
 

@@ -3,6 +3,7 @@
 //! overrides applied, and every value checked before anything runs.
 
 mod accounts;
+pub(crate) mod capabilities;
 pub(crate) mod check;
 mod outputs;
 mod raw;
@@ -15,9 +16,13 @@ use anyhow::{Context as _, Result, anyhow, bail, ensure};
 
 use crate::contract::Limits;
 pub use accounts::{Account, Shard, status_path};
+pub use capabilities::{
+    CapabilityConfig, ChefSettings, CredentialSource, Grant, NetSettings, S3Settings, SignVersion,
+};
 pub use outputs::{
     DeliverySettings, EsSettings, JsonlSettings, MailSettings, MetricsSettings, OcsfSettings,
-    Pushgateway, Retry, Severity, TlsMode, WebhookFormat, WebhookSettings, WebhookUrl, secret,
+    Pushgateway, Retry, Severity, TlsMode, WebhookFormat, WebhookSettings, WebhookUrl, index_name,
+    secret,
 };
 pub use raw::{RawConfig, RawLimits};
 
@@ -89,7 +94,6 @@ impl OutputKind {
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub path: PathBuf,
     pub edda: EddaSource,
     pub outputs: Vec<OutputKind>,
     pub store_until: bool,
@@ -104,7 +108,7 @@ pub struct Config {
     pub rule_limits: BTreeMap<String, Limits>,
     pub plugins: BTreeMap<String, serde_json::Value>,
     /// Grants, call limits and the Chef and S3 settings of rules' capabilities.
-    pub capabilities: crate::capabilities::CapabilityConfig,
+    pub capabilities: CapabilityConfig,
     /// Settings of mail, Elasticsearch, jsonl, webhook, ocsf and of alerts waiting for them.
     pub delivery: DeliverySettings,
     /// Expected sha256 of each rule's module (lowercase hex), by rule name.
@@ -186,9 +190,9 @@ impl Config {
         let accounts = accounts::parse(&raw.account, raw.edda.is_some(), &|e| {
             parse_edda(e, &resolve)
         })?;
-        let capabilities = crate::capabilities::CapabilityConfig::from_raw(&mut raw, &resolve)?;
+        let capabilities = CapabilityConfig::from_raw(&mut raw, &resolve)?;
         let output_names = match (&overrides.output, &raw.output) {
-            (Some(cli), _) => raw::OneOrMany::One(cli.clone()).items(),
+            (Some(cli), _) => outputs::raw::OneOrMany::One(cli.clone()).items(),
             (None, Some(file)) => file.items(),
             (None, None) => vec!["stdout".to_owned()],
         };
@@ -236,7 +240,6 @@ impl Config {
             );
         }
         Ok(Config {
-            path: path.to_owned(),
             edda,
             outputs,
             store_until: overrides.store_until || raw.store_until.unwrap_or(false),

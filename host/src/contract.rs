@@ -276,3 +276,17 @@ pub trait HostServices: Send + Sync {
         Err(self.net_denied(Capability::S3))
     }
 }
+
+/// The longest rule name, and version.
+pub const MAX_NAME_BYTES: usize = 64;
+
+/// Whether `name` is a rule name: `[a-z0-9][a-z0-9_-]{0,63}`, an identifier that can forge
+/// no line and hide no escape wherever it is printed (account names follow it too).
+pub fn is_rule_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && name.len() <= MAX_NAME_BYTES
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}

@@ -53,8 +53,6 @@ pub enum RuleError {
     TooMuchData { copied: usize, limit: usize },
     #[error("returned invalid output: {0}")]
     BadOutput(String),
-    #[error("is incompatible with this host: {0}")]
-    Incompatible(String),
     #[error("was refused: {0}")]
     Refused(String),
 }
@@ -89,11 +87,6 @@ impl Module {
     /// `evaluate` fails with [`RuleError::Refused`] without running any of its code.
     pub fn refuse(&mut self, reason: String) {
         self.refusal = Some(reason);
-    }
-
-    /// Why the module is refused, if it is.
-    pub fn refusal(&self) -> Option<&str> {
-        self.refusal.as_deref()
     }
 }
 

@@ -10,9 +10,10 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::alert::AlertRecord;
 use crate::config::{Config, OutputKind, Overrides};
 use crate::contract::{MAX_JSON_DEPTH, Query, Window, json_depth};
-use crate::outputs::{self, AlertRecord, RunInfo};
+use crate::outputs::{self, RunInfo};
 use crate::status::Status;
 
 /// One fuzz target's body.
@@ -116,7 +117,7 @@ pub fn guest_info(data: &[u8]) {
         return;
     };
     if crate::rules::check_info(&info).is_ok() {
-        assert!(crate::rules::is_rule_name(&info.name), "{:?}", info.name);
+        assert!(crate::contract::is_rule_name(&info.name), "{:?}", info.name);
         assert!(info.queries.len() <= crate::contract::MAX_QUERIES);
     }
 }

@@ -18,7 +18,7 @@ use crate::status::Status;
 /// Prints the installed rules (and, when the status file exists, where each stands).
 pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> {
     let status = read_status(statusfile);
-    let engine = crate::app::engine_for(config)?;
+    let engine = crate::rules::engine_for(config)?;
     let installed = Installed::load(&engine, config)?;
     let rules: Vec<Value> = installed
         .rules

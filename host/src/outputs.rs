@@ -18,51 +18,16 @@ mod webhook;
 use std::io::Write;
 
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use crate::alert::AlertRecord;
 use crate::config::{DeliverySettings, OutputKind};
 use crate::contract::Window;
 
-pub use delivery::{DeliveryReport, PendingAlert, deliver, write_dead_letters};
-pub use digest::{render_html, render_text, subject};
-pub use document::{bulk_body, document, document_id, index_name};
+pub use delivery::{deliver, write_dead_letters};
+pub use digest::{render_html, render_text};
+pub use document::{bulk_body, document, document_id};
 pub(crate) use stdout::render as render_stdout;
-
-/// One alert as delivered: the rule that raised it, its id and its details, and the run it
-/// came from (an alert that waited is delivered with the window it was raised in).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertRecord {
-    pub plugin_name: String,
-    pub id: String,
-    pub details: serde_json::Value,
-    /// The version of the rule that raised it.
-    pub rule_version: String,
-    /// The window of the run that raised it.
-    pub window: Window,
-    /// When that run started (epoch ms).
-    pub raised_ms: u64,
-    /// The account it was raised in, when the config lists accounts (`[[account]]`); a
-    /// single-account run leaves it out, so its outputs read as before.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<AccountTag>,
-}
-
-/// The account an alert was raised in: its name and the tags the config gives it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccountTag {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub tags: std::collections::BTreeMap<String, String>,
-}
-
-impl AlertRecord {
-    /// The account's name, when the alert has one.
-    pub fn account_name(&self) -> Option<&str> {
-        self.account.as_ref().map(|a| a.name.as_str())
-    }
-}
 
 /// What outputs know about the run that is delivering.
 #[derive(Debug, Clone, Copy)]

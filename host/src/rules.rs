@@ -12,11 +12,9 @@ use anyhow::{Context as _, Result, bail};
 
 use crate::config::Config;
 use crate::contract::{HostServices, Limits, LogLevel, RuleInfo};
-use crate::engine::{Engine, Module};
+use crate::engine::{Engine, EngineOptions, Module};
 
 mod checks;
-
-pub(crate) use checks::is_rule_name;
 
 pub(crate) use checks::check_info;
 
@@ -289,4 +287,11 @@ impl HostServices for InfoHost {
     ) -> Result<String, crate::contract::EddaCallError> {
         Err(crate::contract::EddaCallError::Denied)
     }
+}
+
+/// The engine of a run, with the config's compilation cache.
+pub(crate) fn engine_for(config: &Config) -> Result<Engine> {
+    Engine::new(&EngineOptions {
+        cache_dir: config.cache_dir.clone(),
+    })
 }

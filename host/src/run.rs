@@ -26,11 +26,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context as _, Result, anyhow, ensure};
 
+use crate::alert::{AccountTag, PendingAlert};
 use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::contract::Window;
 use crate::outcome::{Failure, FailureKind, Outcome};
-use crate::outputs::{self, AccountTag, Output, PendingAlert, RunInfo};
+use crate::outputs::{self, Output, RunInfo};
 use crate::rules::Installed;
 use crate::status;
 use crate::window::now_ms;
@@ -51,7 +52,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
     let mut stdout = std::io::stdout();
     let mut outputs = outputs::build(&config.outputs, &config.delivery, &mut stdout)?;
 
-    let engine = crate::app::engine_for(config)?;
+    let engine = crate::rules::engine_for(config)?;
     let installed = Installed::load(&engine, config)?;
     let selected = installed.select(&args.rules)?;
     warn_unused_sections(config, &installed);

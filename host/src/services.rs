@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::capabilities::{CapabilityConfig, RuleCapabilities};
+use crate::capabilities::RuleCapabilities;
+use crate::config::CapabilityConfig;
 use crate::contract::{
     Capability, EddaCallError, HostServices, HttpResponse, LogLevel, NetError, ObjectListing,
     Query, Window,

@@ -15,7 +15,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::outputs::PendingAlert;
+use crate::alert::PendingAlert;
 
 pub use file::{dead_letter_path, remove_leftovers, resolve};
 pub use lock::StatusLock;

@@ -59,7 +59,7 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
         &status,
         now_ms(),
     )?;
-    let engine = crate::app::engine_for(config)?;
+    let engine = crate::rules::engine_for(config)?;
     let installed = Installed::load(&engine, config)?;
     let selected = installed.select(&args.rules)?;
     let mut outcome = Outcome::default();

@@ -12,7 +12,7 @@ use rsa::PrivateKey;
 use serde::Deserialize;
 
 use super::chef_auth::{self, SERVER_API_VERSION, SignedRequest};
-use super::config::ChefSettings;
+use crate::config::ChefSettings;
 use crate::contract::NetError;
 
 /// Largest search page accepted.

@@ -5,6 +5,7 @@
 //! RSA-SHA256 and needs Chef Server 12.4 or later. The signature goes in `X-Ops-Authorization-N`
 //! headers of 60 base64 characters each. The private key stays in the host.
 
+use crate::config::SignVersion;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rsa::pkcs1::DecodeRsaPrivateKey as _;
@@ -14,15 +15,6 @@ use sha1::Digest as _;
 
 /// The Chef server API version requested (and signed, in 1.3).
 pub(super) const SERVER_API_VERSION: &str = "1";
-
-/// The signing protocol version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum SignVersion {
-    #[serde(rename = "1.1")]
-    V1_1,
-    #[serde(rename = "1.3")]
-    V1_3,
-}
 
 /// Reads a PEM private key, PKCS#1 (`BEGIN RSA PRIVATE KEY`, as Chef writes them) or PKCS#8.
 pub(super) fn parse_key(pem: &str) -> Result<PrivateKey, String> {

@@ -2,8 +2,9 @@
 //! whether its grant allows them, and the grant's host lists and call limits, as JSON (`--json`)
 //! or as lines of the text listing.
 
-use super::grants::HostPattern;
-use super::{CapabilityConfig, capability_name};
+use super::capability_name;
+use crate::config::CapabilityConfig;
+use crate::config::capabilities::HostPattern;
 use crate::contract::Capability;
 
 /// What `reddalert rules` shows about one rule's capabilities: for each declared one whether

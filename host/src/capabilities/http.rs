@@ -14,8 +14,9 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use super::CallError;
-use super::config::NetSettings;
-use super::grants::{HostPolicy, Refusal};
+use super::policy::Refusal;
+use crate::config::NetSettings;
+use crate::config::capabilities::HostPolicy;
 use crate::contract::{HttpResponse, NetError};
 
 /// The HTTP client of one rule.

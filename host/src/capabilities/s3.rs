@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::io::Read as _;
 use std::sync::Mutex;
 
-use super::config::{CredentialSource, S3Settings};
 use super::s3_xml::{self, AccessControlPolicy, ListAllMyBucketsResult, ListBucketResult};
 use super::sigv4::{self, Canonical, Credentials, EMPTY_SHA256};
+use crate::config::{CredentialSource, S3Settings};
 use crate::contract::{NetError, ObjectListing};
 
 /// Largest S3 answer read.

@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use super::CallError;
-use super::grants::HostPolicy;
+use crate::config::capabilities::HostPolicy;
 use crate::contract::NetError;
 
 /// Addresses of one name tried at most.

@@ -1,7 +1,10 @@
 use std::net::IpAddr;
 
 use super::*;
+use crate::capabilities::policy::is_public;
+use crate::config::capabilities::{HostPattern, HostPolicy};
 use crate::config::{Config, Overrides};
+use crate::config::{CredentialSource, SignVersion};
 
 fn load(name: &str, text: &str) -> anyhow::Result<Config> {
     let dir = tempfile::tempdir().unwrap();

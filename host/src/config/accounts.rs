@@ -64,7 +64,7 @@ pub(super) fn parse(
             .clone()
             .with_context(|| format!("invalid key `{at}.name`: required"))?;
         ensure!(
-            crate::rules::is_rule_name(&name),
+            crate::contract::is_rule_name(&name),
             "invalid key `{at}.name`: {name:?} is not a plain name ([a-z0-9][a-z0-9_-]{{0,63}}); \
              it names the account's status file"
         );
@@ -83,7 +83,7 @@ pub(super) fn parse(
             };
             if let Some(key) = keys
                 .keys()
-                .find(|k| crate::capabilities::CHEF_KEYS.contains(&k.as_str()))
+                .find(|k| super::capabilities::CHEF_KEYS.contains(&k.as_str()))
             {
                 bail!(
                     "invalid key `{at}.plugin.{rule}.{key}`: every account asks the one Chef \

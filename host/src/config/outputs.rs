@@ -14,13 +14,14 @@ use anyhow::{Context as _, Result, bail, ensure};
 use super::OutputKind;
 use super::raw::RawConfig;
 
-mod metrics;
+pub(super) mod metrics;
 mod ocsf;
-mod raw;
+pub(super) mod raw;
 
-pub use metrics::{MetricsSettings, Pushgateway, RawMetrics};
+pub use metrics::{MetricsSettings, Pushgateway};
 pub use ocsf::{OcsfSettings, Severity};
-pub use raw::{RawElasticsearch, RawJsonl, RawMail, RawOcsf, RawWebhook, TlsMode, WebhookFormat};
+use raw::RawWebhook;
+pub use raw::{TlsMode, WebhookFormat};
 
 /// The original's defaults.
 const DEFAULT_FROM: &str = "reddalert@localhost";
@@ -279,7 +280,7 @@ fn elasticsearch(raw: &RawConfig, resolve: &dyn Fn(&str) -> PathBuf) -> Result<E
     );
     let index = e.index.unwrap_or_else(|| DEFAULT_INDEX.to_owned());
     ensure!(
-        !index.is_empty() && crate::outputs::index_name(&index, 0).is_ok(),
+        !index.is_empty() && index_name(&index, 0).is_ok(),
         "`elasticsearch.index` {index:?} is not a valid index pattern"
     );
     ensure!(
@@ -382,6 +383,25 @@ fn retry(
             0..=600_000,
         )?),
     })
+}
+
+/// The index an alert goes to: `pattern` with strftime fields filled from the alert's date
+/// (UTC), so a waiting alert lands in the index of the day it was raised, next to its `_id`.
+pub fn index_name(pattern: &str, raised_ms: u64) -> Result<String> {
+    let name = if pattern.contains('%') {
+        let at = i64::try_from(raised_ms)
+            .ok()
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        jiff::fmt::strtime::format(pattern, at)?
+    } else {
+        pattern.to_owned()
+    };
+    let bad = |c: char| c.is_uppercase() || "\\/*?\"<>| ,#:".contains(c);
+    if name.is_empty() || name.starts_with(['-', '_', '+']) || name.chars().any(bad) {
+        bail!("{name:?} is not a valid Elasticsearch index name");
+    }
+    Ok(name)
 }
 
 /// Reads an environment variable a config key names, for a secret.

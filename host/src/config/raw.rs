@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::outputs::raw::OneOrMany;
+
 /// One config file, before validation. Keys marked "original" keep the original's names.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,17 +49,17 @@ pub struct RawConfig {
     /// (original) SMTP relay host.
     pub smtp_host: Option<String>,
     /// The mail digest (`[mail]`); the original's `email_*` and `smtp_host` keys still work.
-    pub mail: Option<super::outputs::RawMail>,
+    pub mail: Option<super::outputs::raw::RawMail>,
     /// The Elasticsearch output (`[elasticsearch]`); `es_host` and `es_port` still work.
-    pub elasticsearch: Option<super::outputs::RawElasticsearch>,
+    pub elasticsearch: Option<super::outputs::raw::RawElasticsearch>,
     /// The JSON-lines file output (`[jsonl]`).
-    pub jsonl: Option<super::outputs::RawJsonl>,
+    pub jsonl: Option<super::outputs::raw::RawJsonl>,
     /// The OCSF findings file output (`[ocsf]`).
-    pub ocsf: Option<super::outputs::RawOcsf>,
+    pub ocsf: Option<super::outputs::raw::RawOcsf>,
     /// The webhook output (`[webhook]`).
-    pub webhook: Option<super::outputs::RawWebhook>,
+    pub webhook: Option<super::outputs::raw::RawWebhook>,
     /// Prometheus metrics of each run (`[metrics]`): a textfile, a Pushgateway, or both.
-    pub metrics: Option<super::outputs::RawMetrics>,
+    pub metrics: Option<super::outputs::metrics::RawMetrics>,
     /// Alerts kept for outputs that did not accept them (default 10000); past it the oldest
     /// are moved to a dead-letter file beside the status file.
     pub max_waiting_alerts: Option<usize>,
@@ -70,15 +72,15 @@ pub struct RawConfig {
     #[serde(default)]
     pub pin: BTreeMap<String, String>,
     /// Defaults of every rule's capability calls (timeouts, caps, per-run call limits).
-    pub capabilities: Option<crate::capabilities::RawCapabilities>,
+    pub capabilities: Option<super::capabilities::RawCapabilities>,
     /// What each rule may reach beyond EDDA: `[grant.<rule>]` in TOML, `"grant": {"<rule>": …}`
     /// or `"grant.<rule>"` in JSON. A rule without a grant gets nothing.
     #[serde(default)]
-    pub grant: BTreeMap<String, crate::capabilities::RawGrant>,
+    pub grant: BTreeMap<String, super::capabilities::RawGrant>,
     /// The Chef server of the `chef` capability.
-    pub chef: Option<crate::capabilities::RawChef>,
+    pub chef: Option<super::capabilities::RawChef>,
     /// The S3 API of the `s3` capability.
-    pub s3: Option<crate::capabilities::RawS3>,
+    pub s3: Option<super::capabilities::RawS3>,
     /// The AWS accounts of the run, one EDDA each: `[[account]]` in TOML, `"account": [...]`
     /// in JSON. None: the single account of `edda`.
     #[serde(default)]
@@ -100,28 +102,6 @@ pub struct RawLimits {
     /// Per-rule overrides: `[limits.rule.<name>]`.
     #[serde(default)]
     pub rule: BTreeMap<String, RawLimits>,
-}
-
-/// A list, or (as the original wrote it) one comma-separated string.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    pub fn items(&self) -> Vec<String> {
-        match self {
-            OneOrMany::One(s) => s
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect(),
-            OneOrMany::Many(v) => v.iter().map(|s| s.trim().to_owned()).collect(),
-        }
-    }
 }
 
 /// Parses TOML, keeping toml's line and column in errors.

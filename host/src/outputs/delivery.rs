@@ -11,38 +11,9 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
-use serde::{Deserialize, Serialize};
-
 use super::{AlertRecord, Output, RunInfo};
+use crate::alert::PendingAlert;
 use crate::outcome::{Failure, FailureKind};
-
-/// An alert that some outputs have not taken yet.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PendingAlert {
-    /// The alert as it was raised.
-    pub alert: AlertRecord,
-    /// The outputs still owed it (`mail`, `elasticsearch`, ...).
-    pub outputs: Vec<String>,
-    /// Runs in which a delivery of it failed.
-    #[serde(default)]
-    pub attempts: u32,
-    /// Why the last delivery failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<String>,
-}
-
-impl PendingAlert {
-    /// A fresh alert, owed to every one of `outputs`.
-    pub fn owed(alert: AlertRecord, outputs: &[String]) -> PendingAlert {
-        PendingAlert {
-            alert,
-            outputs: outputs.to_vec(),
-            attempts: 0,
-            last_error: None,
-        }
-    }
-}
 
 /// What happened to a run's deliveries.
 #[derive(Debug, Default)]

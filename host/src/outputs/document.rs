@@ -4,11 +4,12 @@
 //! alert is (rule, id, window, details), so a retry or a redelivery of a waiting alert lands
 //! on the same `_id` and `create` answers 409 instead of indexing it twice.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use super::{AlertRecord, details_text, iso_time};
+use crate::config::index_name;
 
 /// The document of one alert (jsonl lines, webhook alerts, the base of Elasticsearch's).
 /// `uid` is the alert's stable id (the Elasticsearch `_id`): the same alert delivered twice to
@@ -95,25 +96,6 @@ fn canonical(value: &Value) -> String {
         }
         other => other.to_string(),
     }
-}
-
-/// The index an alert goes to: `pattern` with strftime fields filled from the alert's date
-/// (UTC), so a waiting alert lands in the index of the day it was raised, next to its `_id`.
-pub fn index_name(pattern: &str, raised_ms: u64) -> Result<String> {
-    let name = if pattern.contains('%') {
-        let at = i64::try_from(raised_ms)
-            .ok()
-            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-        jiff::fmt::strtime::format(pattern, at)?
-    } else {
-        pattern.to_owned()
-    };
-    let bad = |c: char| c.is_uppercase() || "\\/*?\"<>| ,#:".contains(c);
-    if name.is_empty() || name.starts_with(['-', '_', '+']) || name.chars().any(bad) {
-        bail!("{name:?} is not a valid Elasticsearch index name");
-    }
-    Ok(name)
 }
 
 /// The `_bulk` body: a `create` action line and a document line per alert, each ending in a

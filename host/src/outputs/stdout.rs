@@ -74,7 +74,7 @@ pub(crate) fn render(kind: OutputKind, alert: &AlertRecord) -> String {
                 details: &'a serde_json::Value,
                 uid: String,
                 #[serde(skip_serializing_if = "Option::is_none")]
-                account: Option<&'a super::AccountTag>,
+                account: Option<&'a crate::alert::AccountTag>,
             }
             let line = Line {
                 account: alert.account.as_ref(),

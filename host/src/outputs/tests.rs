@@ -4,7 +4,10 @@
 use serde_json::json;
 
 use super::*;
+use crate::alert::{AccountTag, PendingAlert};
+use crate::config::index_name;
 use crate::contract::Window;
+use crate::outputs::digest::subject;
 
 const T1: u64 = 1_514_768_400_000;
 const T3: u64 = 1_514_775_600_000;

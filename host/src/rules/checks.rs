@@ -6,21 +6,9 @@
 //! bound named.
 
 use crate::contract::{
-    MAX_DEFAULT_CONFIG_BYTES, MAX_INFO_TEXT_BYTES, MAX_QUERIES, MAX_QUERY_BYTES, RuleInfo,
+    MAX_DEFAULT_CONFIG_BYTES, MAX_INFO_TEXT_BYTES, MAX_NAME_BYTES, MAX_QUERIES, MAX_QUERY_BYTES,
+    RuleInfo, is_rule_name,
 };
-
-/// The longest rule name, and version.
-const MAX_NAME_BYTES: usize = 64;
-
-/// Whether `name` is a rule name: `[a-z0-9][a-z0-9_-]{0,63}`.
-pub fn is_rule_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && name.len() <= MAX_NAME_BYTES
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-}
 
 pub(crate) fn check_info(info: &RuleInfo) -> Result<(), String> {
     if !is_rule_name(&info.name) {
@@ -56,7 +44,7 @@ pub(crate) fn check_info(info: &RuleInfo) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_rule_name;
+    use crate::contract::is_rule_name;
 
     #[test]
     fn rule_names_follow_the_documented_grammar() {

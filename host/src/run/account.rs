@@ -12,13 +12,14 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 
 use super::evaluate::{evaluate_all, prefetch};
+use crate::alert::{AccountTag, AlertRecord, PendingAlert};
 use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::contract::{RuleOutput, Window};
 use crate::edda::EddaClient;
 use crate::engine::Engine;
 use crate::outcome::{EddaTraffic, Failure, FailureKind};
-use crate::outputs::{self, AccountTag, AlertRecord, PendingAlert};
+use crate::outputs;
 use crate::rules::{Installed, InstalledRule};
 use crate::status::{self, Status, StatusLock};
 use crate::window::{RunWindows, now_ms};

@@ -89,8 +89,8 @@ fn format_1_files_are_read_and_pending_alerts_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("status.json");
     let mut status = Status::new();
-    status.pending.push(crate::outputs::PendingAlert {
-        alert: crate::outputs::AlertRecord {
+    status.pending.push(crate::alert::PendingAlert {
+        alert: crate::alert::AlertRecord {
             plugin_name: "iam".into(),
             id: "alice".into(),
             details: serde_json::json!("Groups the user has been added to: admins"),

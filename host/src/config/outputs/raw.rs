@@ -4,8 +4,6 @@
 
 use serde::Deserialize;
 
-use crate::config::raw::OneOrMany;
-
 /// `[mail]`: the digest mailed once per run.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,4 +128,26 @@ pub enum WebhookFormat {
     Json,
     /// Slack's incoming-webhook payload, `{"text": "..."}` (Mattermost and others accept it).
     Slack,
+}
+
+/// A list, or (as the original wrote it) one comma-separated string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn items(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+            OneOrMany::Many(v) => v.iter().map(|s| s.trim().to_owned()).collect(),
+        }
+    }
 }

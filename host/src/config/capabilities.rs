@@ -1,5 +1,5 @@
 //! The validated capability settings of a run, built from the `[capabilities]`,
-//! `[grant.<rule>]`, `[chef]` and `[s3]` keys ([`super::raw`]). The original's
+//! `[grant.<rule>]`, `[chef]` and `[s3]` keys ([`raw`]). The original's
 //! `plugin.chef.{chef_server_url, client_name, client_key_file}` and `plugin.s3acl.{user, key}`
 //! keep working: they are read here as Chef and S3 settings and removed from the sections rules
 //! are given, so no credential ever reaches a guest.
@@ -10,10 +10,23 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail, ensure};
 
-use super::chef_auth::SignVersion;
-use super::grants::Grant;
-use super::raw::{RawCapabilities, RawChef, RawS3};
-use crate::config::RawConfig;
+use super::RawConfig;
+
+mod grants;
+mod raw;
+
+pub(crate) use grants::normalize;
+pub use grants::{Grant, HostPattern, HostPolicy};
+pub use raw::{RawCapabilities, RawChef, RawGrant, RawS3};
+
+/// The signing protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum SignVersion {
+    #[serde(rename = "1.1")]
+    V1_1,
+    #[serde(rename = "1.3")]
+    V1_3,
+}
 
 /// The validated capability settings of a run.
 #[derive(Debug, Clone)]
