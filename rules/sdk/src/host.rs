@@ -34,7 +34,32 @@ pub fn log(level: Level, message: &str) {
         log(level, message);
     }
     #[cfg(not(target_family = "wasm"))]
-    eprintln!("[{level:?}] {message}");
+    {
+        let captured = CAPTURED.with(|c| {
+            c.borrow_mut()
+                .as_mut()
+                .map(|lines| lines.push((level, message.to_owned())))
+                .is_some()
+        });
+        if !captured {
+            eprintln!("[{level:?}] {message}");
+        }
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+thread_local! {
+    /// Log lines kept by [`capture_logs`] instead of printed, on native targets.
+    static CAPTURED: std::cell::RefCell<Option<Vec<(Level, String)>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` and returns what it logged (native targets only: in wasm the host logs).
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn capture_logs(f: impl FnOnce()) -> Vec<(Level, String)> {
+    let outer = CAPTURED.with(|c| c.borrow_mut().replace(Vec::new()));
+    f();
+    CAPTURED.with(|c| std::mem::replace(&mut *c.borrow_mut(), outer)).unwrap_or_default()
 }
 
 /// Why a data-dependent EDDA query failed.

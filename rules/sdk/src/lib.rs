@@ -75,11 +75,13 @@ pub mod net;
 pub mod report;
 pub mod s3;
 pub mod testing;
+mod settings;
 mod types;
 
 pub use anyhow;
 pub use serde;
 pub use serde_json;
+pub use settings::{Settings, default_config};
 pub use types::{Alert, Capability, Data, Info, Input, Output, Query, Window, merge_config};
 
 /// The one trait a rule implements.
@@ -104,7 +106,10 @@ pub mod prelude {
         Grant, Grantee, GranteeType, ObjectListing, Permission, s3_bucket_acl, s3_bucket_location,
         s3_list_buckets, s3_list_objects, s3_object_acl,
     };
-    pub use crate::{Alert, Capability, Data, Info, Input, Output, Query, Rule, Window};
+    pub use crate::{
+        Alert, Capability, Data, Info, Input, Output, Query, Rule, Settings, Window,
+        default_config,
+    };
     pub use anyhow::{Context as _, Result, anyhow, bail};
     pub use serde::{Deserialize, Serialize};
     pub use serde_json::{Value, json};
@@ -119,7 +124,7 @@ macro_rules! register {
 
         impl $crate::bindings::exports::reddalert::rules::guest::Guest for __ReddalertGuest {
             fn info() -> $crate::bindings::reddalert::rules::types::RuleInfo {
-                $crate::__glue::info::<$rule>()
+                $crate::__glue::info::<$rule>(env!("CARGO_PKG_VERSION"))
             }
 
             fn evaluate(

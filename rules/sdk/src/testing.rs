@@ -211,6 +211,7 @@ impl<R: Rule> Harness<R> {
             state: self.state,
             data: Data::new(self.data),
             window: self.window,
+            rule: info.name.clone(),
         };
         let granted = |c: Capability| info.capabilities.contains(&c) && !self.denied.contains(&c);
         self.net.http_denied = !granted(Capability::Http);
@@ -247,4 +248,11 @@ pub fn run<R: Rule>(
         harness = harness.data(path, *body);
     }
     harness.run()
+}
+
+/// Runs `f` and returns what it logged through [`crate::host::log`], in order, instead of
+/// printing it: for tests of a rule's warnings.
+#[cfg(not(target_family = "wasm"))]
+pub fn capture_logs(f: impl FnOnce()) -> Vec<(crate::host::Level, String)> {
+    crate::host::capture_logs(f)
 }
