@@ -6,34 +6,60 @@
 //! hands their bodies in; [`models`] has typed serde models of the documents, which skip the
 //! fields a rule does not read (six times faster than `serde_json::Value`).
 //!
-//! ```no_run
+//! It is the same example as the README's, kept here so that it compiles and runs:
+//!
+//! ```
+//! use std::collections::BTreeSet;
+//!
 //! use reddalert_rule_sdk::prelude::*;
 //!
 //! struct PublicInstances;
+//!
+//! /// `[plugin.public-instances]`; its `Default` is the rule's default config.
+//! #[derive(Default, Serialize, Deserialize)]
+//! #[serde(default)]
+//! struct Config {
+//!     allowed: BTreeSet<String>,
+//! }
+//!
+//! impl Settings for Config {}
 //!
 //! impl Rule for PublicInstances {
 //!     fn info() -> Info {
 //!         Info {
 //!             name: "public-instances".into(),
-//!             version: env!("CARGO_PKG_VERSION").into(),
+//!             version: String::new(), // register! fills in the crate's version
 //!             description: "instances with a public IP".into(),
 //!             queries: vec![Query::current(INSTANCES)],
 //!             capabilities: vec![],
-//!             default_config: json!({}),
+//!             default_config: default_config::<Config>(),
 //!         }
 //!     }
 //!
 //!     fn evaluate(input: Input) -> Result<Output> {
+//!         let config: Config = input.config()?;
 //!         let instances: Vec<Instance> = input.data.get(INSTANCES)?;
 //!         let mut out = Output::new();
 //!         for i in instances.iter().filter(|i| i.public_ip_address.is_some()) {
-//!             out.alert(&i.instance_id, json!({"ip": i.public_ip_address}));
+//!             if !config.allowed.contains(&i.instance_id) {
+//!                 out.alert(&i.instance_id, json!({"ip": i.public_ip_address}));
+//!             }
 //!         }
 //!         Ok(out)
 //!     }
 //! }
 //!
 //! reddalert_rule_sdk::register!(PublicInstances);
+//!
+//! let out = reddalert_rule_sdk::testing::Harness::<PublicInstances>::new()
+//!     .config(json!({"allowed": ["i-1"]}))
+//!     .data(INSTANCES, r#"[{"instanceId": "i-1", "publicIpAddress": "192.0.2.1"},
+//!                         {"instanceId": "i-2", "publicIpAddress": "192.0.2.2"}]"#)
+//!     .run()
+//!     .unwrap();
+//! assert_eq!(out.alerts.len(), 1);
+//! assert_eq!(out.alerts[0].id, "i-2");
+//! assert_eq!(PublicInstances::info().default_config, json!({"allowed": []}));
 //! ```
 //!
 //! # Test it

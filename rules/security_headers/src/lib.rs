@@ -21,8 +21,8 @@
 mod tests;
 
 use reddalert_rule_sdk::prelude::*;
-use reddalert_rule_util::config::Section;
-use reddalert_rule_util::dns::{KnownIps, Names, external_names, urls};
+use reddalert_rule_sdk::serde::{Deserializer, de::DeserializeOwned};
+use reddalert_rule_util::dns::{KnownIps, Names, external_names, normalize, urls};
 use reddalert_rule_util::web::{Fetched, fetch};
 
 /// The rule type registered with the host.
@@ -37,22 +37,73 @@ pub struct State {
 }
 
 const NAME: &str = "security_headers";
-const KEYS: [&str; 3] = ["zone", "legit_domains", "exception_domains"];
+
+/// `plugin.security_headers`: which names are external (see [`Names`]). `null` reads as the
+/// default, as an original JSON config may write it.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct Config {
+    /// Only records of this zone; empty: every zone.
+    #[serde(deserialize_with = "or_default")]
+    zone: String,
+    /// Domains whose names are ours wherever they point.
+    #[serde(deserialize_with = "or_default")]
+    legit_domains: Vec<String>,
+    /// Names never fetched.
+    #[serde(deserialize_with = "or_default")]
+    exception_domains: Vec<String>,
+}
+
+impl Settings for Config {
+    /// An empty domain would make every name legit.
+    fn validate(&self) -> Result<()> {
+        for (key, domains) in [
+            ("legit_domains", &self.legit_domains),
+            ("exception_domains", &self.exception_domains),
+        ] {
+            if let Some(d) = domains.iter().find(|d| domain(d).is_empty()) {
+                bail!("{key}: expected domain names, got {}", json!(d));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    fn names(&self) -> Names {
+        Names {
+            zone: (!self.zone.is_empty()).then(|| normalize(&self.zone)),
+            legit_domains: self.legit_domains.iter().map(|d| domain(d)).collect(),
+            exception_domains: self.exception_domains.iter().map(|d| domain(d)).collect(),
+        }
+    }
+}
+
+/// A configured domain as names are compared: `.example.com.` is `example.com`.
+fn domain(configured: &str) -> String {
+    normalize(configured.trim_start_matches('.'))
+}
+
+fn or_default<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
+    d: D,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
 
 impl Rule for SecurityHeaders {
     fn info() -> Info {
         Info {
             name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: String::new(),
             description: "external web pages served without an X-Frame-Options header".into(),
             queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES)],
             capabilities: vec![Capability::Http],
-            default_config: json!({"zone": "", "legit_domains": [], "exception_domains": []}),
+            default_config: default_config::<Config>(),
         }
     }
 
     fn evaluate(input: Input) -> Result<Output> {
-        let names = Names::from_section(&Section::new(NAME, &input.config, &KEYS, &[])?)?;
+        let names = input.config::<Config>()?.names();
         let mut state: State = input.state().context(
             "security_headers: the stored state is not {\"already_checked\": [\"<url>\"]}",
         )?;
