@@ -133,9 +133,13 @@ fn bad_allowed_ports_fail_with_their_path() {
         error(json!({"allowed_ports": 443})),
         "elbs: allowed_ports: invalid type: integer `443`, expected a sequence"
     );
+}
+
+#[test]
+fn allowed_ports_set_to_null_keep_their_default() {
     assert_eq!(
-        error(json!({"allowed_ports": null})),
-        "elbs: allowed_ports: invalid type: null, expected a sequence"
+        run(json!({"allowed_ports": null}), ELBS).expect("rule runs"),
+        run(json!({}), ELBS).expect("rule runs")
     );
 }
 
@@ -159,7 +163,10 @@ fn unknown_keys_are_warned_about_not_fatal() {
 fn info_declares_the_original_query_and_defaults() {
     let info = Elbs::info();
     assert_eq!(info.name, "elbs");
-    assert!(info.version.is_empty(), "register! fills in the crate's version");
+    assert!(
+        info.version.is_empty(),
+        "register! fills in the crate's version"
+    );
     assert_eq!(info.queries, vec![Query::updated(LOAD_BALANCERS)]);
     assert_eq!(info.capabilities, vec![]);
     assert_eq!(info.default_config, json!({"allowed_ports": [80, 443]}));

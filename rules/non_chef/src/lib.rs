@@ -61,15 +61,13 @@ pub struct State {
     pub first_seen: BTreeMap<String, u64>,
 }
 
-/// `plugin.non_chef`; `null` reads as the default, as the original's `None`.
+/// `plugin.non_chef`; A key set to `null` keeps its default (the SDK's rule).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(default)]
 struct Config {
     /// Service names never reported.
-    #[serde(deserialize_with = "or_default")]
     excluded_instances: Vec<Pattern>,
     /// Emit the `chef_managed` events.
-    #[serde(deserialize_with = "or_true")]
     chef_managed_events: bool,
 }
 
@@ -83,14 +81,6 @@ impl Default for Config {
 }
 
 impl Settings for Config {}
-
-fn or_default<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Pattern>, D::Error> {
-    Ok(Option::deserialize(deserializer)?.unwrap_or_default())
-}
-
-fn or_true<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    Ok(Option::deserialize(deserializer)?.unwrap_or(true))
-}
 
 const NAME: &str = "non_chef";
 /// The time an instance has to register with Chef.

@@ -234,7 +234,7 @@ fn bad_config_values_name_the_rule_key_and_value() {
         .expect_err("rejected");
     assert_eq!(
         format!("{err:#}"),
-        r#"route53changed: legit_domains: expected domain names, got ".""#
+        r#"route53changed: legit_domains[1]: "." is not a domain name"#
     );
 }
 

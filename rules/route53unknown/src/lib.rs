@@ -35,7 +35,7 @@ use std::collections::BTreeSet;
 use reddalert_rule_sdk::chef::{NODE_CLOUD, NODE_INTERFACES};
 use reddalert_rule_sdk::prelude::*;
 use reddalert_rule_util::dns::{
-    KnownIps, Names, is_internal_ip, is_unknown, is_web_record, normalize,
+    Domain, KnownIps, Names, is_internal_ip, is_unknown, is_web_record,
 };
 
 #[cfg(test)]
@@ -52,48 +52,21 @@ pub struct State {
     pub known: Vec<String>,
 }
 
-/// `plugin.route53unknown`; `null` reads as the default, as the original's `None`.
+/// `plugin.route53unknown`; A key set to `null` keeps its default (the SDK's rule).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 struct Config {
     /// The hosted zone whose records are read (`example.com.`); empty reads every zone.
-    #[serde(deserialize_with = "or_default")]
     zone: String,
     /// Domains whose names are ours wherever they point.
-    #[serde(deserialize_with = "or_default")]
-    legit_domains: Vec<String>,
+    legit_domains: Vec<Domain>,
 }
 
-fn or_default<'de, D: serde::Deserializer<'de>, T: Deserialize<'de> + Default>(
-    deserializer: D,
-) -> Result<T, D::Error> {
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
-}
-
-/// A legit domain as compared: `.example.com.` is `example.com`.
-fn domain(text: &str) -> String {
-    normalize(text.trim_start_matches('.'))
-}
-
-impl Settings for Config {
-    fn validate(&self) -> Result<()> {
-        match self.legit_domains.iter().position(|d| domain(d).is_empty()) {
-            Some(i) => bail!(
-                "legit_domains[{i}]: {:?} is not a domain name",
-                self.legit_domains[i]
-            ),
-            None => Ok(()),
-        }
-    }
-}
+impl Settings for Config {}
 
 impl Config {
     fn names(&self) -> Names {
-        Names {
-            zone: (!self.zone.is_empty()).then(|| normalize(&self.zone)),
-            legit_domains: self.legit_domains.iter().map(|d| domain(d)).collect(),
-            exception_domains: Vec::new(),
-        }
+        Names::new(&self.zone, &self.legit_domains, &[])
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use reddalert_rule_sdk::prelude::*;
-use reddalert_rule_sdk::serde::{Deserializer, de::DeserializeOwned};
+use reddalert_rule_sdk::serde::Deserializer;
 use reddalert_rule_util::pattern::Pattern;
 
 use crate::sample::window_seed;
@@ -67,28 +67,22 @@ impl AllowRule {
     }
 }
 
-/// The `plugin.s3acl` section. `null` reads as a key's default, as an original JSON config
-/// may write it.
+/// The `plugin.s3acl` section. A key set to `null` keeps its default
+/// (the SDK's rule).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
     /// Buckets never visited.
-    #[serde(deserialize_with = "or_default")]
     pub excluded_buckets: Vec<Pattern>,
     /// `bucket:key`s never checked.
-    #[serde(deserialize_with = "or_default")]
     pub excluded_keys: Vec<Pattern>,
     /// Grants allowed everywhere.
-    #[serde(deserialize_with = "or_default")]
     pub allowed: Vec<AllowRule>,
     /// Grants allowed on one bucket.
-    #[serde(deserialize_with = "or_default")]
     pub allowed_specific: BTreeMap<String, Vec<AllowRule>>,
     /// The share of a listing to visit, at least 0.
-    #[serde(deserialize_with = "visit_probability")]
     pub visit_probability: f64,
     /// The most items to visit per listing at the top level.
-    #[serde(deserialize_with = "visit_max")]
     pub visit_max: u64,
     /// The sampling seed; none: derived from the run's window.
     pub seed: Option<u64>,
@@ -129,20 +123,6 @@ impl Config {
         let specific = self.allowed_specific.get(bucket).into_iter().flatten();
         self.allowed.iter().chain(specific).any(|r| r.allows(grant))
     }
-}
-
-fn or_default<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
-    d: D,
-) -> Result<T, D::Error> {
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-fn visit_probability<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    Ok(Option::deserialize(d)?.unwrap_or(VISIT_PROBABILITY))
-}
-
-fn visit_max<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    Ok(Option::deserialize(d)?.unwrap_or(VISIT_MAX))
 }
 
 /// A string, present: not `null`.

@@ -100,8 +100,8 @@ pub mod models;
 pub mod net;
 pub mod report;
 pub mod s3;
-pub mod testing;
 mod settings;
+pub mod testing;
 mod types;
 
 pub use anyhow;
@@ -133,8 +133,7 @@ pub mod prelude {
         s3_list_buckets, s3_list_objects, s3_object_acl,
     };
     pub use crate::{
-        Alert, Capability, Data, Info, Input, Output, Query, Rule, Settings, Window,
-        default_config,
+        Alert, Capability, Data, Info, Input, Output, Query, Rule, Settings, Window, default_config,
     };
     pub use anyhow::{Context as _, Result, anyhow, bail};
     pub use serde::{Deserialize, Serialize};

@@ -2,7 +2,7 @@
 //! config; the SDK derives the `default_config` the host shows and merges under the
 //! operator's `plugin.<name>` section from it, reads the merged section back into the type
 //! with the path of any bad value (`allowed_ports[2]: invalid value: integer 70000, expected
-//! u16`), warns through the host's log about keys the type does not have (a typo must not
+//! u16`; a key set to `null` keeps its default, as one left out does), warns through the host's log about keys the type does not have (a typo must not
 //! silently change what a security rule checks, but a key meant for the host must not fail
 //! the rule either), and runs the type's own checks ([`Settings::validate`]).
 //!
@@ -68,7 +68,14 @@ pub(crate) fn read<C: Settings>(rule: &str, config: &Value) -> Result<C> {
             );
         }
     }
-    let settings: C = serde_path_to_error::deserialize(config).map_err(|err| {
+    // A key set to `null` keeps its default, as a key left out does: the original's JSON
+    // configs write `null` (Python's `None`) for "not set".
+    let set: serde_json::Map<String, Value> = section
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let settings: C = serde_path_to_error::deserialize(Value::Object(set)).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         match path.as_str() {
@@ -147,7 +154,17 @@ mod tests {
             "{err:#}"
         );
         let err = read::<Ports>("ports", &json!([80])).unwrap_err();
-        assert!(format!("{err:#}").contains("not a table/object of settings"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("not a table/object of settings"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn a_key_set_to_null_keeps_its_default() {
+        let ports: Ports = read("ports", &json!({"allowed_ports": null, "name": "db"})).unwrap();
+        assert_eq!(ports.allowed_ports, BTreeSet::from([80, 443]));
+        assert_eq!(ports.name, "db");
     }
 
     #[test]

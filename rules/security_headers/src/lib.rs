@@ -21,8 +21,7 @@
 mod tests;
 
 use reddalert_rule_sdk::prelude::*;
-use reddalert_rule_sdk::serde::{Deserializer, de::DeserializeOwned};
-use reddalert_rule_util::dns::{KnownIps, Names, external_names, normalize, urls};
+use reddalert_rule_util::dns::{Domain, KnownIps, Names, external_names, urls};
 use reddalert_rule_util::web::{Fetched, fetch};
 
 /// The rule type registered with the host.
@@ -38,56 +37,25 @@ pub struct State {
 
 const NAME: &str = "security_headers";
 
-/// `plugin.security_headers`: which names are external (see [`Names`]). `null` reads as the
-/// default, as an original JSON config may write it.
+/// `plugin.security_headers`: which names are external (see [`Names`]). A key set to `null` keeps its
+/// default (the SDK's rule).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 struct Config {
     /// Only records of this zone; empty: every zone.
-    #[serde(deserialize_with = "or_default")]
     zone: String,
     /// Domains whose names are ours wherever they point.
-    #[serde(deserialize_with = "or_default")]
-    legit_domains: Vec<String>,
+    legit_domains: Vec<Domain>,
     /// Names never fetched.
-    #[serde(deserialize_with = "or_default")]
-    exception_domains: Vec<String>,
+    exception_domains: Vec<Domain>,
 }
 
-impl Settings for Config {
-    /// An empty domain would make every name legit.
-    fn validate(&self) -> Result<()> {
-        for (key, domains) in [
-            ("legit_domains", &self.legit_domains),
-            ("exception_domains", &self.exception_domains),
-        ] {
-            if let Some(d) = domains.iter().find(|d| domain(d).is_empty()) {
-                bail!("{key}: expected domain names, got {}", json!(d));
-            }
-        }
-        Ok(())
-    }
-}
+impl Settings for Config {}
 
 impl Config {
     fn names(&self) -> Names {
-        Names {
-            zone: (!self.zone.is_empty()).then(|| normalize(&self.zone)),
-            legit_domains: self.legit_domains.iter().map(|d| domain(d)).collect(),
-            exception_domains: self.exception_domains.iter().map(|d| domain(d)).collect(),
-        }
+        Names::new(&self.zone, &self.legit_domains, &self.exception_domains)
     }
-}
-
-/// A configured domain as names are compared: `.example.com.` is `example.com`.
-fn domain(configured: &str) -> String {
-    normalize(configured.trim_start_matches('.'))
-}
-
-fn or_default<'de, D: Deserializer<'de>, T: DeserializeOwned + Default>(
-    d: D,
-) -> Result<T, D::Error> {
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 impl Rule for SecurityHeaders {

@@ -122,7 +122,7 @@ fn bad_config_values_name_the_rule_key_and_value() {
         .expect_err("rejected");
     assert_eq!(
         format!("{err:#}"),
-        r#"security_headers: legit_domains: expected domain names, got ".""#
+        r#"security_headers: legit_domains[1]: "." is not a domain name"#
     );
     let err = harness(None)
         .config(json!({"zone": ["example.com."]}))

@@ -41,7 +41,7 @@ mod tests;
 use std::collections::BTreeMap;
 
 use reddalert_rule_sdk::prelude::*;
-use reddalert_rule_util::dns::{KnownIps, Names, external_names, normalize, urls};
+use reddalert_rule_util::dns::{Domain, KnownIps, Names, external_names, urls};
 use reddalert_rule_util::web::{Fetched, fetch};
 
 use crate::redirect::{Login, LoginSetting, is_protected, percent_decode};
@@ -69,7 +69,7 @@ where
     }
 }
 
-/// `plugin.sso_unprotected`; `null` reads as the default, as the original's `None`.
+/// `plugin.sso_unprotected`; A key set to `null` keeps its default (the SDK's rule).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 struct Config {
@@ -78,49 +78,18 @@ struct Config {
     /// The godauth login regex.
     godauth_url: LoginSetting,
     /// The hosted zone whose records are read (`example.com.`); empty reads every zone.
-    #[serde(deserialize_with = "or_default")]
     zone: String,
     /// Domains whose names are ours wherever they point.
-    #[serde(deserialize_with = "or_default")]
-    legit_domains: Vec<String>,
+    legit_domains: Vec<Domain>,
     /// Names never fetched.
-    #[serde(deserialize_with = "or_default")]
-    exception_domains: Vec<String>,
+    exception_domains: Vec<Domain>,
 }
 
-fn or_default<'de, D: serde::Deserializer<'de>, T: Deserialize<'de> + Default>(
-    deserializer: D,
-) -> Result<T, D::Error> {
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
-}
-
-/// A domain as compared: `.example.com.` is `example.com`.
-fn domain(text: &str) -> String {
-    normalize(text.trim_start_matches('.'))
-}
-
-impl Settings for Config {
-    fn validate(&self) -> Result<()> {
-        for (key, domains) in [
-            ("legit_domains", &self.legit_domains),
-            ("exception_domains", &self.exception_domains),
-        ] {
-            if let Some(i) = domains.iter().position(|d| domain(d).is_empty()) {
-                bail!("{key}[{i}]: {:?} is not a domain name", domains[i]);
-            }
-        }
-        Ok(())
-    }
-}
+impl Settings for Config {}
 
 impl Config {
     fn names(&self) -> Names {
-        let domains = |list: &[String]| list.iter().map(|d| domain(d)).collect();
-        Names {
-            zone: (!self.zone.is_empty()).then(|| normalize(&self.zone)),
-            legit_domains: domains(&self.legit_domains),
-            exception_domains: domains(&self.exception_domains),
-        }
+        Names::new(&self.zone, &self.legit_domains, &self.exception_domains)
     }
 }
 
