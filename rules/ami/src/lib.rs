@@ -31,48 +31,30 @@ pub struct AmiState {
     pub first_seen: BTreeMap<String, u64>,
 }
 
-/// The validated config.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// `plugin.ami`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AmiConfig {
     /// Service types (see [`service_type`]) whose instances are never reported.
     pub allowed_tags: Vec<String>,
 }
 
-impl AmiConfig {
-    /// Reads the merged config section; a wrong type is an error naming the key and value.
-    pub fn parse(config: &Value) -> Result<AmiConfig> {
-        let allowed_tags = match config.get("allowed_tags") {
-            None => Vec::new(),
-            Some(value) => string_list(value).with_context(|| {
-                format!("ami: allowed_tags: expected a list of strings, got {value}")
-            })?,
-        };
-        Ok(AmiConfig { allowed_tags })
-    }
-}
-
-fn string_list(value: &Value) -> Option<Vec<String>> {
-    value
-        .as_array()?
-        .iter()
-        .map(|item| item.as_str().map(str::to_owned))
-        .collect()
-}
+impl Settings for AmiConfig {}
 
 impl Rule for Ami {
     fn info() -> Info {
         Info {
             name: "ami".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: String::new(),
             description: "instances launched from an AMI first seen in the window".into(),
             queries: [vec![Query::current(INSTANCES)], report_queries()].concat(),
             capabilities: vec![],
-            default_config: json!({"allowed_tags": []}),
+            default_config: default_config::<AmiConfig>(),
         }
     }
 
     fn evaluate(input: Input) -> Result<Output> {
-        let config = AmiConfig::parse(&input.config)?;
+        let config: AmiConfig = input.config()?;
         let state: AmiState = input
             .state()
             .context("ami: the stored state is not {\"first_seen\": {\"ami-…\": ms}}")?;

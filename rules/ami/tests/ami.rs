@@ -5,9 +5,10 @@ use reddalert_rule_util::report_fixtures as support;
 
 use reddalert_rule_sdk::Output;
 use reddalert_rule_sdk::anyhow::Result;
+use reddalert_rule_sdk::host::Level;
 use reddalert_rule_sdk::models::{INSTANCES, LOAD_BALANCERS, SECURITY_GROUPS};
 use reddalert_rule_sdk::serde_json::{Value, json};
-use reddalert_rule_sdk::testing::Harness;
+use reddalert_rule_sdk::testing::{Harness, capture_logs};
 use rule_ami::Ami;
 use support::*;
 
@@ -193,17 +194,56 @@ fn a_first_run_reports_every_ami() {
 
 #[test]
 fn wrong_config_types_are_errors_naming_key_and_value() {
-    for (value, shown) in [
-        (json!(5), "5"),
-        (json!(["web", 1]), "[\"web\",1]"),
-        (json!(null), "null"),
+    for (value, message) in [
+        (
+            json!(5),
+            "allowed_tags: invalid type: integer `5`, expected a sequence",
+        ),
+        (
+            json!(["web", 1]),
+            "allowed_tags[1]: invalid type: integer `1`, expected a string",
+        ),
+        (
+            json!(null),
+            "allowed_tags: invalid type: null, expected a sequence",
+        ),
     ] {
         let err = run_with(vec![], None, json!({"allowed_tags": value})).expect_err("bad config");
-        assert_eq!(
-            err.to_string(),
-            format!("ami: allowed_tags: expected a list of strings, got {shown}")
-        );
+        assert_eq!(err.to_string(), format!("ami: {message}"));
     }
+}
+
+#[test]
+fn unknown_keys_are_warned_about_not_fatal() {
+    let jenkins = [("service_name", "jenkins")];
+    // A typo of `allowed_tags` hides nothing: the jenkins instance is still reported.
+    let instances = || {
+        vec![instance(
+            "i-00000000000000a01",
+            "ami-1",
+            SINCE + HOUR,
+            &jenkins,
+        )]
+    };
+    let mut typo = None;
+    let logged = capture_logs(|| {
+        typo = Some(run_with(
+            instances(),
+            None,
+            json!({"allowed_tag": ["jenkins"]}),
+        ));
+    });
+    let typo = typo.expect("ran").expect("the rule runs");
+    let default = run_with(instances(), None, json!({})).expect("the rule runs");
+    assert_eq!(typo.alerts.len(), 1);
+    assert_eq!(typo, default);
+    assert_eq!(
+        logged,
+        [(
+            Level::Warn,
+            r#"ami: unknown config key "allowed_tag" is ignored"#.to_owned()
+        )]
+    );
 }
 
 #[test]

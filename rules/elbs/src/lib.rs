@@ -34,11 +34,13 @@ struct Elb {
 }
 
 impl Elb {
-    fn is_suspicious(&self, allowed: &BTreeSet<i64>) -> bool {
+    /// A listener whose port is missing or not a port alerts: nothing says it is allowed.
+    fn is_suspicious(&self, allowed: &BTreeSet<u16>) -> bool {
         self.listener_descriptions.iter().any(|description| {
             let port = description
                 .pointer("/listener/loadBalancerPort")
-                .and_then(Value::as_i64);
+                .and_then(Value::as_u64)
+                .and_then(|p| u16::try_from(p).ok());
             port.is_none_or(|port| !allowed.contains(&port))
         })
     }
@@ -52,58 +54,42 @@ impl Elb {
     }
 }
 
-fn defaults() -> Value {
-    json!({"allowed_ports": [80, 443]})
+/// `plugin.elbs`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(default)]
+struct Config {
+    /// Front-end ports that may be open.
+    allowed_ports: BTreeSet<u16>,
 }
 
-/// Validates the config: `allowed_ports` must be a list of ports.
-fn allowed_ports(config: &Value) -> Result<BTreeSet<i64>> {
-    let Value::Object(map) = config else {
-        bail!("elbs: the config is not a JSON object: {config}");
-    };
-    for key in map.keys().filter(|k| k.as_str() != "allowed_ports") {
-        log(
-            Level::Warn,
-            &format!("elbs: unknown config key {key:?} is ignored"),
-        );
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            allowed_ports: [80, 443].into(),
+        }
     }
-    let defaults = defaults();
-    let ports = map
-        .get("allowed_ports")
-        .or_else(|| defaults.get("allowed_ports"));
-    let Some(Value::Array(ports)) = ports else {
-        bail!(
-            "elbs: allowed_ports: expected a list, got {}",
-            ports.unwrap_or(&Value::Null)
-        );
-    };
-    ports
-        .iter()
-        .map(|port| match port.as_i64() {
-            Some(p) if (0..=65535).contains(&p) => Ok(p),
-            _ => bail!("elbs: allowed_ports: {port} is not a port (0..=65535)"),
-        })
-        .collect()
 }
+
+impl Settings for Config {}
 
 impl Rule for Elbs {
     fn info() -> Info {
         Info {
             name: "elbs".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: String::new(),
             description: "changed load balancers listening on ports that are not allowed".into(),
             queries: vec![Query::updated(LOAD_BALANCERS)],
             capabilities: vec![],
-            default_config: defaults(),
+            default_config: default_config::<Config>(),
         }
     }
 
     fn evaluate(input: Input) -> Result<Output> {
-        let allowed = allowed_ports(&input.config)?;
+        let Config { allowed_ports } = input.config()?;
         let elbs: Vec<Elb> = input.data.get(LOAD_BALANCERS)?;
         // Keyed by name and rendered details: one alert per distinct revision, in a stable order.
         let mut alerts: BTreeMap<(String, String), Value> = BTreeMap::new();
-        for elb in elbs.iter().filter(|elb| elb.is_suspicious(&allowed)) {
+        for elb in elbs.iter().filter(|elb| elb.is_suspicious(&allowed_ports)) {
             let details = elb.details();
             alerts.insert(
                 (elb.load_balancer_name.clone(), details.to_string()),

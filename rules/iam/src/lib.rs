@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 use reddalert_rule_sdk::prelude::*;
 use reddalert_rule_sdk::serde_json;
 
-use crate::config::Allowed;
+use crate::config::Config;
 
 /// EDDA's answer to `_diff` on a resource with a single revision in the window.
 const SINGLE_REVISION: &str = "_diff requires at least 2 documents";
@@ -37,16 +37,16 @@ impl Rule for Iam {
     fn info() -> Info {
         Info {
             name: "iam".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: String::new(),
             description: "new IAM users and users added to groups".into(),
             queries: vec![Query::updated(IAM_USERS)],
             capabilities: vec![Capability::Edda],
-            default_config: config::defaults(),
+            default_config: default_config::<Config>(),
         }
     }
 
     fn evaluate(input: Input) -> Result<Output> {
-        let allowed = Allowed::from_config(&input.config)?;
+        let config: Config = input.config()?;
         // The id list repeats a user once per revision created in the window.
         let users: BTreeSet<String> = input
             .data
@@ -55,7 +55,7 @@ impl Rule for Iam {
             .collect();
         let mut out = Output::new();
         for user in &users {
-            if allowed.allows(user) {
+            if config.allows(user) {
                 log(Level::Debug, &format!("iam: {user:?} is allowed, skipped"));
                 continue;
             }

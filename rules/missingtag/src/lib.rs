@@ -36,7 +36,7 @@ impl Rule for MissingTag {
     fn info() -> Info {
         Info {
             name: "missingtag".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: String::new(),
             description: "instances launched in the window without a service_name tag".into(),
             queries: [vec![Query::current(INSTANCES)], report_queries()].concat(),
             capabilities: vec![],

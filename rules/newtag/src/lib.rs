@@ -30,7 +30,7 @@ impl Rule for NewTag {
     fn info() -> Info {
         Info {
             name: "newtag".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: String::new(),
             description: "service_name tag values that only instances launched in the window carry"
                 .into(),
             queries: [vec![Query::current(INSTANCES)], report_queries()].concat(),

@@ -28,8 +28,10 @@
 //! Config (`plugin.non_chef`):
 //! - `excluded_instances` (`[]`): regexes of service names never reported.
 //! - `chef_managed_events` (`true`): emit the `chef_managed` events.
-//! - `chef_server_url`, `client_key_file`, `client_name`: the original's Chef settings, now the
-//!   host's; accepted and ignored with a warning.
+//!
+//! A key left out or `null` keeps its default; another key is warned about and ignored. The
+//! original's Chef settings (`chef_server_url`, `client_key_file`, `client_name`) are the
+//! host's now: it takes them out of this section.
 //!
 //! Without the `chef` capability, or when the Chef server lists no usable node, the check is
 //! skipped (logged) and the state kept: every instance would otherwise look unmanaged. A
@@ -46,8 +48,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use reddalert_rule_sdk::prelude::*;
 use reddalert_rule_sdk::report::{ReportContext, report_queries};
-use reddalert_rule_util::config::Section;
-use regex::Regex;
+use reddalert_rule_util::pattern::Pattern;
 
 /// The rule type registered with the host.
 pub struct NonChef;
@@ -60,9 +61,28 @@ pub struct State {
     pub first_seen: BTreeMap<String, u64>,
 }
 
+/// `plugin.non_chef`; A key set to `null` keeps its default (the SDK's rule).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(default)]
+struct Config {
+    /// Service names never reported.
+    excluded_instances: Vec<Pattern>,
+    /// Emit the `chef_managed` events.
+    chef_managed_events: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            excluded_instances: Vec::new(),
+            chef_managed_events: true,
+        }
+    }
+}
+
+impl Settings for Config {}
+
 const NAME: &str = "non_chef";
-const KEYS: [&str; 2] = ["excluded_instances", "chef_managed_events"];
-const MOVED: [&str; 3] = ["chef_server_url", "client_key_file", "client_name"];
 /// The time an instance has to register with Chef.
 const CHEF_DELAY_MS: i64 = 3 * 60 * 60 * 1000;
 /// Tags of instances that Chef does not manage by design.
@@ -77,18 +97,19 @@ impl Rule for NonChef {
     fn info() -> Info {
         Info {
             name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: String::new(),
             description: "public instances that no Chef node manages".into(),
             queries: [vec![Query::current(INSTANCES)], report_queries()].concat(),
             capabilities: vec![Capability::Chef],
-            default_config: json!({"excluded_instances": [], "chef_managed_events": true}),
+            default_config: default_config::<Config>(),
         }
     }
 
     fn evaluate(input: Input) -> Result<Output> {
-        let section = Section::new(NAME, &input.config, &KEYS, &MOVED)?;
-        let excluded = section.regexes("excluded_instances")?;
-        let events = section.boolean("chef_managed_events", true)?;
+        let Config {
+            excluded_instances: excluded,
+            chef_managed_events: events,
+        } = input.config()?;
         let mut state: State = input
             .state()
             .context("non_chef: the stored state is not {\"first_seen\": {\"i-…\": ms}}")?;
@@ -180,7 +201,7 @@ fn public_ip(instance: &Instance) -> Option<&str> {
     (!ip.is_empty() && ip != "null").then_some(ip)
 }
 
-fn is_excluded(instance: &Instance, excluded: &[Regex]) -> bool {
+fn is_excluded(instance: &Instance, excluded: &[Pattern]) -> bool {
     if UNMANAGED_TAGS
         .iter()
         .any(|key| tag(&instance.tags, key).is_some())

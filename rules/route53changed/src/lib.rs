@@ -32,8 +32,7 @@ mod tests;
 use std::collections::BTreeMap;
 
 use reddalert_rule_sdk::prelude::*;
-use reddalert_rule_util::config::Section;
-use reddalert_rule_util::dns::{KnownIps, Names, describe, external_names, urls};
+use reddalert_rule_util::dns::{Domain, KnownIps, Names, describe, external_names, urls};
 use reddalert_rule_util::web::{Fetched, fetch};
 
 use crate::page::{Matcher, Page, Stored, unreachable};
@@ -50,22 +49,42 @@ pub struct State {
 }
 
 const NAME: &str = "route53changed";
-const KEYS: [&str; 3] = ["zone", "legit_domains", "exception_domains"];
+
+/// `plugin.route53changed`: which names are external (see [`Names`]). A key set to `null` keeps its
+/// default (the SDK's rule).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct Config {
+    /// Only records of this zone; empty: every zone.
+    zone: String,
+    /// Domains whose names are ours wherever they point.
+    legit_domains: Vec<Domain>,
+    /// Names never fetched.
+    exception_domains: Vec<Domain>,
+}
+
+impl Settings for Config {}
+
+impl Config {
+    fn names(&self) -> Names {
+        Names::new(&self.zone, &self.legit_domains, &self.exception_domains)
+    }
+}
 
 impl Rule for Route53Changed {
     fn info() -> Info {
         Info {
             name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: String::new(),
             description: "new or changed pages behind external DNS names, and dangling ones".into(),
             queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES)],
             capabilities: vec![Capability::Http],
-            default_config: json!({"zone": "", "legit_domains": [], "exception_domains": []}),
+            default_config: default_config::<Config>(),
         }
     }
 
     fn evaluate(input: Input) -> Result<Output> {
-        let names = Names::from_section(&Section::new(NAME, &input.config, &KEYS, &[])?)?;
+        let names = input.config::<Config>()?.names();
         let state: State = input
             .state()
             .context("route53changed: the stored state is not {\"hashes\": {\"<url>\": …}}")?;

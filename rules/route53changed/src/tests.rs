@@ -226,7 +226,46 @@ fn bad_config_values_name_the_rule_key_and_value() {
         .expect_err("rejected");
     assert_eq!(
         format!("{err:#}"),
-        "route53changed: exception_domains: expected a list of strings, got [1]"
+        "route53changed: exception_domains[0]: invalid type: integer `1`, expected a string"
+    );
+    let err = harness(None)
+        .config(json!({"legit_domains": ["example.com", "."]}))
+        .run()
+        .expect_err("rejected");
+    assert_eq!(
+        format!("{err:#}"),
+        r#"route53changed: legit_domains[1]: "." is not a domain name"#
+    );
+}
+
+#[test]
+fn null_values_read_as_the_defaults() {
+    let nulls = json!({"zone": null, "legit_domains": null, "exception_domains": null});
+    let out = harness(None).config(nulls).run().expect("rule runs");
+    let defaults = harness(None).config(json!({})).run().expect("rule runs");
+    assert_eq!(out, defaults);
+}
+
+#[test]
+fn unknown_keys_are_warned_about_not_fatal() {
+    let mut typo = None;
+    let logged = reddalert_rule_sdk::testing::capture_logs(|| {
+        let mut config = config();
+        config["legit_domain"] = json!(["example.net"]);
+        typo = Some(harness(None).config(config).run().expect("rule runs"));
+    });
+    assert_eq!(typo, Some(harness(None).run().expect("rule runs")));
+    // Warnings about the config only: the run logs its own lines too.
+    let warned: Vec<&(Level, String)> = logged
+        .iter()
+        .filter(|(level, line)| *level == Level::Warn && line.contains("config"))
+        .collect();
+    assert_eq!(
+        warned,
+        [&(
+            Level::Warn,
+            r#"route53changed: unknown config key "legit_domain" is ignored"#.to_owned()
+        )]
     );
 }
 
@@ -234,6 +273,10 @@ fn bad_config_values_name_the_rule_key_and_value() {
 fn info_declares_queries_capability_and_defaults() {
     let info = Route53Changed::info();
     assert_eq!(info.name, "route53changed");
+    assert!(
+        info.version.is_empty(),
+        "register! fills in the crate's version"
+    );
     assert_eq!(info.capabilities, vec![Capability::Http]);
     assert_eq!(
         info.queries,

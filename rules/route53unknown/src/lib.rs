@@ -13,9 +13,12 @@
 //!
 //! Config (`plugin.route53unknown`):
 //! - `zone` (`""`): read only the records of this hosted zone (`example.com.`); empty reads all.
-//! - `legit_domains` (`[]`): domains whose names are ours wherever they point.
-//! - `chef_server_url`, `client_key_file`, `client_name`: the original's Chef settings, now the
-//!   host's; accepted here and ignored with a warning.
+//! - `legit_domains` (`[]`): domains whose names are ours wherever they point; an empty one
+//!   (`""`, `"."`) is an error, as it would make every name legit.
+//!
+//! A key left out or `null` keeps its default; another key is warned about and ignored. The
+//! original's Chef settings (`chef_server_url`, `client_key_file`, `client_name`) are the
+//! host's now: it takes them out of this section.
 //!
 //! Without the `chef` capability the check is skipped (logged) and the state kept: with only
 //! the instances' addresses every Chef-managed server outside EC2 would alert. A failing Chef
@@ -31,8 +34,9 @@ use std::collections::BTreeSet;
 
 use reddalert_rule_sdk::chef::{NODE_CLOUD, NODE_INTERFACES};
 use reddalert_rule_sdk::prelude::*;
-use reddalert_rule_util::config::Section;
-use reddalert_rule_util::dns::{KnownIps, Names, is_internal_ip, is_unknown, is_web_record};
+use reddalert_rule_util::dns::{
+    Domain, KnownIps, Names, is_internal_ip, is_unknown, is_web_record,
+};
 
 #[cfg(test)]
 mod tests;
@@ -48,26 +52,41 @@ pub struct State {
     pub known: Vec<String>,
 }
 
+/// `plugin.route53unknown`; A key set to `null` keeps its default (the SDK's rule).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct Config {
+    /// The hosted zone whose records are read (`example.com.`); empty reads every zone.
+    zone: String,
+    /// Domains whose names are ours wherever they point.
+    legit_domains: Vec<Domain>,
+}
+
+impl Settings for Config {}
+
+impl Config {
+    fn names(&self) -> Names {
+        Names::new(&self.zone, &self.legit_domains, &[])
+    }
+}
+
 const NAME: &str = "route53unknown";
-const KEYS: [&str; 2] = ["zone", "legit_domains"];
-const MOVED: [&str; 3] = ["chef_server_url", "client_key_file", "client_name"];
 
 impl Rule for Route53Unknown {
     fn info() -> Info {
         Info {
             name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: String::new(),
             description:
                 "Route 53 records pointing at addresses and names the account does not own".into(),
             queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES)],
             capabilities: vec![Capability::Chef],
-            default_config: json!({"zone": "", "legit_domains": []}),
+            default_config: default_config::<Config>(),
         }
     }
 
     fn evaluate(input: Input) -> Result<Output> {
-        let section = Section::new(NAME, &input.config, &KEYS, &MOVED)?;
-        let names = Names::from_section(&section)?;
+        let names = input.config::<Config>()?.names();
         let state: State = input
             .state()
             .context("route53unknown: the stored state is not {\"known\": [\"<name>-<value>\"]}")?;

@@ -166,15 +166,49 @@ fn failed_chef_search_fails_the_rule() {
 }
 
 #[test]
-fn bad_config_values_name_the_rule_key_and_value() {
+fn bad_config_values_name_the_rule_and_their_path() {
     let err = |config: Value| format!("{:#}", harness(config, None).run().expect_err("rejected"));
     assert_eq!(
         err(json!({"legit_domains": "example.com"})),
-        r#"route53unknown: legit_domains: expected a list of strings, got "example.com""#
+        r#"route53unknown: legit_domains: invalid type: string "example.com", expected a sequence"#
     );
     assert_eq!(
         err(json!({"zone": ["example.com."]})),
-        r#"route53unknown: zone: expected a string, got ["example.com."]"#
+        "route53unknown: zone: invalid type: sequence, expected a string"
+    );
+    assert_eq!(
+        err(json!({"legit_domains": ["example.com", 5]})),
+        "route53unknown: legit_domains[1]: invalid type: integer `5`, expected a string"
+    );
+    // An empty domain would make every name legit.
+    assert_eq!(
+        err(json!({"legit_domains": ["example.com", "."]})),
+        r#"route53unknown: legit_domains[1]: "." is not a domain name"#
+    );
+}
+
+#[test]
+fn null_values_read_as_their_default() {
+    let out = run(json!({"zone": null, "legit_domains": null}), None);
+    assert_eq!(pairs(&out), pairs(&run(json!({}), None)));
+}
+
+#[test]
+fn unknown_keys_are_warned_about_not_fatal() {
+    let mut typo = None;
+    let logged = reddalert_rule_sdk::testing::capture_logs(|| {
+        typo = Some(run(json!({"legit_domain": ["example.com"]}), None));
+    });
+    assert_eq!(
+        typo.map(|out| pairs(&out)),
+        Some(pairs(&run(json!({}), None)))
+    );
+    assert_eq!(
+        logged,
+        [(
+            Level::Warn,
+            r#"route53unknown: unknown config key "legit_domain" is ignored"#.to_owned()
+        )]
     );
 }
 
@@ -196,6 +230,10 @@ fn the_original_chef_settings_are_accepted_and_ignored() {
 fn info_declares_queries_capability_and_defaults() {
     let info = Route53Unknown::info();
     assert_eq!(info.name, "route53unknown");
+    assert!(
+        info.version.is_empty(),
+        "register! fills in the crate's version"
+    );
     assert_eq!(
         info.queries,
         vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES)]

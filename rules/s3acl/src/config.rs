@@ -8,36 +8,13 @@
 use std::collections::BTreeMap;
 
 use reddalert_rule_sdk::prelude::*;
-use reddalert_rule_util::config::Section;
-use regex::Regex;
+use reddalert_rule_sdk::serde::Deserializer;
+use reddalert_rule_util::pattern::Pattern;
 
 use crate::sample::window_seed;
 
-/// Keys the rule reads.
-pub const KEYS: [&str; 7] = [
-    "excluded_buckets",
-    "excluded_keys",
-    "allowed",
-    "allowed_specific",
-    "visit_probability",
-    "visit_max",
-    "seed",
-];
-/// The original's AWS credentials, which the host holds now.
-pub const MOVED: [&str; 2] = ["user", "key"];
-
-/// The config keys and their defaults.
-pub fn defaults() -> Value {
-    json!({
-        "excluded_buckets": [],
-        "excluded_keys": [],
-        "allowed": [],
-        "allowed_specific": {},
-        "visit_probability": 0.1,
-        "visit_max": 5,
-        "seed": null,
-    })
-}
+const VISIT_PROBABILITY: f64 = 0.1;
+const VISIT_MAX: u64 = 5;
 
 /// One allowed grant: `op` to the grantees the rule names.
 ///
@@ -46,11 +23,25 @@ pub fn defaults() -> Value {
 /// - `gid` names a group grantee by its URI (`http://acs.amazonaws.com/groups/global/AllUsers`,
 ///   …); no wildcard.
 /// - With both, either grantee is allowed; with neither, every grantee is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Other keys are refused rather than ignored, and so is a `null` `uid` or `gid`: a misspelt
+/// or blanked `uid` would leave a rule that allows its permission to everyone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AllowRule {
     /// The user grantee's canonical id, or `*` for one without an id.
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub uid: Option<String>,
     /// The group grantee's URI.
+    #[serde(
+        default,
+        deserialize_with = "text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub gid: Option<String>,
     /// The permission.
     pub op: Permission,
@@ -76,49 +67,55 @@ impl AllowRule {
     }
 }
 
-/// The validated `plugin.s3acl` section.
-#[derive(Debug)]
+/// The `plugin.s3acl` section. A key set to `null` keeps its default
+/// (the SDK's rule).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Config {
-    /// Buckets never visited (regexes anchored at the start).
-    pub excluded_buckets: Vec<Regex>,
+    /// Buckets never visited.
+    pub excluded_buckets: Vec<Pattern>,
     /// `bucket:key`s never checked.
-    pub excluded_keys: Vec<Regex>,
+    pub excluded_keys: Vec<Pattern>,
     /// Grants allowed everywhere.
     pub allowed: Vec<AllowRule>,
     /// Grants allowed on one bucket.
     pub allowed_specific: BTreeMap<String, Vec<AllowRule>>,
-    /// The share of a listing to visit.
+    /// The share of a listing to visit, at least 0.
     pub visit_probability: f64,
     /// The most items to visit per listing at the top level.
     pub visit_max: u64,
-    /// The sampling seed of this run.
-    pub seed: u64,
+    /// The sampling seed; none: derived from the run's window.
+    pub seed: Option<u64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            excluded_buckets: Vec::new(),
+            excluded_keys: Vec::new(),
+            allowed: Vec::new(),
+            allowed_specific: BTreeMap::new(),
+            visit_probability: VISIT_PROBABILITY,
+            visit_max: VISIT_MAX,
+            seed: None,
+        }
+    }
+}
+
+impl Settings for Config {
+    fn validate(&self) -> Result<()> {
+        let p = self.visit_probability;
+        if !(p.is_finite() && p >= 0.0) {
+            bail!("visit_probability: expected a number of at least 0, got {p}");
+        }
+        Ok(())
+    }
 }
 
 impl Config {
-    /// Validates the merged section; `window` seeds the sample when `seed` is not set.
-    pub fn from_value(config: &Value, window: Window) -> Result<Config> {
-        let s = Section::new("s3acl", config, &KEYS, &MOVED)?;
-        let mut allowed_specific = BTreeMap::new();
-        if let Some(value) = s.get("allowed_specific") {
-            let Some(map) = value.as_object() else {
-                return Err(s.error("allowed_specific", "expected an object of buckets", value));
-            };
-            for (bucket, rules) in map {
-                let key = format!("allowed_specific: {}", json!(bucket));
-                allowed_specific.insert(bucket.clone(), rules_of(&s, &key, Some(rules))?);
-            }
-        }
-        let seed = s.integer("seed")?;
-        Ok(Config {
-            excluded_buckets: s.regexes("excluded_buckets")?,
-            excluded_keys: s.regexes("excluded_keys")?,
-            allowed: rules_of(&s, "allowed", s.get("allowed"))?,
-            allowed_specific,
-            visit_probability: s.number("visit_probability", 0.0, 0.1)?,
-            visit_max: s.integer("visit_max")?.unwrap_or(5),
-            seed: seed.unwrap_or_else(|| window_seed(window.since_ms, window.until_ms)),
-        })
+    /// The sampling seed of a run over `window`: `seed`, or one drawn from the window.
+    pub fn seed(&self, window: Window) -> u64 {
+        (self.seed).unwrap_or_else(|| window_seed(window.since_ms, window.until_ms))
     }
 
     /// Whether the grant is allowed on this bucket.
@@ -128,45 +125,7 @@ impl Config {
     }
 }
 
-fn rules_of(s: &Section<'_>, key: &str, value: Option<&Value>) -> Result<Vec<AllowRule>> {
-    let Some(value) = value else {
-        return Ok(Vec::new());
-    };
-    let Some(items) = value.as_array() else {
-        return Err(s.error(key, "expected a list of grant rules", value));
-    };
-    items
-        .iter()
-        .map(|item| {
-            rule_of(item).ok_or_else(|| {
-                s.error(
-                    key,
-                    r#"expected {"uid": "…", "gid": "…", "op": "READ|WRITE|READ_ACP|WRITE_ACP|FULL_CONTROL"} (uid and gid optional, no other key)"#,
-                    item,
-                )
-            })
-        })
-        .collect()
-}
-
-/// A grant rule, or `None` when malformed. Other keys are refused rather than ignored: a
-/// misspelt `uid` would leave a rule that allows its permission to everyone.
-fn rule_of(item: &Value) -> Option<AllowRule> {
-    let map = item.as_object()?;
-    if map
-        .keys()
-        .any(|k| !matches!(k.as_str(), "uid" | "gid" | "op"))
-    {
-        return None;
-    }
-    let text = |name: &str| match map.get(name) {
-        None => Some(None),
-        Some(Value::String(s)) => Some(Some(s.clone())),
-        Some(_) => None,
-    };
-    Some(AllowRule {
-        uid: text("uid")?,
-        gid: text("gid")?,
-        op: Permission::deserialize(map.get("op")?).ok()?,
-    })
+/// A string, present: not `null`.
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }

@@ -14,7 +14,7 @@
 //! the start), `allowed` (`[]`), `allowed_specific` (`{}`), `visit_probability` (`0.1`),
 //! `visit_max` (`5`), `seed` (none: derived from the run's window; set it to reproduce a
 //! run's sample, which is logged). `user` and `key`, the original's AWS credentials, are the
-//! host's now: accepted and ignored with a warning.
+//! host's now: it takes them out of the section before the rule reads it.
 //!
 //! Without the `s3` capability the check is skipped (logged). A bucket or key whose ACL or
 //! listing cannot be read is logged and skipped, as in the original (a key deleted since the
@@ -41,17 +41,18 @@ impl Rule for S3Acl {
     fn info() -> Info {
         Info {
             name: "s3acl".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: String::new(),
             description: "S3 buckets and sampled objects with ACL grants that are not allowed"
                 .into(),
             queries: vec![],
             capabilities: vec![Capability::S3],
-            default_config: config::defaults(),
+            default_config: default_config::<Config>(),
         }
     }
 
     fn evaluate(input: Input) -> Result<Output> {
-        let config = Config::from_value(&input.config, input.window)?;
+        let config: Config = input.config()?;
+        let seed = config.seed(input.window);
         let buckets = match s3_list_buckets() {
             Ok(buckets) => buckets,
             Err(NetError::Denied) => {
@@ -65,17 +66,14 @@ impl Rule for S3Acl {
         };
         log(
             Level::Info,
-            &format!(
-                "s3acl: sampling with seed {} (config key `seed`)",
-                config.seed
-            ),
+            &format!("s3acl: sampling with seed {seed} (config key `seed`)"),
         );
         let buckets: Vec<String> = buckets
             .into_iter()
             .filter(|b| !config.excluded_buckets.iter().any(|re| re.is_match(b)))
             .collect();
         let mut walk = Walk {
-            sampler: Sampler::new(config.seed, config.visit_probability, config.visit_max),
+            sampler: Sampler::new(seed, config.visit_probability, config.visit_max),
             config: &config,
             out: Output::new(),
             exhausted: false,

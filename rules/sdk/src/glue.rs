@@ -5,8 +5,10 @@ use crate::Rule;
 use crate::bindings::reddalert::rules::types as wit;
 use crate::types::{Capability, Data, Info, Input, Output, Query, Window};
 
+/// The rule's info; an empty `version` is the rule crate's own (`crate_version`, which
+/// [`register!`](crate::register) passes from the crate it expands in).
 #[doc(hidden)]
-pub fn info<R: Rule>() -> wit::RuleInfo {
+pub fn info<R: Rule>(crate_version: &str) -> wit::RuleInfo {
     let Info {
         name,
         version,
@@ -17,7 +19,11 @@ pub fn info<R: Rule>() -> wit::RuleInfo {
     } = R::info();
     wit::RuleInfo {
         name,
-        version,
+        version: if version.is_empty() {
+            crate_version.to_owned()
+        } else {
+            version
+        },
         description,
         queries: queries.into_iter().map(query_to_wit).collect(),
         capabilities: capabilities.into_iter().map(capability_to_wit).collect(),
@@ -27,12 +33,12 @@ pub fn info<R: Rule>() -> wit::RuleInfo {
 
 #[doc(hidden)]
 pub fn evaluate<R: Rule>(input: wit::RuleInput) -> Result<wit::RuleOutput, String> {
-    let input = input_from_wit(input).map_err(|err| format!("{err:#}"))?;
+    let input = input_from_wit(input, R::info().name).map_err(|err| format!("{err:#}"))?;
     let output = R::evaluate(input).map_err(|err| format!("{err:#}"))?;
     Ok(output_to_wit(output))
 }
 
-fn input_from_wit(input: wit::RuleInput) -> anyhow::Result<Input> {
+fn input_from_wit(input: wit::RuleInput, rule: String) -> anyhow::Result<Input> {
     use anyhow::Context as _;
     let config =
         serde_json::from_str(&input.config).context("the host passed a config that is not JSON")?;
@@ -51,6 +57,7 @@ fn input_from_wit(input: wit::RuleInput) -> anyhow::Result<Input> {
             since_ms: input.window.since_ms,
             until_ms: input.window.until_ms,
         },
+        rule,
     })
 }
 

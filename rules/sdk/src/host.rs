@@ -34,7 +34,34 @@ pub fn log(level: Level, message: &str) {
         log(level, message);
     }
     #[cfg(not(target_family = "wasm"))]
-    eprintln!("[{level:?}] {message}");
+    {
+        let captured = CAPTURED.with(|c| {
+            c.borrow_mut()
+                .as_mut()
+                .map(|lines| lines.push((level, message.to_owned())))
+                .is_some()
+        });
+        if !captured {
+            eprintln!("[{level:?}] {message}");
+        }
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+thread_local! {
+    /// Log lines kept by [`capture_logs`] instead of printed, on native targets.
+    static CAPTURED: std::cell::RefCell<Option<Vec<(Level, String)>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` and returns what it logged (native targets only: in wasm the host logs).
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn capture_logs(f: impl FnOnce()) -> Vec<(Level, String)> {
+    let outer = CAPTURED.with(|c| c.borrow_mut().replace(Vec::new()));
+    f();
+    CAPTURED
+        .with(|c| std::mem::replace(&mut *c.borrow_mut(), outer))
+        .unwrap_or_default()
 }
 
 /// Why a data-dependent EDDA query failed.
@@ -99,5 +126,32 @@ pub fn edda_query(query: &Query) -> Result<String, EddaError> {
         })
     }
     #[cfg(not(target_family = "wasm"))]
-    crate::testing::canned_edda(query)
+    CANNED_EDDA.with(|canned| {
+        canned
+            .borrow()
+            .get(&query.path)
+            .cloned()
+            .unwrap_or_else(|| {
+                Err(EddaError::Transport(format!(
+                    "no canned response for {:?} in the test",
+                    query.path
+                )))
+            })
+    })
+}
+
+#[cfg(not(target_family = "wasm"))]
+thread_local! {
+    /// The answers [`edda_query`] gives on native targets, by query path, as
+    /// [`crate::testing::Harness`] installs them (net, chef and s3 keep theirs the same way).
+    static CANNED_EDDA: std::cell::RefCell<std::collections::HashMap<String, Result<String, EddaError>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Replaces the canned answers of [`edda_query`] on native targets.
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn install_canned_edda(
+    answers: std::collections::HashMap<String, Result<String, EddaError>>,
+) {
+    CANNED_EDDA.with(|canned| *canned.borrow_mut() = answers);
 }

@@ -6,34 +6,60 @@
 //! hands their bodies in; [`models`] has typed serde models of the documents, which skip the
 //! fields a rule does not read (six times faster than `serde_json::Value`).
 //!
-//! ```no_run
+//! It is the same example as the README's, kept here so that it compiles and runs:
+//!
+//! ```
+//! use std::collections::BTreeSet;
+//!
 //! use reddalert_rule_sdk::prelude::*;
 //!
 //! struct PublicInstances;
+//!
+//! /// `[plugin.public-instances]`; its `Default` is the rule's default config.
+//! #[derive(Default, Serialize, Deserialize)]
+//! #[serde(default)]
+//! struct Config {
+//!     allowed: BTreeSet<String>,
+//! }
+//!
+//! impl Settings for Config {}
 //!
 //! impl Rule for PublicInstances {
 //!     fn info() -> Info {
 //!         Info {
 //!             name: "public-instances".into(),
-//!             version: env!("CARGO_PKG_VERSION").into(),
+//!             version: String::new(), // register! fills in the crate's version
 //!             description: "instances with a public IP".into(),
 //!             queries: vec![Query::current(INSTANCES)],
 //!             capabilities: vec![],
-//!             default_config: json!({}),
+//!             default_config: default_config::<Config>(),
 //!         }
 //!     }
 //!
 //!     fn evaluate(input: Input) -> Result<Output> {
+//!         let config: Config = input.config()?;
 //!         let instances: Vec<Instance> = input.data.get(INSTANCES)?;
 //!         let mut out = Output::new();
 //!         for i in instances.iter().filter(|i| i.public_ip_address.is_some()) {
-//!             out.alert(&i.instance_id, json!({"ip": i.public_ip_address}));
+//!             if !config.allowed.contains(&i.instance_id) {
+//!                 out.alert(&i.instance_id, json!({"ip": i.public_ip_address}));
+//!             }
 //!         }
 //!         Ok(out)
 //!     }
 //! }
 //!
 //! reddalert_rule_sdk::register!(PublicInstances);
+//!
+//! let out = reddalert_rule_sdk::testing::Harness::<PublicInstances>::new()
+//!     .config(json!({"allowed": ["i-1"]}))
+//!     .data(INSTANCES, r#"[{"instanceId": "i-1", "publicIpAddress": "192.0.2.1"},
+//!                         {"instanceId": "i-2", "publicIpAddress": "192.0.2.2"}]"#)
+//!     .run()
+//!     .unwrap();
+//! assert_eq!(out.alerts.len(), 1);
+//! assert_eq!(out.alerts[0].id, "i-2");
+//! assert_eq!(PublicInstances::info().default_config, json!({"allowed": []}));
 //! ```
 //!
 //! # Test it
@@ -74,12 +100,14 @@ pub mod models;
 pub mod net;
 pub mod report;
 pub mod s3;
+mod settings;
 pub mod testing;
 mod types;
 
 pub use anyhow;
 pub use serde;
 pub use serde_json;
+pub use settings::{Settings, default_config};
 pub use types::{Alert, Capability, Data, Info, Input, Output, Query, Window, merge_config};
 
 /// The one trait a rule implements.
@@ -104,7 +132,9 @@ pub mod prelude {
         Grant, Grantee, GranteeType, ObjectListing, Permission, s3_bucket_acl, s3_bucket_location,
         s3_list_buckets, s3_list_objects, s3_object_acl,
     };
-    pub use crate::{Alert, Capability, Data, Info, Input, Output, Query, Rule, Window};
+    pub use crate::{
+        Alert, Capability, Data, Info, Input, Output, Query, Rule, Settings, Window, default_config,
+    };
     pub use anyhow::{Context as _, Result, anyhow, bail};
     pub use serde::{Deserialize, Serialize};
     pub use serde_json::{Value, json};
@@ -119,7 +149,7 @@ macro_rules! register {
 
         impl $crate::bindings::exports::reddalert::rules::guest::Guest for __ReddalertGuest {
             fn info() -> $crate::bindings::reddalert::rules::types::RuleInfo {
-                $crate::__glue::info::<$rule>()
+                $crate::__glue::info::<$rule>(env!("CARGO_PKG_VERSION"))
             }
 
             fn evaluate(

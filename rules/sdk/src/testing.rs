@@ -18,7 +18,6 @@
 //! assert!(out.alerts.is_empty());
 //! ```
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::marker::PhantomData;
 
@@ -30,27 +29,6 @@ use crate::host::EddaError;
 use crate::net::{HttpResponse, NetError};
 use crate::s3::ObjectListing;
 use crate::types::{Capability, Data, Input, Output, Window, merge_config};
-
-thread_local! {
-    static CANNED: RefCell<HashMap<String, Result<String, EddaError>>> = RefCell::new(HashMap::new());
-}
-
-#[cfg(not(target_family = "wasm"))]
-/// Answers [`crate::host::edda_query`] on native targets from the harness's canned responses.
-pub(crate) fn canned_edda(query: &crate::types::Query) -> Result<String, EddaError> {
-    CANNED.with(|canned| {
-        canned
-            .borrow()
-            .get(&query.path)
-            .cloned()
-            .unwrap_or_else(|| {
-                Err(EddaError::Transport(format!(
-                    "no canned response for {:?} in the test",
-                    query.path
-                )))
-            })
-    })
-}
 
 /// Builds the input of one evaluation and runs a rule natively.
 pub struct Harness<R> {
@@ -211,18 +189,19 @@ impl<R: Rule> Harness<R> {
             state: self.state,
             data: Data::new(self.data),
             window: self.window,
+            rule: info.name.clone(),
         };
         let granted = |c: Capability| info.capabilities.contains(&c) && !self.denied.contains(&c);
         self.net.http_denied = !granted(Capability::Http);
         self.net.probe_denied = !granted(Capability::TcpProbe);
         self.chef.denied = !granted(Capability::Chef);
         self.s3.denied = !granted(Capability::S3);
-        CANNED.with(|canned| *canned.borrow_mut() = self.edda);
+        crate::host::install_canned_edda(self.edda);
         crate::net::install(self.net);
         crate::chef::install(self.chef);
         crate::s3::install(self.s3);
         let result = R::evaluate(input);
-        CANNED.with(|canned| canned.borrow_mut().clear());
+        crate::host::install_canned_edda(HashMap::new());
         crate::net::install(Default::default());
         crate::chef::install(Default::default());
         crate::s3::install(Default::default());
@@ -247,4 +226,11 @@ pub fn run<R: Rule>(
         harness = harness.data(path, *body);
     }
     harness.run()
+}
+
+/// Runs `f` and returns what it logged through [`crate::host::log`], in order, instead of
+/// printing it: for tests of a rule's warnings.
+#[cfg(not(target_family = "wasm"))]
+pub fn capture_logs(f: impl FnOnce()) -> Vec<(crate::host::Level, String)> {
+    crate::host::capture_logs(f)
 }

@@ -67,7 +67,7 @@ pub enum Capability {
 pub struct Info {
     /// Unique rule name (`secgroups`), used on the command line and in `plugin.<name>`.
     pub name: String,
-    /// The rule's version (semver).
+    /// The rule's version (semver); left empty, `register!` fills in the rule crate's.
     pub version: String,
     /// One line on what the rule alerts about.
     pub description: String,
@@ -99,12 +99,16 @@ pub struct Input {
     pub data: Data,
     /// The run's window.
     pub window: Window,
+    /// The rule's name, for messages.
+    pub(crate) rule: String,
 }
 
 impl Input {
-    /// The config as a typed struct.
-    pub fn config<T: DeserializeOwned>(&self) -> Result<T> {
-        T::deserialize(&self.config).context("invalid rule config")
+    /// The config as the rule's [`Settings`](crate::Settings) type: keys the type does not
+    /// have are logged as warnings, a bad value fails with its path, then the type's own
+    /// checks run.
+    pub fn config<T: crate::Settings>(&self) -> Result<T> {
+        crate::settings::read(&self.rule, &self.config)
     }
 
     /// The previous state as a typed struct, or its default on a first run.

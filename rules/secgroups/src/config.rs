@@ -1,7 +1,7 @@
-//! The secgroups config, validated up front into typed values: a port outside 0..=65535, a
-//! CIDR that does not parse or a value of the wrong type fails the rule with a message naming
-//! the key and the value, because a whitelist entry that is silently dropped would turn into
-//! alerts nobody can explain (or, worse, a port list that silently allows nothing).
+//! The secgroups config, read by the SDK into typed values: a port outside 0..=65535, a CIDR
+//! that does not parse or a value of the wrong type fails the rule with the key's path,
+//! because a whitelist entry that is silently dropped would turn into alerts nobody can
+//! explain (or, worse, a port list that silently allows nothing).
 //!
 //! One exception (issue 10): a `whitelisted_ips` entry that is not a network is dropped with a
 //! warning naming it. The original compared the entries as strings, so operators' configs
@@ -13,92 +13,76 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use reddalert_rule_sdk::prelude::*;
-use reddalert_rule_sdk::serde_json::Map;
+use serde::de::{Deserializer, Error as _};
+use serde::ser::Serializer;
 
 /// A permission's port range with missing ports already read as −1 (from) and 65536 (to).
 pub type Ports = (i64, i64);
 
-/// The validated `plugin.secgroups` section.
-#[derive(Debug, Clone, PartialEq)]
+/// `plugin.secgroups`; its `Default` is the original's shipped defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Config {
     /// Single ports that may be open to the world.
-    pub allowed_ports: BTreeSet<i64>,
+    pub allowed_ports: BTreeSet<u16>,
     /// Protocols (`icmp`, `udp`, `-1`, …) that never alert.
     pub allowed_protocols: Vec<String>,
     /// Networks a CIDR may sit inside without alerting.
-    pub whitelisted_ips: Vec<IpNet>,
-    /// `"<groupId> (<groupName>)"` → port range → networks (truncated) that entry accepts.
-    pub whitelisted_entries: HashMap<String, HashMap<Ports, Vec<IpNet>>>,
+    #[serde(deserialize_with = "networks_or_warn")]
+    pub whitelisted_ips: Vec<Network>,
+    /// `"<groupId> (<groupName>)"` → port range → networks that entry accepts.
+    pub whitelisted_entries: HashMap<String, HashMap<PortKey, Vec<Network>>>,
 }
 
-/// The config keys and their defaults, as the original shipped them.
-pub fn defaults() -> Value {
-    json!({
-        "allowed_ports": [],
-        "allowed_protocols": ["icmp"],
-        "whitelisted_ips": [],
-        "whitelisted_entries": {},
-    })
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            allowed_ports: BTreeSet::new(),
+            allowed_protocols: vec!["icmp".into()],
+            whitelisted_ips: Vec::new(),
+            whitelisted_entries: HashMap::new(),
+        }
+    }
 }
 
-impl Config {
-    /// Validates the merged config section.
-    pub fn from_value(config: &Value) -> Result<Config> {
-        let Value::Object(map) = config else {
-            bail!("secgroups: the config is not a JSON object: {config}");
-        };
-        let defaults = defaults();
-        for key in map.keys().filter(|k| defaults.get(k.as_str()).is_none()) {
+impl Settings for Config {}
+
+/// A CIDR network, or a bare address meaning one host, read and written as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network(pub IpNet);
+
+impl Serialize for Network {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Network {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Network, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let net = parse_cidr(&text)
+            .ok_or_else(|| D::Error::custom(format!("{text:?} is not a CIDR network")))?;
+        Ok(Network(net))
+    }
+}
+
+/// `whitelisted_ips`: the entries that are networks; each other one is named in a warning and
+/// left out (issue 10, see above).
+fn networks_or_warn<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Network>, D::Error> {
+    let entries = Vec::<Value>::deserialize(deserializer)?;
+    let networks = entries.into_iter().filter_map(|entry| {
+        let net = entry.as_str().and_then(parse_cidr).map(Network);
+        if net.is_none() {
             log(
                 Level::Warn,
-                &format!("secgroups: unknown config key {key:?} is ignored"),
+                &format!(
+                    "secgroups: whitelisted_ips: {entry} is not a CIDR network or an IP address: ignored"
+                ),
             );
         }
-        let get = |key: &str| {
-            map.get(key)
-                .or_else(|| defaults.get(key))
-                .unwrap_or(&Value::Null)
-        };
-        let (whitelisted_ips, warnings) = whitelisted_ips(get("whitelisted_ips"))?;
-        for warning in &warnings {
-            log(Level::Warn, warning);
-        }
-        let mut whitelisted_entries = HashMap::new();
-        for (group, ports) in object("whitelisted_entries", get("whitelisted_entries"))? {
-            whitelisted_entries.insert(group.clone(), entry(group, ports)?);
-        }
-        Ok(Config {
-            allowed_ports: list("allowed_ports", get("allowed_ports"))?
-                .iter()
-                .map(|v| port("allowed_ports", v))
-                .collect::<Result<_>>()?,
-            allowed_protocols: list("allowed_protocols", get("allowed_protocols"))?
-                .iter()
-                .map(|v| match v {
-                    Value::String(s) => Ok(s.clone()),
-                    other => bail!("secgroups: allowed_protocols: {other} is not a protocol name"),
-                })
-                .collect::<Result<_>>()?,
-            whitelisted_ips,
-            whitelisted_entries,
-        })
-    }
-}
-
-/// The networks of a `whitelisted_ips` list, and a warning naming each entry that is not one
-/// (a CIDR, or a bare address meaning one host), which is left out.
-pub fn whitelisted_ips(value: &Value) -> Result<(Vec<IpNet>, Vec<String>)> {
-    let mut nets = Vec::new();
-    let mut warnings = Vec::new();
-    for entry in list("whitelisted_ips", value)? {
-        match entry.as_str().and_then(parse_cidr) {
-            Some(net) => nets.push(net),
-            None => warnings.push(format!(
-                "secgroups: whitelisted_ips: {entry} is not a CIDR network or an IP address: ignored"
-            )),
-        }
-    }
-    Ok((nets, warnings))
+        net
+    });
+    Ok(networks.collect())
 }
 
 /// Parses a CIDR as EC2 writes it; a bare address means that one host (`/32` or `/128`), as
@@ -112,52 +96,28 @@ pub fn parse_cidr(text: &str) -> Option<IpNet> {
     }
 }
 
-fn list<'a>(key: &str, value: &'a Value) -> Result<&'a Vec<Value>> {
-    match value {
-        Value::Array(items) => Ok(items),
-        other => bail!("secgroups: {key}: expected a list, got {other}"),
+/// A key of a group's entry: `"<port>"` or `"<from>-<to>"` (ports −1..=65536, so that the keys
+/// of ICMP and all-traffic permissions can be written). The original built the key from the
+/// raw ports, so an all-traffic permission's key was `"None"`: still accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PortKey(pub Ports);
+
+impl Serialize for PortKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            (from, to) if from == to => serializer.collect_str(&from),
+            (from, to) => serializer.collect_str(&format_args!("{from}-{to}")),
+        }
     }
 }
 
-fn object<'a>(key: &str, value: &'a Value) -> Result<&'a Map<String, Value>> {
-    match value {
-        Value::Object(map) => Ok(map),
-        other => bail!("secgroups: {key}: expected an object, got {other}"),
+impl<'de> Deserialize<'de> for PortKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<PortKey, D::Error> {
+        let key = String::deserialize(deserializer)?;
+        port_key(&key)
+            .map(PortKey)
+            .ok_or_else(|| D::Error::custom(format!("{key:?} is not a port or a port range")))
     }
-}
-
-fn port(key: &str, value: &Value) -> Result<i64> {
-    match value.as_i64() {
-        Some(p) if (0..=65535).contains(&p) => Ok(p),
-        _ => bail!("secgroups: {key}: {value} is not a port (0..=65535)"),
-    }
-}
-
-fn cidr(key: &str, value: &Value) -> Result<IpNet> {
-    match value.as_str().and_then(parse_cidr) {
-        Some(net) => Ok(net),
-        None => bail!("secgroups: {key}: {value} is not a CIDR network"),
-    }
-}
-
-/// One group's entry: `"<port>"` or `"<from>-<to>"` (ports −1..=65536, so that the keys of
-/// ICMP and all-traffic permissions can be written) → the CIDRs it accepts. The original built
-/// the key from the raw ports, so an all-traffic permission's key was `"None"`: still accepted.
-fn entry(group: &str, value: &Value) -> Result<HashMap<Ports, Vec<IpNet>>> {
-    let key = format!("whitelisted_entries: {}", Value::String(group.to_owned()));
-    let mut out = HashMap::new();
-    for (range, cidrs) in object(&key, value)? {
-        let Some(ports) = port_key(range) else {
-            bail!("secgroups: {key}: {range:?} is not a port or a port range");
-        };
-        let key = format!("{key}: {range:?}");
-        let nets = list(&key, cidrs)?
-            .iter()
-            .map(|v| cidr(&key, v).map(|net| net.trunc()))
-            .collect::<Result<Vec<_>>>()?;
-        out.insert(ports, nets);
-    }
-    Ok(out)
 }
 
 fn port_key(key: &str) -> Option<Ports> {

@@ -5,7 +5,7 @@
 
 use reddalert_rule_sdk::prelude::*;
 
-use crate::config::{Config, Ports, parse_cidr};
+use crate::config::{Config, PortKey, Ports, parse_cidr};
 
 /// The permission's ports, with a missing `fromPort` read as −1 and a missing `toPort` as
 /// 65536 (protocol `-1` has neither), so that such a permission always counts as a range.
@@ -32,12 +32,12 @@ fn is_suspicious(config: &Config, perm: &IpPermission, cidrs: &[String]) -> bool
         return false;
     }
     let (from, to) = ports(perm);
-    from != to || !config.allowed_ports.contains(&from)
+    from != to || !u16::try_from(from).is_ok_and(|p| config.allowed_ports.contains(&p))
 }
 
 /// A CIDR that does not parse is not inside anything: it alerts rather than hides.
 fn is_whitelisted_ip(config: &Config, cidr: &str) -> bool {
-    parse_cidr(cidr).is_some_and(|net| config.whitelisted_ips.iter().any(|w| w.contains(&net)))
+    parse_cidr(cidr).is_some_and(|net| config.whitelisted_ips.iter().any(|w| w.0.contains(&net)))
 }
 
 fn is_whitelisted_entry(
@@ -49,15 +49,15 @@ fn is_whitelisted_entry(
     let Some(listed) = config
         .whitelisted_entries
         .get(group_key)
-        .and_then(|e| e.get(&ports(perm)))
+        .and_then(|e| e.get(&PortKey(ports(perm))))
     else {
         return false;
     };
     // An empty list whitelists nothing, as in the original.
     !listed.is_empty()
-        && cidrs
-            .iter()
-            .all(|cidr| parse_cidr(cidr).is_some_and(|net| listed.contains(&net.trunc())))
+        && cidrs.iter().all(|cidr| {
+            parse_cidr(cidr).is_some_and(|net| listed.iter().any(|l| l.0.trunc() == net.trunc()))
+        })
 }
 
 #[cfg(test)]
@@ -77,11 +77,7 @@ pub(crate) mod tests {
     }
 
     fn config(section: Value) -> Config {
-        let mut merged = crate::config::defaults();
-        if let (Some(m), Value::Object(s)) = (merged.as_object_mut(), section) {
-            m.extend(s);
-        }
-        Config::from_value(&merged).expect("valid test config")
+        reddalert_rule_sdk::serde_json::from_value(section).expect("valid test config")
     }
 
     #[test]

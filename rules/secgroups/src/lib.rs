@@ -42,16 +42,16 @@ impl Rule for Secgroups {
     fn info() -> Info {
         Info {
             name: "secgroups".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: String::new(),
             description: "changed security groups that open ports to the outside".into(),
             queries: vec![Query::updated(SECURITY_GROUPS), Query::current(INSTANCES)],
             capabilities: vec![Capability::TcpProbe],
-            default_config: config::defaults(),
+            default_config: default_config::<Config>(),
         }
     }
 
     fn evaluate(input: Input) -> Result<Output> {
-        let config = Config::from_value(&input.config)?;
+        let config: Config = input.config()?;
         let groups: Vec<SecurityGroup> = input.data.get(SECURITY_GROUPS)?;
         let instances: Vec<Instance> = input.data.get(INSTANCES)?;
         let machines = Machines::index(&instances);

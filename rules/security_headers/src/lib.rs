@@ -21,8 +21,7 @@
 mod tests;
 
 use reddalert_rule_sdk::prelude::*;
-use reddalert_rule_util::config::Section;
-use reddalert_rule_util::dns::{KnownIps, Names, external_names, urls};
+use reddalert_rule_util::dns::{Domain, KnownIps, Names, external_names, urls};
 use reddalert_rule_util::web::{Fetched, fetch};
 
 /// The rule type registered with the host.
@@ -37,22 +36,42 @@ pub struct State {
 }
 
 const NAME: &str = "security_headers";
-const KEYS: [&str; 3] = ["zone", "legit_domains", "exception_domains"];
+
+/// `plugin.security_headers`: which names are external (see [`Names`]). A key set to `null` keeps its
+/// default (the SDK's rule).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct Config {
+    /// Only records of this zone; empty: every zone.
+    zone: String,
+    /// Domains whose names are ours wherever they point.
+    legit_domains: Vec<Domain>,
+    /// Names never fetched.
+    exception_domains: Vec<Domain>,
+}
+
+impl Settings for Config {}
+
+impl Config {
+    fn names(&self) -> Names {
+        Names::new(&self.zone, &self.legit_domains, &self.exception_domains)
+    }
+}
 
 impl Rule for SecurityHeaders {
     fn info() -> Info {
         Info {
             name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: String::new(),
             description: "external web pages served without an X-Frame-Options header".into(),
             queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES)],
             capabilities: vec![Capability::Http],
-            default_config: json!({"zone": "", "legit_domains": [], "exception_domains": []}),
+            default_config: default_config::<Config>(),
         }
     }
 
     fn evaluate(input: Input) -> Result<Output> {
-        let names = Names::from_section(&Section::new(NAME, &input.config, &KEYS, &[])?)?;
+        let names = input.config::<Config>()?.names();
         let mut state: State = input.state().context(
             "security_headers: the stored state is not {\"already_checked\": [\"<url>\"]}",
         )?;

@@ -122,7 +122,46 @@ fn bad_config_values_name_the_rule_key_and_value() {
         .expect_err("rejected");
     assert_eq!(
         format!("{err:#}"),
-        r#"security_headers: legit_domains: expected domain names, got ".""#
+        r#"security_headers: legit_domains[1]: "." is not a domain name"#
+    );
+    let err = harness(None)
+        .config(json!({"zone": ["example.com."]}))
+        .run()
+        .expect_err("rejected");
+    assert_eq!(
+        format!("{err:#}"),
+        "security_headers: zone: invalid type: sequence, expected a string"
+    );
+}
+
+#[test]
+fn null_values_read_as_the_defaults() {
+    let nulls = json!({"zone": null, "legit_domains": null, "exception_domains": null});
+    let out = harness(None).config(nulls).run().expect("rule runs");
+    let defaults = harness(None).config(json!({})).run().expect("rule runs");
+    assert_eq!(out, defaults);
+}
+
+#[test]
+fn unknown_keys_are_warned_about_not_fatal() {
+    let mut typo = None;
+    let logged = reddalert_rule_sdk::testing::capture_logs(|| {
+        let mut config = config();
+        config["exception_domain"] = json!(["app.example.com"]);
+        typo = Some(harness(None).config(config).run().expect("rule runs"));
+    });
+    assert_eq!(typo, Some(harness(None).run().expect("rule runs")));
+    // Warnings about the config only: the run logs its own lines too.
+    let warned: Vec<&(Level, String)> = logged
+        .iter()
+        .filter(|(level, line)| *level == Level::Warn && line.contains("config"))
+        .collect();
+    assert_eq!(
+        warned,
+        [&(
+            Level::Warn,
+            r#"security_headers: unknown config key "exception_domain" is ignored"#.to_owned()
+        )]
     );
 }
 
@@ -130,6 +169,10 @@ fn bad_config_values_name_the_rule_key_and_value() {
 fn info_declares_queries_capability_and_defaults() {
     let info = SecurityHeaders::info();
     assert_eq!(info.name, "security_headers");
+    assert!(
+        info.version.is_empty(),
+        "register! fills in the crate's version"
+    );
     assert_eq!(info.capabilities, vec![Capability::Http]);
     assert_eq!(
         info.queries,

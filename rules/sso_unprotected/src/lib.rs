@@ -18,7 +18,10 @@
 //!   location, whose first group is the protected host
 //!   (`^https://sso\.example\.com/auth/\?redirect_uri=https?://([^/]+)`); without a group, a
 //!   login prefix followed by the protected URL; empty means not in use.
-//! - `zone` (`""`, all zones), `legit_domains` (`[]`), `exception_domains` (`[]`).
+//! - `zone` (`""`, all zones), `legit_domains` (`[]`), `exception_domains` (`[]`); an empty
+//!   domain (`""`, `"."`) is an error, as it would make every name legit or excepted.
+//!
+//! A key left out or `null` keeps its default; another key is warned about and ignored.
 //!
 //! Without the `http` capability the check is skipped (logged) and the state kept. A URL that
 //! did not answer, or answered 400 or above, is left out of the state (as in the original), so
@@ -38,11 +41,10 @@ mod tests;
 use std::collections::BTreeMap;
 
 use reddalert_rule_sdk::prelude::*;
-use reddalert_rule_util::config::Section;
-use reddalert_rule_util::dns::{KnownIps, Names, external_names, urls};
+use reddalert_rule_util::dns::{Domain, KnownIps, Names, external_names, urls};
 use reddalert_rule_util::web::{Fetched, fetch};
 
-use crate::redirect::{Login, is_protected, percent_decode};
+use crate::redirect::{Login, LoginSetting, is_protected, percent_decode};
 
 /// The rule type registered with the host.
 pub struct SsoUnprotected;
@@ -67,45 +69,51 @@ where
     }
 }
 
+/// `plugin.sso_unprotected`; A key set to `null` keeps its default (the SDK's rule).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct Config {
+    /// The SSO login regex.
+    sso_url: LoginSetting,
+    /// The godauth login regex.
+    godauth_url: LoginSetting,
+    /// The hosted zone whose records are read (`example.com.`); empty reads every zone.
+    zone: String,
+    /// Domains whose names are ours wherever they point.
+    legit_domains: Vec<Domain>,
+    /// Names never fetched.
+    exception_domains: Vec<Domain>,
+}
+
+impl Settings for Config {}
+
+impl Config {
+    fn names(&self) -> Names {
+        Names::new(&self.zone, &self.legit_domains, &self.exception_domains)
+    }
+}
+
 const NAME: &str = "sso_unprotected";
-const KEYS: [&str; 5] = [
-    "sso_url",
-    "godauth_url",
-    "zone",
-    "legit_domains",
-    "exception_domains",
-];
 
 impl Rule for SsoUnprotected {
     fn info() -> Info {
         Info {
             name: NAME.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: String::new(),
             description: "external web names that redirect elsewhere than the SSO login".into(),
             queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES)],
             capabilities: vec![Capability::Http],
-            default_config: json!({
-                "sso_url": "",
-                "godauth_url": "",
-                "zone": "",
-                "legit_domains": [],
-                "exception_domains": [],
-            }),
+            default_config: default_config::<Config>(),
         }
     }
 
     fn evaluate(input: Input) -> Result<Output> {
-        let section = Section::new(NAME, &input.config, &KEYS, &[])?;
-        let names = Names::from_section(&section)?;
-        let login = |key: &str| -> Result<Option<Login>> {
-            let pattern = section.string(key)?;
-            Login::new(&pattern).map_err(|reason| {
-                let what = format!("not a valid regex ({reason})");
-                section.error(key, &what, &json!(pattern))
-            })
-        };
-        let (sso, godauth) = (login("sso_url")?, login("godauth_url")?);
-        let logins: Vec<&Login> = sso.iter().chain(godauth.iter()).collect();
+        let config: Config = input.config()?;
+        let names = config.names();
+        let logins: Vec<&Login> = [&config.sso_url.0, &config.godauth_url.0]
+            .into_iter()
+            .flatten()
+            .collect();
         let state: State = input
             .state()
             .context("sso_unprotected: the stored state is not {\"redirects\": {\"<url>\": …}}")?;

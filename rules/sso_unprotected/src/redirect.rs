@@ -11,6 +11,8 @@
 //! redirect that S3 or a proxy cut short is still a login.
 
 use regex::{Regex, RegexBuilder};
+use serde::de::{Deserializer, Error as _};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// `%XX` sequences decoded (as Python's `urllib.unquote`), invalid UTF-8 replaced.
 pub fn percent_decode(text: &str) -> String {
@@ -122,6 +124,26 @@ pub fn absolute(url: &str, location: &str) -> String {
         format!("{url}{location}")
     } else {
         format!("{url}/{location}")
+    }
+}
+
+/// A login setting as the config holds it: empty (or `null`) when that login is not in use,
+/// read from and written as the operator's text.
+#[derive(Debug, Default)]
+pub struct LoginSetting(pub Option<Login>);
+
+impl Serialize for LoginSetting {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.as_ref().map_or("", |login| &login.text))
+    }
+}
+
+impl<'de> Deserialize<'de> for LoginSetting {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = Option::<String>::deserialize(deserializer)?.unwrap_or_default();
+        Login::new(&text)
+            .map(LoginSetting)
+            .map_err(|reason| D::Error::custom(format!("{text:?} is not a valid regex ({reason})")))
     }
 }
 

@@ -184,14 +184,66 @@ fn denied_http_skips_the_check_and_keeps_the_state() {
 }
 
 #[test]
-fn bad_config_values_name_the_rule_key_and_value() {
+fn bad_config_values_name_the_rule_and_their_path() {
     let err = |config: Value| {
         let err = harness(None).config(config).run().expect_err("rejected");
         format!("{err:#}")
     };
     assert_eq!(
         err(json!({"godauth_url": null, "zone": 5})),
-        "sso_unprotected: zone: expected a string, got 5"
+        "sso_unprotected: zone: invalid type: integer `5`, expected a string"
+    );
+    assert_eq!(
+        err(json!({"sso_url": ["https://sso"]})),
+        "sso_unprotected: sso_url: invalid type: sequence, expected a string"
+    );
+    assert_eq!(
+        err(json!({"exception_domains": ["intranet.example.com", ""]})),
+        r#"sso_unprotected: exception_domains[1]: "" is not a domain name"#
+    );
+}
+
+#[test]
+fn null_values_read_as_their_default() {
+    let mut nulls = json!({});
+    for key in [
+        "sso_url",
+        "godauth_url",
+        "zone",
+        "legit_domains",
+        "exception_domains",
+    ] {
+        nulls[key] = Value::Null;
+    }
+    let out = harness(None).config(nulls).run().expect("rule runs");
+    assert_eq!(
+        pairs(&out),
+        pairs(&harness(None).config(json!({})).run().expect("rule runs"))
+    );
+}
+
+#[test]
+fn unknown_keys_are_warned_about_not_fatal() {
+    let mut typo = config();
+    typo["exception_domain"] = json!(["app.example.com"]);
+    let mut out = None;
+    let logged = reddalert_rule_sdk::testing::capture_logs(|| {
+        out = Some(harness(None).config(typo).run().expect("rule runs"));
+    });
+    assert_eq!(
+        out.map(|out| pairs(&out)),
+        Some(pairs(&harness(None).run().expect("rule runs")))
+    );
+    let warnings: Vec<_> = logged
+        .into_iter()
+        .filter(|(l, _)| *l == Level::Warn)
+        .collect();
+    assert_eq!(
+        warnings,
+        [(
+            Level::Warn,
+            r#"sso_unprotected: unknown config key "exception_domain" is ignored"#.to_owned()
+        )]
     );
 }
 
@@ -199,6 +251,10 @@ fn bad_config_values_name_the_rule_key_and_value() {
 fn info_declares_queries_capability_and_defaults() {
     let info = SsoUnprotected::info();
     assert_eq!(info.name, "sso_unprotected");
+    assert!(
+        info.version.is_empty(),
+        "register! fills in the crate's version"
+    );
     assert_eq!(info.capabilities, vec![Capability::Http]);
     assert_eq!(
         info.queries,
@@ -288,7 +344,7 @@ fn a_bad_login_regex_is_a_config_error_naming_the_key() {
         .expect_err("rejected");
     assert_eq!(
         format!("{err:#}"),
-        r#"sso_unprotected: sso_url: not a valid regex (unclosed group), got "^https://sso.example.net/(auth""#
+        r#"sso_unprotected: sso_url: "^https://sso.example.net/(auth" is not a valid regex (unclosed group)"#
     );
 }
 

@@ -14,8 +14,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use reddalert_rule_sdk::prelude::*;
 
-use crate::config::Section;
-
 /// The record types a web name is resolved through.
 pub const WEB_TYPES: [&str; 2] = ["A", "CNAME"];
 
@@ -35,28 +33,51 @@ pub fn normalize(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// A domain of `legit_domains` or `exception_domains` as the operator wrote it, read from the
+/// config as text; an empty one (`""`, `"."`) would make every name legit, so it does not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain(String);
+
+impl Domain {
+    /// The domain as names are compared: `.Example.com.` is `example.com`.
+    pub fn normalized(&self) -> String {
+        normalize(self.0.trim_start_matches('.'))
+    }
+}
+
+impl Serialize for Domain {
+    fn serialize<S: reddalert_rule_sdk::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Domain {
+    fn deserialize<D: reddalert_rule_sdk::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Domain, D::Error> {
+        let domain = Domain(String::deserialize(deserializer)?);
+        if domain.normalized().is_empty() {
+            return Err(reddalert_rule_sdk::serde::de::Error::custom(format!(
+                "{:?} is not a domain name",
+                domain.0
+            )));
+        }
+        Ok(domain)
+    }
+}
+
 impl Names {
-    /// Reads the three keys; an empty domain would make every name legit, so it is an error.
-    pub fn from_section(section: &Section<'_>) -> Result<Names> {
-        let zone = section.string("zone")?;
-        let domains = |key: &str| -> Result<Vec<String>> {
-            section
-                .strings(key)?
-                .iter()
-                .map(|d| {
-                    let normal = normalize(d.trim_start_matches('.'));
-                    if normal.is_empty() {
-                        return Err(section.error(key, "expected domain names", &json!(d)));
-                    }
-                    Ok(normal)
-                })
-                .collect()
-        };
-        Ok(Names {
-            zone: (!zone.is_empty()).then(|| normalize(&zone)),
-            legit_domains: domains("legit_domains")?,
-            exception_domains: domains("exception_domains")?,
-        })
+    /// The names of a rule's `zone` (empty: every zone), `legit_domains` and
+    /// `exception_domains` settings.
+    pub fn new(zone: &str, legit_domains: &[Domain], exception_domains: &[Domain]) -> Names {
+        Names {
+            zone: (!zone.is_empty()).then(|| normalize(zone)),
+            legit_domains: legit_domains.iter().map(Domain::normalized).collect(),
+            exception_domains: exception_domains.iter().map(Domain::normalized).collect(),
+        }
     }
 
     /// Whether the record is in the configured zone (always, without one).

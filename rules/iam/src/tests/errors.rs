@@ -99,6 +99,6 @@ fn bad_config_fails_before_any_query() {
     .expect_err("bad regex");
     assert_eq!(
         format!("{err:#}"),
-        r#"iam: allowed: "(unclosed" is not a valid regex (unclosed group)"#
+        r#"iam: allowed[0]: "(unclosed" is not a valid regex (unclosed group)"#
     );
 }

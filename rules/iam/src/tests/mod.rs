@@ -228,10 +228,34 @@ fn no_changed_users_no_alerts() {
 }
 
 #[test]
+fn unknown_keys_are_warned_about_not_fatal() {
+    // A typo of `allowed` does not allow anyone: alice is still checked.
+    let alice = |config: Value| {
+        run(config, json!(["alice"]), vec![diff("alice", ALICE)], vec![]).expect("rule runs")
+    };
+    let mut typo = None;
+    let logged = reddalert_rule_sdk::testing::capture_logs(|| {
+        typo = Some(alice(json!({"allow": ["alice"]})));
+    });
+    assert_eq!(typo, Some(alice(json!({}))));
+    assert_ne!(typo, Some(vec![]));
+    assert_eq!(
+        logged,
+        [(
+            Level::Warn,
+            r#"iam: unknown config key "allow" is ignored"#.to_owned()
+        )]
+    );
+}
+
+#[test]
 fn info_declares_the_original_query_and_the_edda_capability() {
     let info = Iam::info();
     assert_eq!(info.name, "iam");
-    assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+    assert!(
+        info.version.is_empty(),
+        "register! fills in the crate's version"
+    );
     assert_eq!(info.queries, vec![Query::updated(IAM_USERS)]);
     assert_eq!(info.capabilities, vec![Capability::Edda]);
     assert_eq!(info.default_config, json!({"allowed": []}));

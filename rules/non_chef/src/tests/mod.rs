@@ -197,7 +197,7 @@ fn failed_chef_search_fails_the_rule() {
 }
 
 #[test]
-fn bad_config_values_name_the_rule_key_and_value() {
+fn bad_config_values_name_the_rule_and_their_path() {
     let err = |config: Value| {
         let err = harness(config, None, machines())
             .run()
@@ -205,12 +205,44 @@ fn bad_config_values_name_the_rule_key_and_value() {
         format!("{err:#}")
     };
     assert_eq!(
-        err(json!({"excluded_instances": ["jenkins("]})),
-        r#"non_chef: excluded_instances: not a valid regex (unclosed group), got "jenkins(""#
+        err(json!({"excluded_instances": ["ci", "jenkins("]})),
+        r#"non_chef: excluded_instances[1]: "jenkins(" is not a valid regex (unclosed group)"#
     );
     assert_eq!(
         err(json!({"chef_managed_events": "no"})),
-        r#"non_chef: chef_managed_events: expected true or false, got "no""#
+        r#"non_chef: chef_managed_events: invalid type: string "no", expected a boolean"#
+    );
+    assert_eq!(
+        err(json!({"excluded_instances": "jenkins"})),
+        r#"non_chef: excluded_instances: invalid type: string "jenkins", expected a sequence"#
+    );
+}
+
+#[test]
+fn null_values_read_as_their_default() {
+    let config = json!({"excluded_instances": null, "chef_managed_events": null});
+    assert_eq!(
+        pairs(&run(config, Some(seen()))),
+        pairs(&run(json!({}), Some(seen())))
+    );
+}
+
+#[test]
+fn unknown_keys_are_warned_about_not_fatal() {
+    let mut typo = None;
+    let logged = reddalert_rule_sdk::testing::capture_logs(|| {
+        typo = Some(run(json!({"excluded_instance": ["jenkins"]}), Some(seen())));
+    });
+    assert_eq!(
+        typo.map(|out| pairs(&out)),
+        Some(pairs(&run(json!({}), Some(seen()))))
+    );
+    assert_eq!(
+        logged,
+        [(
+            Level::Warn,
+            r#"non_chef: unknown config key "excluded_instance" is ignored"#.to_owned()
+        )]
     );
 }
 
@@ -232,6 +264,10 @@ fn the_original_chef_settings_are_accepted_and_ignored() {
 fn info_declares_queries_capability_and_defaults() {
     let info = NonChef::info();
     assert_eq!(info.name, "non_chef");
+    assert!(
+        info.version.is_empty(),
+        "register! fills in the crate's version"
+    );
     assert_eq!(info.capabilities, vec![Capability::Chef]);
     assert_eq!(
         info.queries,

@@ -321,9 +321,20 @@ fn the_original_credentials_are_accepted_and_ignored() {
 fn info_declares_the_capability_and_defaults() {
     let info = S3Acl::info();
     assert_eq!(info.name, "s3acl");
+    assert!(
+        info.version.is_empty(),
+        "register! fills in the crate's version"
+    );
     assert_eq!(info.queries, vec![]);
     assert_eq!(info.capabilities, vec![Capability::S3]);
     assert_eq!(info.default_config["visit_probability"], json!(0.1));
     assert_eq!(info.default_config["visit_max"], json!(5));
     assert_eq!(info.default_config["seed"], Value::Null);
+    assert_eq!(
+        info.default_config,
+        json!({
+            "excluded_buckets": [], "excluded_keys": [], "allowed": [], "allowed_specific": {},
+            "visit_probability": 0.1, "visit_max": 5, "seed": null,
+        })
+    );
 }
