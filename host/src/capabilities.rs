@@ -11,7 +11,6 @@ mod chef_auth;
 mod describe;
 mod http;
 mod policy;
-mod pool;
 mod s3;
 mod s3_xml;
 mod sigv4;
@@ -232,7 +231,16 @@ impl RuleCapabilities {
             Ok(n) => n,
             Err(err) => return items.iter().map(|_| Err(err.clone())).collect(),
         };
-        let mut results = pool::map_bounded(&items[..admitted], self.net.concurrency, call);
+        // A panic in a call is a host bug: that target answers a transport error.
+        let mut results: Vec<Result<R, NetError>> = crate::pool::map(
+            &items[..admitted],
+            self.net.concurrency,
+            |_| format!("a {} call of {}", capability_name(capability), self.rule),
+            call,
+        )
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|why| Err(NetError::Transport(why))))
+        .collect();
         results.extend(
             items[admitted..]
                 .iter()

@@ -12,6 +12,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("httpclient", 0),
     ("logging", 0),
     ("report", 0),
+    ("pool", 0),
     ("alert", 1),
     ("config", 2),
     ("engine", 3),

@@ -30,6 +30,7 @@ pub mod logging;
 pub(crate) mod metrics;
 pub(crate) mod outcome;
 pub(crate) mod outputs;
+pub(crate) mod pool;
 pub mod report;
 pub(crate) mod rules;
 pub(crate) mod run;

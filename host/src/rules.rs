@@ -15,6 +15,7 @@ use crate::contract::{HostServices, Limits, LogLevel, RuleInfo};
 use crate::engine::{Engine, EngineOptions, Module};
 
 mod checks;
+pub(crate) mod evaluation;
 
 pub(crate) use checks::check_info;
 

@@ -20,9 +20,6 @@
 //! account fails alone and reads its window again next run.
 
 use std::collections::BTreeSet;
-use std::panic::AssertUnwindSafe;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context as _, Result, anyhow, ensure};
 
@@ -206,34 +203,25 @@ fn evaluate_accounts(
     targets: &[Target],
     workers: usize,
 ) -> Vec<Result<Evaluated>> {
-    let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<Evaluated>>>> =
-        targets.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..workers.clamp(1, targets.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(target) = targets.get(i) else { break };
-                    let name = target.account.as_ref().map_or("", |a| a.name.as_str());
-                    let span = tracing::info_span!("account", name);
-                    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        span.in_scope(|| account::evaluate(shared, target))
-                    }))
-                    .unwrap_or_else(|_| Err(anyhow!("its evaluation panicked")));
-                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-                }
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|slot| {
-            slot.into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .unwrap_or_else(|| Err(anyhow!("it was never evaluated")))
-        })
-        .collect()
+    let name = |target: &Target| {
+        target
+            .account
+            .as_ref()
+            .map_or_else(String::new, |a| a.name.clone())
+    };
+    crate::pool::map(
+        targets,
+        workers,
+        |target| format!("evaluating account {}", name(target)),
+        |target| {
+            let name = name(target);
+            let span = tracing::info_span!("account", name = name.as_str());
+            span.in_scope(|| account::evaluate(shared, target))
+        },
+    )
+    .into_iter()
+    .map(|r| r.unwrap_or_else(|panicked| Err(anyhow!(panicked))))
+    .collect()
 }
 
 /// Delivers what every account owes (alerts that waited from earlier runs first, then this

@@ -12,13 +12,12 @@ use anyhow::{Context as _, Result, bail, ensure};
 
 use super::{MANIFEST, Manifest, show_time};
 use crate::cli::SnapshotArgs;
-use crate::config::merge_rule_config as merge_config;
 use crate::config::{Config, EddaSource};
-use crate::contract::{Query, RuleInput, Window};
+use crate::contract::{Query, Window};
 use crate::edda::{EddaClient, EddaError, snapshot};
 use crate::outcome::{Failure, FailureKind, Outcome};
+use crate::rules::evaluation::{Evaluator, Reach};
 use crate::rules::{Installed, InstalledRule};
-use crate::services::RuleServices;
 use crate::status::Status;
 use crate::window::now_ms;
 
@@ -95,8 +94,28 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
             bail!("{err}; nothing was saved");
         }
     }
+    // The rules run as in a run, so that their run-time queries are made (and recorded);
+    // their alerts are dropped, and they reach nothing beyond EDDA.
+    let evaluator = Evaluator {
+        engine: &engine,
+        edda: &edda,
+        queries_per_rule: config.edda_queries_per_rule,
+        reach: Reach::Nothing,
+    };
     for rule in &selected {
-        if let Err(why) = evaluate(&engine, config, &status, &edda, rule, window) {
+        let name = &rule.info.name;
+        let evaluated = evaluator.evaluate(
+            rule,
+            window,
+            &[config.plugins.get(name)],
+            status.rules.get(name).and_then(|s| s.state.clone()),
+            &config.limits_for(name),
+            &|q| edda.fetch(q, window).map_err(|err| err.to_string()),
+        );
+        if let Ok(output) = &evaluated {
+            tracing::info!(rule = %name, alerts = output.findings.len(), "rule evaluated (alerts not delivered)");
+        }
+        if let Err(why) = evaluated {
             tracing::error!(rule = %rule.info.name, "rule failed: {why}");
             outcome
                 .failures
@@ -108,49 +127,6 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
         eprintln!("error: {failure}");
     }
     Ok(outcome)
-}
-
-/// Evaluates one rule so that its run-time queries are made (and recorded); its alerts are
-/// dropped.
-fn evaluate(
-    engine: &crate::engine::Engine,
-    config: &Config,
-    status: &Status,
-    edda: &Arc<EddaClient>,
-    rule: &InstalledRule,
-    window: Window,
-) -> Result<(), String> {
-    let info = &rule.info;
-    let mut data = Vec::with_capacity(info.queries.len());
-    for q in &info.queries {
-        match edda.fetch(q, window) {
-            Ok(body) => data.push((q.path.clone(), body)),
-            Err(err) => return Err(format!("its query {:?} failed: {err}", q.path)),
-        }
-    }
-    let input = RuleInput {
-        config: merge_config(&info.default_config, config.plugins.get(&info.name)),
-        state: status.rules.get(&info.name).and_then(|s| s.state.clone()),
-        data,
-        window,
-    };
-    let services = Arc::new(RuleServices::new(
-        &info.name,
-        &info.capabilities,
-        edda.clone(),
-        window,
-        config.edda_queries_per_rule,
-    ));
-    let output = engine
-        .evaluate(
-            &rule.module,
-            &config.limits_for(&info.name),
-            services,
-            &input,
-        )
-        .map_err(|err| err.to_string())?;
-    tracing::info!(rule = %info.name, alerts = output.findings.len(), "rule evaluated (alerts not delivered)");
-    Ok(())
 }
 
 /// Writes one file per recorded response and the manifest.

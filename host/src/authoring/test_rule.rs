@@ -12,14 +12,13 @@ use serde_json::{Value, json};
 
 use super::{Manifest, show_time};
 use crate::cli::TestRuleArgs;
-use crate::config::merge_rule_config as merge_config;
 use crate::config::{Config, DEFAULT_LIMITS, EddaSource};
-use crate::contract::{Limits, RuleInfo, RuleInput, RuleOutput, Window};
+use crate::contract::{Limits, RuleInfo, RuleOutput, Window};
 use crate::edda::{EddaClient, snapshot};
 use crate::engine::{Engine, EngineOptions, Module};
 use crate::outcome::{Failure, FailureKind, Outcome};
-use crate::rules::{Pin, load_module, pin_mismatch};
-use crate::services::RuleServices;
+use crate::rules::evaluation::{Evaluator, Reach};
+use crate::rules::{InstalledRule, apply_pin, load_module};
 use crate::status::Status;
 use crate::window::now_ms;
 
@@ -44,61 +43,55 @@ pub fn run(args: &TestRuleArgs, config: Option<&Config>) -> Result<Outcome> {
         Ok(loaded) => loaded,
         Err(why) => return failed(args, None, None, &why),
     };
-    let mut module = module;
-    if let Some(config) = config
-        && let Pin::Mismatch(pinned) = Pin::check(&config.pins, &info.name, &module.sha256)
-    {
-        let reason = pin_mismatch(&info.name, &args.module, &pinned, &module.sha256);
-        module.refuse(reason);
+    // Pinned as a run pins it: a module whose hash is not the pinned one is refused.
+    let mut rule = InstalledRule {
+        path: args.module.clone(),
+        module,
+        info,
+    };
+    if let Some(config) = config {
+        apply_pin(&mut rule, &config.pins);
     }
-    let limits = config.map_or(DEFAULT_LIMITS, |c| c.limits_for(&info.name));
+    let limits = config.map_or(DEFAULT_LIMITS, |c| c.limits_for(&rule.info.name));
     let edda = Arc::new(EddaClient::new(
         EddaSource::Snapshot(args.data.clone()),
         config.map_or(std::time::Duration::from_secs(60), |c| c.edda_timeout),
         config.map_or(1024 << 20, |c| c.edda_max_response_bytes),
     ));
-    let mut data = Vec::with_capacity(info.queries.len());
-    for q in &info.queries {
-        match edda.fetch(q, window) {
-            Ok(body) => data.push((q.path.clone(), body)),
-            Err(err) => {
-                let why = format!("its query {:?} failed: {err}", q.path);
-                return failed(args, Some((&module, &info)), Some(window), &why);
-            }
-        }
-    }
-    let defaults_section = config.and_then(|c| c.plugins.get(&info.name));
-    let mut merged = merge_config(&info.default_config, defaults_section);
-    if let Some(section) = &section {
-        merged = merge_config(&merged, Some(section));
-    }
-    let input = RuleInput {
-        config: merged,
-        state: args
-            .state
-            .as_deref()
-            .map(|p| read_state(p, &info.name))
-            .transpose()?
-            .flatten(),
-        data,
-        window,
+    let state = args
+        .state
+        .as_deref()
+        .map(|p| read_state(p, &rule.info.name))
+        .transpose()?
+        .flatten();
+    // Against recorded data the rule reaches nothing beyond EDDA.
+    let evaluator = Evaluator {
+        engine: &engine,
+        edda: &edda,
+        queries_per_rule: config.map_or(10_000, |c| c.edda_queries_per_rule),
+        reach: Reach::Nothing,
     };
-    let services = Arc::new(RuleServices::new(
-        &info.name,
-        &info.capabilities,
-        edda.clone(),
+    let evaluated = evaluator.evaluate(
+        &rule,
         window,
-        config.map_or(10_000, |c| c.edda_queries_per_rule),
-    ));
-    match engine.evaluate(&module, &limits, services, &input) {
+        &[
+            config.and_then(|c| c.plugins.get(&rule.info.name)),
+            section.as_ref(),
+        ],
+        state,
+        &limits,
+        &|q| edda.fetch(q, window).map_err(|err| err.to_string()),
+    );
+    let loaded = Some((&rule.module, &rule.info));
+    match evaluated {
         Ok(output) => {
-            report(args, &module, &info, window, &limits, &output)?;
+            report(args, &rule.module, &rule.info, window, &limits, &output)?;
             Ok(Outcome {
                 alerts: output.findings.len(),
                 ..Outcome::default()
             })
         }
-        Err(err) => failed(args, Some((&module, &info)), Some(window), &err.to_string()),
+        Err(why) => failed(args, loaded, Some(window), &why),
     }
 }
 
