@@ -14,7 +14,9 @@ use crate::contract::Window;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertRecord {
-    pub plugin_name: String,
+    /// The rule that raised it (`plugin_name`, the original's name, in the status file).
+    #[serde(rename = "plugin_name")]
+    pub rule: String,
     pub id: String,
     pub details: serde_json::Value,
     /// The version of the rule that raised it.

@@ -28,7 +28,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match &cli.command {
         None => {
             let config = load(&configfile, None)?;
-            let started_ms = crate::window::now_ms();
+            let started_ms = crate::time::now_ms();
             let mut result = crate::run::run(&config, &cli.run);
             // After the run, however it ended: a run that died still says so to monitoring.
             if let Err(err) = crate::run::publish_metrics(&config, &cli.run, started_ms, &result) {

@@ -22,6 +22,12 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// A `--since`/`--until` value in epoch milliseconds, refused by clap (exit 2, naming the
+/// flag and the accepted forms) when it is none of them.
+fn time_arg(text: &str) -> Result<u64, String> {
+    crate::time::parse_time(text).map_err(|err| format!("{err:#}"))
+}
+
 /// The config file used when `--configfile` is not given.
 pub const DEFAULT_CONFIGFILE: &str = "etc/configfile.json";
 
@@ -68,12 +74,12 @@ pub struct RunArgs {
     pub statusfile: PathBuf,
 
     /// Start of the window, instead of the last stored run.
-    #[arg(short = 's', long = "since", value_name = "TIME", long_help = format!("Start of the window, instead of the last stored run: {TIME_HELP}"))]
-    pub since: Option<String>,
+    #[arg(short = 's', long = "since", value_name = "TIME", value_parser = time_arg, long_help = format!("Start of the window, instead of the last stored run: {TIME_HELP}"))]
+    pub since: Option<u64>,
 
     /// End of the window (default: now minus the configured lag, 5 minutes).
-    #[arg(short = 'u', long = "until", value_name = "TIME", long_help = format!("End of the window (default: now minus until_lag_seconds, 300): {TIME_HELP}"))]
-    pub until: Option<String>,
+    #[arg(short = 'u', long = "until", value_name = "TIME", value_parser = time_arg, long_help = format!("End of the window (default: now minus until_lag_seconds, 300): {TIME_HELP}"))]
+    pub until: Option<u64>,
 
     /// EDDA base URL (or dir:<snapshot directory>), instead of the config's `edda`.
     #[arg(short = 'e', long = "edda")]
@@ -165,12 +171,12 @@ pub struct TestRuleArgs {
     pub state: Option<PathBuf>,
 
     /// Start of the window (default: the snapshot's, else 0).
-    #[arg(short = 's', long, value_name = "TIME", long_help = format!("Start of the window (default: the snapshot's, else 0): {TIME_HELP}"))]
-    pub since: Option<String>,
+    #[arg(short = 's', long, value_name = "TIME", value_parser = time_arg, long_help = format!("Start of the window (default: the snapshot's, else 0): {TIME_HELP}"))]
+    pub since: Option<u64>,
 
     /// End of the window (default: the snapshot's, else now).
-    #[arg(short = 'u', long, value_name = "TIME", long_help = format!("End of the window (default: the snapshot's, else now): {TIME_HELP}"))]
-    pub until: Option<String>,
+    #[arg(short = 'u', long, value_name = "TIME", value_parser = time_arg, long_help = format!("End of the window (default: the snapshot's, else now): {TIME_HELP}"))]
+    pub until: Option<u64>,
 
     /// Print one JSON document instead of text.
     #[arg(long)]
@@ -185,12 +191,12 @@ pub struct SnapshotArgs {
     pub out: PathBuf,
 
     /// Start of the window (default: as a run would pick it).
-    #[arg(short = 's', long, value_name = "TIME", long_help = format!("Start of the window (default: as a run would pick it): {TIME_HELP}"))]
-    pub since: Option<String>,
+    #[arg(short = 's', long, value_name = "TIME", value_parser = time_arg, long_help = format!("Start of the window (default: as a run would pick it): {TIME_HELP}"))]
+    pub since: Option<u64>,
 
     /// End of the window (default: now minus the configured lag).
-    #[arg(short = 'u', long, value_name = "TIME", long_help = format!("End of the window (default: now minus until_lag_seconds): {TIME_HELP}"))]
-    pub until: Option<String>,
+    #[arg(short = 'u', long, value_name = "TIME", value_parser = time_arg, long_help = format!("End of the window (default: now minus until_lag_seconds): {TIME_HELP}"))]
+    pub until: Option<u64>,
 
     /// Status file to read the rules' states (and the stored `since`) from; never written.
     #[arg(short = 'f', long, value_name = "FILE")]

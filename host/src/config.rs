@@ -106,7 +106,7 @@ pub struct Config {
     pub edda_queries_per_rule: u64,
     pub limits: Limits,
     pub rule_limits: BTreeMap<String, Limits>,
-    pub plugins: BTreeMap<String, serde_json::Value>,
+    pub rule_sections: BTreeMap<String, serde_json::Value>,
     /// Grants, call limits and the Chef and S3 settings of rules' capabilities.
     pub capabilities: CapabilityConfig,
     /// Settings of mail, Elasticsearch, jsonl, webhook, ocsf and of alerts waiting for them.
@@ -273,7 +273,7 @@ impl Config {
             limits,
             rule_limits,
             capabilities,
-            plugins: raw.plugin,
+            rule_sections: raw.plugin,
             delivery,
             pins: parse_pins(raw.pin)?,
             accounts,
@@ -286,7 +286,7 @@ impl Config {
     pub fn for_account(&self, account: &Account, threads: usize) -> Config {
         Config {
             edda: account.edda.clone(),
-            plugins: account.plugins_over(&self.plugins),
+            rule_sections: account.sections_over(&self.rule_sections),
             parallelism: threads.max(1),
             accounts: Vec::new(),
             ..self.clone()

@@ -113,9 +113,9 @@ pub fn json_depth(value: &serde_json::Value) -> usize {
     }
 }
 
-/// One finding of a rule (the host adds the rule's name).
+/// One alert as a rule returns it (the host adds the rule's name, window and account).
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct Finding {
+pub struct RuleAlert {
     pub id: String,
     pub details: serde_json::Value,
 }
@@ -123,7 +123,7 @@ pub struct Finding {
 /// What one evaluation returns.
 #[derive(Debug, Clone)]
 pub struct RuleOutput {
-    pub findings: Vec<Finding>,
+    pub alerts: Vec<RuleAlert>,
     pub state: Option<serde_json::Value>,
     /// What the evaluation consumed (`test-rule` reports it).
     pub usage: Usage,

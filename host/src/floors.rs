@@ -8,7 +8,7 @@ use std::path::Path;
 const FLOORS: &[(&str, u8)] = &[
     ("contract", 0),
     ("outcome", 0),
-    ("timearg", 0),
+    ("time", 0),
     ("httpclient", 0),
     ("logging", 0),
     ("report", 0),

@@ -89,7 +89,7 @@ pub fn guest_output(data: &[u8]) {
     }
     if let Ok(output) = crate::engine::check_output(alerts, state, 1 << 20) {
         for value in output
-            .findings
+            .alerts
             .iter()
             .map(|f| &f.details)
             .chain(&output.state)
@@ -130,7 +130,7 @@ pub fn text_formats(data: &[u8]) {
     let (id, details) = text.split_once('\0').unwrap_or((&text, ""));
     let details = serde_json::from_str(details).unwrap_or_else(|_| Value::String(details.into()));
     let alert = AlertRecord {
-        plugin_name: "fuzz".into(),
+        rule: "fuzz".into(),
         id: id.into(),
         details,
         rule_version: "0.0.0".into(),

@@ -4,7 +4,7 @@
 //! The modules stand on floors, and each imports only from floors below its own (a test,
 //! `floors`, reads every `crate::` path of the sources and holds them to it). On the ground:
 //! plain data and leaves that know nothing of the rest (`contract`, the host's view of the
-//! WIT; `outcome`, `timearg`, `httpclient`, `logging`, `report`), then `alert`, then
+//! WIT; `outcome`, `time`, `httpclient`, `logging`, `report`), then `alert`, then
 //! `config`, data only: every setting validated, capability and output settings included,
 //! with no runtime module under it. Above config the parts that do one thing each: `engine`
 //! (the only module that names wasmtime), `edda`, `capabilities`, `outputs`, `metrics`,
@@ -36,7 +36,7 @@ pub(crate) mod rules;
 pub(crate) mod run;
 pub(crate) mod services;
 pub(crate) mod status;
-pub(crate) mod timearg;
+pub(crate) mod time;
 pub(crate) mod window;
 
 #[cfg(test)]

@@ -11,9 +11,9 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use crate::config::Config;
-use crate::outputs::iso_time;
 use crate::rules::{Installed, Pin};
 use crate::status::Status;
+use crate::time::iso_time;
 
 /// Prints the installed rules (and, when the status file exists, where each stands).
 pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> {

@@ -138,13 +138,5 @@ pub fn details_text(details: &serde_json::Value) -> String {
     }
 }
 
-/// An epoch-millisecond time as UTC ISO 8601 with a `Z`.
-pub fn iso_time(ms: u64) -> String {
-    i64::try_from(ms)
-        .ok()
-        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-        .map_or_else(|| ms.to_string(), |t| t.to_string())
-}
-
 #[cfg(test)]
 mod tests;

@@ -31,7 +31,7 @@ use crate::outcome::{Failure, FailureKind, Outcome};
 use crate::outputs::{self, Output, RunInfo};
 use crate::rules::Installed;
 use crate::status;
-use crate::window::now_ms;
+use crate::time::now_ms;
 
 mod account;
 mod evaluate;
@@ -320,7 +320,7 @@ fn deliver_all(
 /// A `plugin.<name>` section that matches no installed rule is most likely a typo.
 fn warn_unused_sections(config: &Config, installed: &Installed) {
     let names: BTreeSet<String> = installed.names().into_iter().collect();
-    for name in config.plugins.keys().filter(|n| !names.contains(*n)) {
+    for name in config.rule_sections.keys().filter(|n| !names.contains(*n)) {
         tracing::warn!(section = %format!("plugin.{name}"), "config section matches no installed rule");
     }
 }

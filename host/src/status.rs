@@ -174,7 +174,7 @@ fn original_since(value: &serde_json::Value) -> Result<Option<u64>> {
         serde_json::Value::Null => None,
         serde_json::Value::String(s) => Some(match s.trim().parse::<u64>() {
             Ok(ms) => ms,
-            Err(_) => crate::timearg::parse_time(s)
+            Err(_) => crate::time::parse_time(s)
                 .with_context(|| format!("`since` must be epoch milliseconds, got {s:?}"))?,
         }),
         v => Some(

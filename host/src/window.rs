@@ -3,37 +3,21 @@
 //! now minus the lag, and with `store-until` each rule's own stored start: the `until` of its
 //! last success, so a rule that failed reads its missed window again).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use anyhow::{Context as _, Result, ensure};
+use anyhow::{Result, ensure};
 
 use crate::config::Config;
 use crate::contract::Window;
 use crate::status::Status;
-use crate::timearg::parse_time;
-
-/// Now, in epoch milliseconds.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 /// `since`/`until` as given, else the defaults; an empty window is an error.
 pub fn resolve(
-    since: Option<&str>,
-    until: Option<&str>,
+    since: Option<u64>,
+    until: Option<u64>,
     default_since: u64,
     default_until: impl FnOnce() -> u64,
 ) -> Result<Window> {
-    let until = match until {
-        Some(t) => parse_time(t).context("invalid --until")?,
-        None => default_until(),
-    };
-    let since = match since {
-        Some(t) => parse_time(t).context("invalid --since")?,
-        None => default_since,
-    };
+    let until = until.unwrap_or_else(default_until);
+    let since = since.unwrap_or(default_since);
     ensure!(
         since <= until,
         "the window is empty: since ({since}) is after until ({until})"
@@ -48,8 +32,8 @@ pub fn resolve(
 /// `--until`, else `now` minus the configured lag.
 pub fn for_run(
     config: &Config,
-    since: Option<&str>,
-    until: Option<&str>,
+    since: Option<u64>,
+    until: Option<u64>,
     status: &Status,
     now: u64,
 ) -> Result<Window> {
@@ -76,8 +60,8 @@ impl RunWindows {
     /// to now minus the configured lag.
     pub fn new(
         config: &Config,
-        since: Option<&str>,
-        until: Option<&str>,
+        since: Option<u64>,
+        until: Option<u64>,
         now: u64,
     ) -> Result<RunWindows> {
         let explicit = resolve(since, until, 0, || {

@@ -69,7 +69,7 @@ fn a_scaffolded_rule_builds_passes_its_unit_tests_and_runs_in_test_rule() {
         &["build", "--release", "--target", "wasm32-wasip2"],
     );
     let tests = cargo(&crate_dir, &target, &["test", "--release"]);
-    assert!(tests.contains("2 passed"), "{tests}");
+    assert!(tests.contains("3 passed"), "{tests}");
 
     let module = target.join("wasm32-wasip2/release/rule_my_check.wasm");
     let (code, doc) = test_rule_json(&[path_str(&module), "--data", path_str(&data)]);

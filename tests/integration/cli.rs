@@ -367,3 +367,33 @@ fn rules_lists_a_rules_dir_without_any_config_file() {
     assert_eq!(doc["rules"][0]["name"], "elbs", "{doc}");
     assert!(stderr.contains("listing with default settings"), "{stderr}");
 }
+
+#[test]
+fn a_time_that_is_none_of_the_forms_is_refused_by_the_command_line() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "");
+    let run = env.run(&["--since", "yesterday"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("invalid value 'yesterday' for '--since <TIME>'")
+            && run.stderr.contains("epoch seconds"),
+        "{}",
+        run.stderr
+    );
+    assert!(edda.requests().is_empty(), "nothing ran");
+    let test_rule = run_binary(&[
+        "test-rule",
+        "x.wasm",
+        "--data",
+        ".",
+        "--until",
+        "2026-13-01",
+    ]);
+    assert_eq!(test_rule.code, 2, "{}", test_rule.stderr);
+    assert!(
+        test_rule.stderr.contains("'--until <TIME>'"),
+        "{}",
+        test_rule.stderr
+    );
+}

@@ -19,7 +19,7 @@ use crate::outcome::{Failure, FailureKind, Outcome};
 use crate::rules::evaluation::{Evaluator, Reach};
 use crate::rules::{Installed, InstalledRule};
 use crate::status::Status;
-use crate::window::now_ms;
+use crate::time::now_ms;
 
 pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
     let account_config;
@@ -51,13 +51,7 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
         Some(path) => Status::load(path)?,
         None => Status::default(),
     };
-    let window = crate::window::for_run(
-        config,
-        args.since.as_deref(),
-        args.until.as_deref(),
-        &status,
-        now_ms(),
-    )?;
+    let window = crate::window::for_run(config, args.since, args.until, &status, now_ms())?;
     let engine = crate::rules::engine_for(config)?;
     let installed = Installed::load(&engine, config)?;
     let selected = installed.select(&args.rules)?;
@@ -107,13 +101,13 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
         let evaluated = evaluator.evaluate(
             rule,
             window,
-            &[config.plugins.get(name)],
+            &[config.rule_sections.get(name)],
             status.rules.get(name).and_then(|s| s.state.clone()),
             &config.limits_for(name),
             &|q| edda.fetch(q, window).map_err(|err| err.to_string()),
         );
         if let Ok(output) = &evaluated {
-            tracing::info!(rule = %name, alerts = output.findings.len(), "rule evaluated (alerts not delivered)");
+            tracing::info!(rule = %name, alerts = output.alerts.len(), "rule evaluated (alerts not delivered)");
         }
         if let Err(why) = evaluated {
             tracing::error!(rule = %rule.info.name, "rule failed: {why}");

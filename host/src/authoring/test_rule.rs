@@ -20,7 +20,7 @@ use crate::outcome::{Failure, FailureKind, Outcome};
 use crate::rules::evaluation::{Evaluator, Reach};
 use crate::rules::{InstalledRule, apply_pin, load_module};
 use crate::status::Status;
-use crate::window::now_ms;
+use crate::time::now_ms;
 
 pub fn run(args: &TestRuleArgs, config: Option<&Config>) -> Result<Outcome> {
     ensure!(
@@ -75,7 +75,7 @@ pub fn run(args: &TestRuleArgs, config: Option<&Config>) -> Result<Outcome> {
         &rule,
         window,
         &[
-            config.and_then(|c| c.plugins.get(&rule.info.name)),
+            config.and_then(|c| c.rule_sections.get(&rule.info.name)),
             section.as_ref(),
         ],
         state,
@@ -87,7 +87,7 @@ pub fn run(args: &TestRuleArgs, config: Option<&Config>) -> Result<Outcome> {
         Ok(output) => {
             report(args, &rule.module, &rule.info, window, &limits, &output)?;
             Ok(Outcome {
-                alerts: output.findings.len(),
+                alerts: output.alerts.len(),
                 ..Outcome::default()
             })
         }
@@ -99,8 +99,8 @@ pub fn run(args: &TestRuleArgs, config: Option<&Config>) -> Result<Outcome> {
 fn window(args: &TestRuleArgs) -> Result<Window> {
     let captured = Manifest::read(&args.data)?.map(|m| m.window());
     crate::window::resolve(
-        args.since.as_deref(),
-        args.until.as_deref(),
+        args.since,
+        args.until,
         captured.map_or(0, |w| w.since_ms),
         || captured.map_or_else(now_ms, |w| w.until_ms),
     )
@@ -163,7 +163,7 @@ fn report(
     let usage = &output.usage;
     if args.json {
         let alerts: Vec<Value> = output
-            .findings
+            .alerts
             .iter()
             .map(|f| json!({"plugin_name": info.name, "id": f.id, "details": f.details}))
             .collect();
@@ -183,8 +183,8 @@ fn report(
         return Ok(());
     }
     print_header(args, module, info, window);
-    println!("alerts ({})", output.findings.len());
-    for f in &output.findings {
+    println!("alerts ({})", output.alerts.len());
+    for f in &output.alerts {
         println!("  {}  {}", f.id, f.details);
     }
     match &output.state {

@@ -98,11 +98,11 @@ fn the_originals_credential_keys_are_read_and_hidden_from_rules() {
     assert_eq!(chef.client_name, "r");
     assert_eq!(chef.sign_version, SignVersion::V1_1);
     assert_eq!(
-        config.plugins["chef"],
+        config.rule_sections["chef"],
         serde_json::json!({"excluded_instances": ["x"]})
     );
     assert_eq!(
-        config.plugins["s3acl"],
+        config.rule_sections["s3acl"],
         serde_json::json!({"excluded_buckets": []})
     );
     assert!(matches!(

@@ -38,7 +38,7 @@ pub struct Account {
     pub edda: EddaSource,
     pub tags: BTreeMap<String, String>,
     /// The account's own rule settings, merged over the top-level sections.
-    pub plugins: BTreeMap<String, serde_json::Value>,
+    pub rule_sections: BTreeMap<String, serde_json::Value>,
 }
 
 /// Validates the `[[account]]` tables: names unique and plain, each with its EDDA, and no
@@ -95,7 +95,7 @@ pub(super) fn parse(
             name,
             edda,
             tags: account.tags.clone(),
-            plugins: account.plugin.clone(),
+            rule_sections: account.plugin.clone(),
         });
     }
     Ok(accounts)
@@ -103,12 +103,12 @@ pub(super) fn parse(
 
 impl Account {
     /// The rule sections this account's rules see: its own keys over the top-level ones.
-    pub fn plugins_over(
+    pub fn sections_over(
         &self,
         top: &BTreeMap<String, serde_json::Value>,
     ) -> BTreeMap<String, serde_json::Value> {
         let mut merged = top.clone();
-        for (rule, own) in &self.plugins {
+        for (rule, own) in &self.rule_sections {
             let section = merged
                 .entry(rule.clone())
                 .or_insert_with(|| serde_json::json!({}));
@@ -218,7 +218,7 @@ mod tests {
             name: "prod".into(),
             edda: EddaSource::Http("http://e".into()),
             tags: BTreeMap::new(),
-            plugins: BTreeMap::from([(
+            rule_sections: BTreeMap::from([(
                 "secgroups".to_owned(),
                 serde_json::json!({"allowed_ports": [443]}),
             )]),
@@ -228,7 +228,7 @@ mod tests {
             serde_json::json!({"allowed_ports": [22], "allowed_protocols": ["icmp"]}),
         )]);
         assert_eq!(
-            account.plugins_over(&top)["secgroups"],
+            account.sections_over(&top)["secgroups"],
             serde_json::json!({"allowed_ports": [443], "allowed_protocols": ["icmp"]})
         );
     }

@@ -19,11 +19,11 @@ fn the_shipped_toml_template_parses_with_every_key() {
     assert!(config.rules_dir.ends_with("etc/rules"));
     assert_eq!(config.limits, DEFAULT_LIMITS);
     assert_eq!(
-        config.plugins["elbs"]["allowed_ports"],
+        config.rule_sections["elbs"]["allowed_ports"],
         serde_json::json!([80, 443])
     );
     assert_eq!(
-        config.plugins["secgroups"]["whitelisted_entries"]["sg-0a1b2c3d (web)"]["8080"][0],
+        config.rule_sections["secgroups"]["whitelisted_entries"]["sg-0a1b2c3d (web)"]["8080"][0],
         "192.0.2.0/24"
     );
 }
@@ -32,8 +32,11 @@ fn the_shipped_toml_template_parses_with_every_key() {
 fn the_shipped_original_json_template_parses() {
     let config = Config::load(&etc("configfile_template.json"), &Overrides::default()).unwrap();
     assert!(config.store_until);
-    assert_eq!(config.plugins["iam"]["allowed"], serde_json::json!([]));
-    assert_eq!(config.plugins.len(), 4);
+    assert_eq!(
+        config.rule_sections["iam"]["allowed"],
+        serde_json::json!([])
+    );
+    assert_eq!(config.rule_sections.len(), 4);
 }
 
 #[test]
@@ -159,11 +162,11 @@ fn the_originals_chef_keys_in_the_rules_sections_are_the_hosts() {
     assert!(chef.contains("chef.pem"), "{chef}");
     // The rules see their own settings only: the key file's path stays in the host.
     assert_eq!(
-        config.plugins["non_chef"],
+        config.rule_sections["non_chef"],
         serde_json::json!({"excluded_instances": ["^ci-"]})
     );
     assert_eq!(
-        config.plugins["route53unknown"],
+        config.rule_sections["route53unknown"],
         serde_json::json!({"legit_domains": ["example.com"]})
     );
     let clash = text.replace(
@@ -236,12 +239,12 @@ fn the_templates_accounts_example_parses_when_uncommented() {
         EddaSource::Http("http://edda-prod:8080/edda".into())
     );
     assert_eq!(
-        prod.plugins["elbs"]["allowed_ports"],
+        prod.rule_sections["elbs"]["allowed_ports"],
         serde_json::json!([80, 443, 8443])
     );
     let staging = config.for_account(&config.accounts[1], 1);
     assert_eq!(
-        staging.plugins["elbs"]["allowed_ports"],
+        staging.rule_sections["elbs"]["allowed_ports"],
         serde_json::json!([80, 443])
     );
 }

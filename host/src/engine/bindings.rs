@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use crate::contract::{
-    Capability, Finding, MAX_JSON_DEPTH, Query, RuleInfo, RuleInput, RuleOutput, Usage, json_depth,
+    Capability, MAX_JSON_DEPTH, Query, RuleAlert, RuleInfo, RuleInput, RuleOutput, Usage,
+    json_depth,
 };
 
 use super::RuleError;
@@ -121,7 +122,7 @@ pub(super) fn output_from_wit(
     if size > limit {
         return Err(RuleError::OutputTooLarge { size, limit });
     }
-    let mut findings = Vec::with_capacity(output.alerts.len());
+    let mut alerts = Vec::with_capacity(output.alerts.len());
     for alert in output.alerts {
         let details = serde_json::from_str(&alert.details).map_err(|err| {
             RuleError::BadOutput(format!(
@@ -132,7 +133,7 @@ pub(super) fn output_from_wit(
         check_depth(&details, || {
             format!("the details of alert {:?} are", alert.id)
         })?;
-        findings.push(Finding {
+        alerts.push(RuleAlert {
             id: alert.id,
             details,
         });
@@ -148,7 +149,7 @@ pub(super) fn output_from_wit(
         check_depth(state, || "its state is".to_owned())?;
     }
     Ok(RuleOutput {
-        findings,
+        alerts,
         state,
         usage: Usage::default(),
     })

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{AlertRecord, RunInfo, details_text, escape_text, iso_time};
+use super::{AlertRecord, RunInfo, details_text, escape_text};
+use crate::time::iso_time;
 
 /// Rules named in a subject before "and N more".
 const SUBJECT_RULES: usize = 6;
@@ -21,7 +22,7 @@ impl<'a> Digest<'a> {
     pub fn new(alerts: &'a [AlertRecord]) -> Digest<'a> {
         let mut groups: BTreeMap<&str, Vec<&AlertRecord>> = BTreeMap::new();
         for alert in alerts {
-            groups.entry(&alert.plugin_name).or_default().push(alert);
+            groups.entry(&alert.rule).or_default().push(alert);
         }
         Digest {
             groups,

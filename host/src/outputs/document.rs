@@ -8,8 +8,9 @@ use anyhow::Result;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use super::{AlertRecord, details_text, iso_time};
+use super::{AlertRecord, details_text};
 use crate::config::index_name;
+use crate::time::iso_time;
 
 /// The document of one alert (jsonl lines, webhook alerts, the base of Elasticsearch's).
 /// `uid` is the alert's stable id (the Elasticsearch `_id`): the same alert delivered twice to
@@ -19,8 +20,8 @@ pub fn document(alert: &AlertRecord) -> Value {
         "@timestamp": iso_time(alert.raised_ms),
         "type": "reddalert",
         "uid": document_id(alert),
-        "plugin_name": alert.plugin_name,
-        "rule": alert.plugin_name,
+        "plugin_name": alert.rule,
+        "rule": alert.rule,
         "rule_version": alert.rule_version,
         "id": alert.id,
         "details": alert.details,
@@ -66,7 +67,7 @@ pub fn document_id(alert: &AlertRecord) -> String {
         hash.update(account.name.as_bytes());
     }
     for part in [
-        alert.plugin_name.as_bytes(),
+        alert.rule.as_bytes(),
         alert.id.as_bytes(),
         alert.window.since_ms.to_string().as_bytes(),
         alert.window.until_ms.to_string().as_bytes(),

@@ -81,10 +81,7 @@ impl Output for OcsfOutput {
         }
         let mut text = String::new();
         for alert in alerts {
-            text.push_str(&json_line(&finding(
-                alert,
-                self.severity(&alert.plugin_name),
-            )));
+            text.push_str(&json_line(&finding(alert, self.severity(&alert.rule))));
             text.push('\n');
         }
         super::append::append_durably(&self.path, &text)?;
@@ -104,7 +101,7 @@ pub(crate) fn default_severity(rule: &str) -> Severity {
 /// One alert as an OCSF Detection Finding.
 pub(crate) fn finding(alert: &AlertRecord, severity: Severity) -> Value {
     let uid = document_id(alert);
-    let title = format!("{}: {}", alert.plugin_name, alert.id);
+    let title = format!("{}: {}", alert.rule, alert.id);
     json!({
         "class_uid": 2004,
         "class_name": "Detection Finding",
@@ -130,14 +127,14 @@ pub(crate) fn finding(alert: &AlertRecord, severity: Severity) -> Value {
                 "name": "reddalert",
                 "vendor_name": "reddalert",
                 "version": env!("CARGO_PKG_VERSION"),
-                "feature": {"name": alert.plugin_name, "version": alert.rule_version},
+                "feature": {"name": alert.rule, "version": alert.rule_version},
             },
         },
         "finding_info": {
             "uid": uid,
             "title": title,
             "desc": details_text(&alert.details),
-            "types": [format!("reddalert/{}", alert.plugin_name)],
+            "types": [format!("reddalert/{}", alert.rule)],
             "created_time": alert.raised_ms,
         },
         "resources": resources(alert),
@@ -170,7 +167,7 @@ fn resources(alert: &AlertRecord) -> Vec<Value> {
     let region = detail(alert, "awsRegion");
     let mut first = Map::new();
     first.insert("uid".into(), json!(alert.id));
-    if let Some(kind) = resource_type(&alert.plugin_name, &alert.id) {
+    if let Some(kind) = resource_type(&alert.rule, &alert.id) {
         first.insert("type".into(), json!(kind));
     }
     if let Some(region) = region {

@@ -46,7 +46,7 @@ pub(crate) fn render(kind: OutputKind, alert: &AlertRecord) -> String {
     match kind {
         OutputKind::Stdout => format!(
             "Rule: {}\n{}Subject: {}\nAlert: {}\n\n",
-            alert.plugin_name,
+            alert.rule,
             alert
                 .account_name()
                 .map(|name| format!("Account: {name}\n"))
@@ -61,7 +61,7 @@ pub(crate) fn render(kind: OutputKind, alert: &AlertRecord) -> String {
                 .account_name()
                 .map(|name| format!("{name}\t"))
                 .unwrap_or_default(),
-            escape_text(&alert.plugin_name),
+            escape_text(&alert.rule),
             escape_text(&alert.id),
             escape_text(&details_text(&alert.details))
         ),
@@ -78,7 +78,7 @@ pub(crate) fn render(kind: OutputKind, alert: &AlertRecord) -> String {
             }
             let line = Line {
                 account: alert.account.as_ref(),
-                plugin_name: &alert.plugin_name,
+                plugin_name: &alert.rule,
                 id: &alert.id,
                 details: &alert.details,
                 uid: super::document_id(alert),
@@ -95,7 +95,7 @@ mod tests {
 
     fn alert(details: serde_json::Value) -> AlertRecord {
         AlertRecord {
-            plugin_name: "secgroups".into(),
+            rule: "secgroups".into(),
             id: "sg-1 (web)".into(),
             details,
             rule_version: "0.1.0".into(),

@@ -14,7 +14,7 @@ const T3: u64 = 1_514_775_600_000;
 
 fn alert(rule: &str, id: &str, details: serde_json::Value) -> AlertRecord {
     AlertRecord {
-        plugin_name: rule.into(),
+        rule: rule.into(),
         id: id.into(),
         details,
         rule_version: "0.1.0".into(),

@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 
 use super::http::{self, pause, retryable, snippet};
 use super::{
-    AlertRecord, Output, Rejected, RunInfo, details_text, digest, document, escape_text, iso_time,
-    json_line,
+    AlertRecord, Output, Rejected, RunInfo, details_text, digest, document, escape_text, json_line,
 };
 use crate::config::{Retry, WebhookFormat, WebhookSettings, WebhookUrl, secret};
+use crate::time::iso_time;
 
 /// Slack cuts messages near 40,000 characters; stay below and say what was left out.
 const SLACK_MAX: usize = 35_000;
@@ -142,12 +142,12 @@ pub fn slack_text(alerts: &[AlertRecord], run: &RunInfo) -> String {
         iso_time(run.window.until_ms)
     );
     let mut sorted: Vec<&AlertRecord> = alerts.iter().collect();
-    sorted.sort_by(|a, b| a.plugin_name.cmp(&b.plugin_name));
+    sorted.sort_by(|a, b| a.rule.cmp(&b.rule));
     let mut rule = "";
     for (n, alert) in sorted.iter().enumerate() {
         let mut line = String::new();
-        if alert.plugin_name != rule {
-            rule = &alert.plugin_name;
+        if alert.rule != rule {
+            rule = &alert.rule;
             let _ = write!(line, "\n*{}*\n", slack_escape(rule));
         }
         let details: String = details_text(&alert.details)

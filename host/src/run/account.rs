@@ -19,10 +19,10 @@ use crate::contract::{RuleOutput, Window};
 use crate::edda::EddaClient;
 use crate::engine::Engine;
 use crate::outcome::{EddaTraffic, Failure, FailureKind};
-use crate::outputs;
 use crate::rules::{Installed, InstalledRule};
 use crate::status::{self, Status, StatusLock};
-use crate::window::{RunWindows, now_ms};
+use crate::time::now_ms;
+use crate::window::RunWindows;
 
 /// How long to wait for an overlapping run to finish, as the original did.
 const LOCK_WAIT: Duration = Duration::from_secs(3);
@@ -85,12 +85,7 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
             }
         }
     }
-    let windows = RunWindows::new(
-        config,
-        args.since.as_deref(),
-        args.until.as_deref(),
-        shared.started_ms,
-    )?;
+    let windows = RunWindows::new(config, args.since, args.until, shared.started_ms)?;
 
     // A rule that has read up to this run's `until` already has nothing to read: it is not
     // run, and keeps its state and its start.
@@ -220,10 +215,10 @@ fn record_results(
         let entry = status.rules.entry(name.clone()).or_default();
         match result {
             Ok(output) => {
-                tracing::info!(rule = %name, alerts = output.findings.len(), "rule finished");
-                raised.push((name.clone(), output.findings.len()));
-                alerts.extend(output.findings.into_iter().map(|f| AlertRecord {
-                    plugin_name: name.clone(),
+                tracing::info!(rule = %name, alerts = output.alerts.len(), "rule finished");
+                raised.push((name.clone(), output.alerts.len()));
+                alerts.extend(output.alerts.into_iter().map(|f| AlertRecord {
+                    rule: name.clone(),
                     id: f.id,
                     details: f.details,
                     rule_version: rule.info.version.clone(),
@@ -245,7 +240,7 @@ fn record_results(
                     (Some(_), Some(since)) => tracing::error!(
                         rule = %name,
                         "rule failed: {why}; its next run reads again from {}",
-                        outputs::iso_time(since)
+                        crate::time::iso_time(since)
                     ),
                     _ => tracing::error!(rule = %name, "rule failed: {why}"),
                 }

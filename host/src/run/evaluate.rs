@@ -92,7 +92,7 @@ pub(super) fn evaluate_all(
             evaluator.evaluate(
                 rule,
                 *window,
-                &[config.plugins.get(name)],
+                &[config.rule_sections.get(name)],
                 status.rules.get(name).and_then(|s| s.state.clone()),
                 &config.limits_for(name),
                 &bodies,

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::metrics::{RuleMetrics, RunMetrics, Waiting};
 use crate::outcome::{FailureKind, Outcome};
 use crate::status::{self, Status};
-use crate::window::now_ms;
+use crate::time::now_ms;
 
 /// Writes the metrics of a run that started at `started_ms` and ended with `result`, when
 /// `[metrics]` is configured. A metrics file or Pushgateway that fails is an error for the

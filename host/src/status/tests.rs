@@ -91,7 +91,7 @@ fn format_1_files_are_read_and_pending_alerts_round_trip() {
     let mut status = Status::new();
     status.pending.push(crate::alert::PendingAlert {
         alert: crate::alert::AlertRecord {
-            plugin_name: "iam".into(),
+            rule: "iam".into(),
             id: "alice".into(),
             details: serde_json::json!("Groups the user has been added to: admins"),
             rule_version: "0.1.0".into(),

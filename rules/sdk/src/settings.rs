@@ -32,6 +32,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::host::{Level, log};
+use crate::types::Input;
 
 /// A rule's config: a serde type whose `Default` is the rule's default config. Mark the
 /// struct `#[serde(default)]` so that a key the operator leaves out keeps its default.
@@ -49,6 +50,14 @@ pub fn default_config<C: Settings>() -> Value {
         // A Default that does not serialize is a bug of the rule, seen by its first test.
         panic!("the rule's default config does not serialize: {err}")
     })
+}
+
+impl Input {
+    /// The config as the rule's [`Settings`] type: keys the type does not have are logged as
+    /// warnings, a bad value fails with its path, then the type's own checks run.
+    pub fn config<C: Settings>(&self) -> Result<C> {
+        read(&self.rule, &self.config)
+    }
 }
 
 /// Reads the merged config section of `rule` into `C`: warns about keys `C` does not have,

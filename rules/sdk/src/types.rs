@@ -104,13 +104,6 @@ pub struct Input {
 }
 
 impl Input {
-    /// The config as the rule's [`Settings`](crate::Settings) type: keys the type does not
-    /// have are logged as warnings, a bad value fails with its path, then the type's own
-    /// checks run.
-    pub fn config<T: crate::Settings>(&self) -> Result<T> {
-        crate::settings::read(&self.rule, &self.config)
-    }
-
     /// The previous state as a typed struct, or its default on a first run.
     pub fn state<T: DeserializeOwned + Default>(&self) -> Result<T> {
         match &self.state {

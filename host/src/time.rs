@@ -1,7 +1,26 @@
-//! Parsing of `--since` / `--until`: epoch seconds, epoch milliseconds, or ISO 8601 date/time
-//! (the original's `YYYY-MM-DD HH:MM:SS` included; a time without an offset is UTC).
+//! Time as the host keeps it: epoch milliseconds, as EDDA, the status file and the contract
+//! count it. Now; the ISO 8601 text outputs show; and what `--since` / `--until` accept:
+//! epoch seconds, epoch milliseconds, or ISO 8601 date/time (the original's `YYYY-MM-DD
+//! HH:MM:SS` included; a time without an offset is UTC).
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Result, bail};
+
+/// Now, in epoch milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// An epoch-millisecond time as UTC ISO 8601 with a `Z`.
+pub fn iso_time(ms: u64) -> String {
+    i64::try_from(ms)
+        .ok()
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .map_or_else(|| ms.to_string(), |t| t.to_string())
+}
 
 /// Numbers below this are epoch seconds, above it milliseconds: 10^11 seconds is the year
 /// 5138, while 10^11 milliseconds is March 1973, before any EDDA data.
