@@ -74,30 +74,27 @@ impl Installed {
             })
             .collect();
         paths.sort();
+        // Compiling is the slow part of a cold start (seconds per module): a few at a time.
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        let loaded = crate::pool::map(
+            &paths,
+            workers,
+            |path| format!("loading the module {}", path.display()),
+            |path| load_file(engine, path, &info_limits),
+        );
         let mut rules = Vec::new();
         let mut broken = Vec::new();
-        for path in paths {
-            // A module that cannot be read fails alone, like one that cannot be compiled.
-            let bytes = match std::fs::read(&path) {
-                Ok(bytes) => bytes,
-                Err(err) => {
-                    broken.push(BrokenModule {
-                        sha256: "(unreadable)".into(),
-                        error: format!("{}: failed to read the module: {err}", path.display()),
-                        path,
-                    });
-                    continue;
+        for (path, result) in paths.into_iter().zip(loaded) {
+            match result {
+                Ok(Ok(rule)) => {
+                    tracing::debug!(rule = %rule.info.name, path = %rule.path.display(), "loaded rule");
+                    rules.push(rule);
                 }
-            };
-            match load_module(engine, &bytes, &path, &info_limits) {
-                Ok((module, info)) => {
-                    tracing::debug!(rule = %info.name, path = %path.display(), "loaded rule");
-                    rules.push(InstalledRule { path, module, info });
-                }
-                Err(error) => broken.push(BrokenModule {
-                    sha256: sha256_hex(&bytes),
+                Ok(Err(module)) => broken.push(module),
+                Err(panicked) => broken.push(BrokenModule {
+                    sha256: "(unknown)".into(),
+                    error: format!("{}: {panicked}", path.display()),
                     path,
-                    error,
                 }),
             }
         }
@@ -192,6 +189,32 @@ fn clashes(rules: &[InstalledRule]) -> BTreeMap<String, Vec<(PathBuf, String)>> 
     }
     by_name.retain(|_, modules| modules.len() > 1);
     by_name
+}
+
+/// Reads, compiles and checks the module at `path`; a module that cannot be read fails alone,
+/// like one that cannot be compiled.
+fn load_file(
+    engine: &Engine,
+    path: &Path,
+    info_limits: &Limits,
+) -> Result<InstalledRule, BrokenModule> {
+    let bytes = std::fs::read(path).map_err(|err| BrokenModule {
+        sha256: "(unreadable)".into(),
+        error: format!("{}: failed to read the module: {err}", path.display()),
+        path: path.to_owned(),
+    })?;
+    match load_module(engine, &bytes, path, info_limits) {
+        Ok((module, info)) => Ok(InstalledRule {
+            path: path.to_owned(),
+            module,
+            info,
+        }),
+        Err(error) => Err(BrokenModule {
+            sha256: sha256_hex(&bytes),
+            path: path.to_owned(),
+            error,
+        }),
+    }
 }
 
 /// Compiles and checks one module and asks it for its `info` (in the sandbox, under

@@ -61,7 +61,7 @@ pub struct State {
     pub first_seen: BTreeMap<String, u64>,
 }
 
-/// `plugin.non_chef`; A key set to `null` keeps its default (the SDK's rule).
+/// `plugin.non_chef`; a key set to `null` keeps its default (the SDK's rule).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(default)]
 struct Config {

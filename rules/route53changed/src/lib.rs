@@ -50,8 +50,8 @@ pub struct State {
 
 const NAME: &str = "route53changed";
 
-/// `plugin.route53changed`: which names are external (see [`Names`]). A key set to `null` keeps its
-/// default (the SDK's rule).
+/// `plugin.route53changed`: which names are external (see [`Names`]). A key set to
+/// `null` keeps its default (the SDK's rule).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 struct Config {

@@ -52,7 +52,7 @@ pub struct State {
     pub known: Vec<String>,
 }
 
-/// `plugin.route53unknown`; A key set to `null` keeps its default (the SDK's rule).
+/// `plugin.route53unknown`; a key set to `null` keeps its default (the SDK's rule).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 struct Config {

@@ -37,8 +37,8 @@ pub struct State {
 
 const NAME: &str = "security_headers";
 
-/// `plugin.security_headers`: which names are external (see [`Names`]). A key set to `null` keeps its
-/// default (the SDK's rule).
+/// `plugin.security_headers`: which names are external (see [`Names`]). A key set to
+/// `null` keeps its default (the SDK's rule).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 struct Config {

@@ -69,7 +69,7 @@ where
     }
 }
 
-/// `plugin.sso_unprotected`; A key set to `null` keeps its default (the SDK's rule).
+/// `plugin.sso_unprotected`; a key set to `null` keeps its default (the SDK's rule).
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 struct Config {
