@@ -3,7 +3,7 @@
 //! `tcp-probe-many`). At most `workers` threads work through the items, results come back in
 //! the items' order, and one panic policy holds everywhere: a task that panics (a bug in the
 //! host) becomes an error naming what it was doing, for that item alone, never a silently
-//! missing result and never the end of the other items.
+//! missing result and never the end of the other items. Workers log within the caller's span.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
@@ -36,12 +36,16 @@ where
     if workers == 1 {
         return items.iter().map(one).collect();
     }
+    // The caller's span (a run's account) follows the work into the workers, so their logs
+    // say whom they are for.
+    let span = tracing::Span::current();
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<Result<R, String>>>> =
         items.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
+                let _entered = span.enter();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(item) = items.get(i) else { break };
