@@ -1,7 +1,8 @@
 //! Many accounts in one run (`[[account]]`, one EDDA each): every alert names its account, an
 //! account's rule sections replace the top-level keys for it alone, an account whose EDDA
 //! fails fails alone (exit 1, named on stderr) and reads its window again next run, and
-//! `--shard i/n` splits the accounts between machines with each in exactly one shard.
+//! `--shard i/n` splits the accounts between machines with each in exactly one shard, and
+//! `snapshot --account` reads the EDDA of the account it names.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -304,4 +305,59 @@ fn a_rule_that_fails_in_one_account_reads_that_accounts_window_again() {
         .collect();
     assert_eq!(again.keys().collect::<Vec<_>>(), ["b"], "{}", second.stdout);
     assert_eq!(again["b"], elbs_of_a);
+}
+
+#[test]
+fn a_snapshot_reads_the_edda_of_the_account_it_is_told() {
+    let eddas = [basic_edda(), basic_edda()];
+    let env = accounts_env(&eddas.each_ref(), "", &[]);
+    let snapshot = |extra: &[&str]| {
+        let mut args = vec!["snapshot", "--configfile", path_str(&env.config)];
+        args.extend_from_slice(extra);
+        run_binary(&args)
+    };
+    let out = env.path("snap");
+    let unnamed = snapshot(&["--out", path_str(&out)]);
+    assert_eq!(unnamed.code, 2, "{}", unnamed.stderr);
+    assert!(
+        unnamed.stderr.contains("--account NAME"),
+        "{}",
+        unnamed.stderr
+    );
+    let unknown = snapshot(&["--out", path_str(&out), "--account", "z"]);
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown
+            .stderr
+            .contains(r#"no account "z" in the config; its accounts: ["a", "b"]"#),
+        "{}",
+        unknown.stderr
+    );
+
+    let (since, until) = ((T0 + 1).to_string(), T4.to_string());
+    let before = [eddas[0].requests().len(), eddas[1].requests().len()];
+    let saved = snapshot(&[
+        "--out",
+        path_str(&out),
+        "--account",
+        "b",
+        "--since",
+        &since,
+        "--until",
+        &until,
+    ]);
+    assert_eq!(saved.code, 0, "{}", saved.stderr);
+    assert_eq!(
+        eddas[0].requests().len(),
+        before[0],
+        "account a's EDDA is not read"
+    );
+    assert!(
+        eddas[1].requests().len() > before[1],
+        "account b's EDDA is read"
+    );
+    assert!(
+        out.join("aws.loadBalancers;_expand;_since;_updated.json")
+            .is_file()
+    );
 }
