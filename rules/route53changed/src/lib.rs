@@ -32,7 +32,7 @@ mod tests;
 use std::collections::BTreeMap;
 
 use reddalert_rule_sdk::prelude::*;
-use reddalert_rule_util::dns::{Domain, KnownIps, Names, describe, external_names, urls};
+use reddalert_rule_util::dns::{KnownIps, NameSettings, describe, external_names, urls};
 use reddalert_rule_util::web::{Fetched, fetch};
 
 use crate::page::{Matcher, Page, Stored, unreachable};
@@ -50,26 +50,10 @@ pub struct State {
 
 const NAME: &str = "route53changed";
 
-/// `plugin.route53changed`: which names are external (see [`Names`]). A key set to
-/// `null` keeps its default (the SDK's rule).
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-struct Config {
-    /// Only records of this zone; empty: every zone.
-    zone: String,
-    /// Domains whose names are ours wherever they point.
-    legit_domains: Vec<Domain>,
-    /// Names never fetched.
-    exception_domains: Vec<Domain>,
-}
-
-impl Settings for Config {}
-
-impl Config {
-    fn names(&self) -> Names {
-        Names::new(&self.zone, &self.legit_domains, &self.exception_domains)
-    }
-}
+/// `plugin.route53changed`: which names are external (see
+/// [`reddalert_rule_util::dns::Names`]); a key set to `null` keeps
+/// its default (the SDK's rule).
+type Config = NameSettings;
 
 impl Rule for Route53Changed {
     fn info() -> Info {

@@ -21,7 +21,7 @@
 mod tests;
 
 use reddalert_rule_sdk::prelude::*;
-use reddalert_rule_util::dns::{Domain, KnownIps, Names, external_names, urls};
+use reddalert_rule_util::dns::{KnownIps, NameSettings, external_names, urls};
 use reddalert_rule_util::web::{Fetched, fetch};
 
 /// The rule type registered with the host.
@@ -37,26 +37,10 @@ pub struct State {
 
 const NAME: &str = "security_headers";
 
-/// `plugin.security_headers`: which names are external (see [`Names`]). A key set to
-/// `null` keeps its default (the SDK's rule).
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-struct Config {
-    /// Only records of this zone; empty: every zone.
-    zone: String,
-    /// Domains whose names are ours wherever they point.
-    legit_domains: Vec<Domain>,
-    /// Names never fetched.
-    exception_domains: Vec<Domain>,
-}
-
-impl Settings for Config {}
-
-impl Config {
-    fn names(&self) -> Names {
-        Names::new(&self.zone, &self.legit_domains, &self.exception_domains)
-    }
-}
+/// `plugin.security_headers`: which names are external (see
+/// [`reddalert_rule_util::dns::Names`]); a key set to `null` keeps
+/// its default (the SDK's rule).
+type Config = NameSettings;
 
 impl Rule for SecurityHeaders {
     fn info() -> Info {

@@ -69,6 +69,28 @@ impl<'de> Deserialize<'de> for Domain {
     }
 }
 
+/// The `zone`, `legit_domains` and `exception_domains` settings as written: the whole config
+/// of `route53changed` and `security_headers`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(crate = "reddalert_rule_sdk::serde", default)]
+pub struct NameSettings {
+    /// Only records of this hosted zone (`example.com.`); empty reads every zone.
+    pub zone: String,
+    /// Domains whose names are ours wherever they point.
+    pub legit_domains: Vec<Domain>,
+    /// Names the HTTP rules never fetch.
+    pub exception_domains: Vec<Domain>,
+}
+
+impl Settings for NameSettings {}
+
+impl NameSettings {
+    /// The names these settings describe.
+    pub fn names(&self) -> Names {
+        Names::new(&self.zone, &self.legit_domains, &self.exception_domains)
+    }
+}
+
 impl Names {
     /// The names of a rule's `zone` (empty: every zone), `legit_domains` and
     /// `exception_domains` settings.
