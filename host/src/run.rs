@@ -108,7 +108,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
         }
     }
     for done in &mut evaluated {
-        outcome.alerts += done.alerts;
+        outcome.alerts += done.raised.iter().map(|(_, n)| n).sum::<usize>();
         outcome.failures.append(&mut done.failures);
         let account = done.account_name().map(str::to_owned);
         for (rule, alerts) in done.raised.drain(..) {

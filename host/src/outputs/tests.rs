@@ -9,10 +9,11 @@ use crate::config::index_name;
 use crate::contract::Window;
 use crate::outputs::digest::subject;
 
-const T1: u64 = 1_514_768_400_000;
-const T3: u64 = 1_514_775_600_000;
+pub(super) const T1: u64 = 1_514_768_400_000;
+pub(super) const T3: u64 = 1_514_775_600_000;
 
-fn alert(rule: &str, id: &str, details: serde_json::Value) -> AlertRecord {
+/// An alert of `rule` raised over [T1, T3] (the OCSF tests share it).
+pub(super) fn alert(rule: &str, id: &str, details: serde_json::Value) -> AlertRecord {
     AlertRecord {
         rule: rule.into(),
         id: id.into(),
@@ -27,7 +28,7 @@ fn alert(rule: &str, id: &str, details: serde_json::Value) -> AlertRecord {
     }
 }
 
-fn run() -> RunInfo {
+pub(super) fn run() -> RunInfo {
     RunInfo {
         window: Window {
             since_ms: T1,

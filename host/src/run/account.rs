@@ -54,7 +54,6 @@ pub(super) struct Evaluated {
     /// Where the earliest window of the rules it ran starts, and where they all end.
     pub since: Option<u64>,
     pub until: u64,
-    pub alerts: usize,
     /// Alerts raised by each rule that succeeded.
     pub raised: Vec<(String, usize)>,
     /// What was asked of the account's EDDA.
@@ -157,7 +156,6 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
         status,
         since: rule_windows.iter().map(|w| w.since_ms).min(),
         until: windows.until(),
-        alerts: raised.iter().map(|(_, n)| n).sum(),
         raised,
         edda: EddaTraffic {
             requests: edda.requests_made(),

@@ -6,33 +6,13 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::*;
-use crate::contract::Window;
+use crate::outputs::tests::{self as shared, T1, T3, run};
 
-const T1: u64 = 1_514_768_400_000;
-const T3: u64 = 1_514_775_600_000;
-
+/// The outputs' test alert, by a rule at version 0.2.1.
 fn alert(rule: &str, id: &str, details: Value) -> AlertRecord {
     AlertRecord {
-        rule: rule.into(),
-        id: id.into(),
-        details,
         rule_version: "0.2.1".into(),
-        window: Window {
-            since_ms: T1,
-            until_ms: T3,
-        },
-        raised_ms: T3 + 300_000,
-        account: None,
-    }
-}
-
-fn run() -> RunInfo {
-    RunInfo {
-        window: Window {
-            since_ms: T1,
-            until_ms: T3,
-        },
-        started_ms: T3 + 300_000,
+        ..shared::alert(rule, id, details)
     }
 }
 
