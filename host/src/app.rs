@@ -13,7 +13,7 @@ use crate::outcome::{Failure, FailureKind, Outcome};
 pub fn run(cli: Cli) -> Result<Outcome> {
     let overrides = Overrides {
         edda: cli.run.edda.clone(),
-        output: cli.run.output.clone(),
+        output: cli.run.output.clone().map(|list| list.0),
         store_until: cli.run.store_until,
         rules_dir: cli.common.rules_dir.clone(),
     };

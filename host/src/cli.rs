@@ -28,6 +28,17 @@ fn time_arg(text: &str) -> Result<u64, String> {
     crate::time::parse_time(text).map_err(|err| format!("{err:#}"))
 }
 
+/// The outputs of `--output`: a comma-separated list of known names, refused by clap (exit 2,
+/// listing the known names) when one is unknown or none is named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputList(pub Vec<crate::config::OutputKind>);
+
+fn output_arg(text: &str) -> Result<OutputList, String> {
+    crate::config::OutputKind::parse_list(text)
+        .map(OutputList)
+        .map_err(|err| format!("{err:#}"))
+}
+
 /// The config file used when `--configfile` is not given.
 pub const DEFAULT_CONFIGFILE: &str = "etc/configfile.json";
 
@@ -87,8 +98,8 @@ pub struct RunArgs {
 
     /// Comma-separated outputs (stdout, stdout_tabsep, stdout_json, mail, elasticsearch, jsonl,
     /// webhook, ocsf), instead of the config's.
-    #[arg(short = 'o', long = "output")]
-    pub output: Option<String>,
+    #[arg(short = 'o', long = "output", value_name = "OUTPUTS", value_parser = output_arg)]
+    pub output: Option<OutputList>,
 
     /// Store this run's `until` as the next run's `since` (also config `store-until`).
     #[arg(long = "store-until")]

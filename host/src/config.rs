@@ -20,9 +20,9 @@ pub use capabilities::{
     CapabilityConfig, ChefSettings, CredentialSource, Grant, NetSettings, S3Settings, SignVersion,
 };
 pub use outputs::{
-    DeliverySettings, EsSettings, JsonlSettings, MailSettings, MetricsSettings, OcsfSettings,
-    Pushgateway, Retry, Severity, TlsMode, WebhookFormat, WebhookSettings, WebhookUrl, index_name,
-    secret,
+    EsSettings, JsonlSettings, MailSettings, MetricsSettings, OcsfSettings, OutputSettings,
+    Pushgateway, Retry, Severity, StdoutFormat, TlsMode, WebhookFormat, WebhookSettings,
+    WebhookUrl, index_name, secret,
 };
 pub use raw::{RawConfig, RawLimits};
 
@@ -61,6 +61,34 @@ const OUTPUT_NAMES: &str = "stdout, stdout_tabsep, stdout_json, mail (mail_txt, 
      elasticsearch, jsonl, webhook, ocsf";
 
 impl OutputKind {
+    /// Every output, in the order their settings are validated.
+    pub const ALL: [OutputKind; 8] = [
+        OutputKind::Stdout,
+        OutputKind::StdoutTabsep,
+        OutputKind::StdoutJson,
+        OutputKind::Mail,
+        OutputKind::Elasticsearch,
+        OutputKind::Jsonl,
+        OutputKind::Webhook,
+        OutputKind::Ocsf,
+    ];
+
+    /// A comma-separated list of output names, as the original's `output` key and `-o` take
+    /// it (spaces around names and empty items ignored); at least one must be named.
+    pub fn parse_list(text: &str) -> Result<Vec<OutputKind>> {
+        let kinds = outputs::raw::OneOrMany::One(text.to_owned())
+            .items()
+            .iter()
+            .map(|name| OutputKind::parse(name))
+            .collect::<Result<Vec<_>>>()?;
+        ensure!(
+            !kinds.is_empty(),
+            "no output is named, so every alert would be lost; name at least one of \
+             {OUTPUT_NAMES}"
+        );
+        Ok(kinds)
+    }
+
     fn parse(name: &str) -> Result<OutputKind> {
         Ok(match name {
             "stdout" => OutputKind::Stdout,
@@ -95,7 +123,8 @@ impl OutputKind {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub edda: EddaSource,
-    pub outputs: Vec<OutputKind>,
+    /// The outputs of a run, in the order listed, each once, with its settings.
+    pub outputs: Vec<OutputSettings>,
     pub store_until: bool,
     pub until_lag: Duration,
     pub rules_dir: PathBuf,
@@ -109,8 +138,8 @@ pub struct Config {
     pub rule_sections: BTreeMap<String, serde_json::Value>,
     /// Grants, call limits and the Chef and S3 settings of rules' capabilities.
     pub capabilities: CapabilityConfig,
-    /// Settings of mail, Elasticsearch, jsonl, webhook, ocsf and of alerts waiting for them.
-    pub delivery: DeliverySettings,
+    /// Cap on alerts kept for outputs that did not accept them.
+    pub max_waiting_alerts: usize,
     /// Expected sha256 of each rule's module (lowercase hex), by rule name.
     pub pins: BTreeMap<String, String>,
     /// The accounts of a run over several (`[[account]]`); empty for the single account of
@@ -124,7 +153,7 @@ pub struct Config {
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub edda: Option<String>,
-    pub output: Option<String>,
+    pub output: Option<Vec<OutputKind>>,
     pub store_until: bool,
     pub rules_dir: Option<PathBuf>,
 }
@@ -191,24 +220,29 @@ impl Config {
             parse_edda(e, &resolve)
         })?;
         let capabilities = CapabilityConfig::from_raw(&mut raw, &resolve)?;
-        let output_names = match (&overrides.output, &raw.output) {
-            (Some(cli), _) => outputs::raw::OneOrMany::One(cli.clone()).items(),
-            (None, Some(file)) => file.items(),
-            (None, None) => vec!["stdout".to_owned()],
+        let listed = match (&overrides.output, &raw.output) {
+            (Some(cli), _) => cli.clone(),
+            (None, Some(file)) => file
+                .items()
+                .iter()
+                .map(|name| OutputKind::parse(name))
+                .collect::<Result<Vec<_>>>()
+                .context("invalid key `output`")?,
+            (None, None) => vec![OutputKind::Stdout],
         };
         ensure!(
-            !output_names.is_empty(),
+            !listed.is_empty(),
             "invalid key `output`: no output is named, so every alert would be lost; name at \
              least one of {OUTPUT_NAMES}"
         );
-        let mut outputs = Vec::new();
-        for name in &output_names {
-            let kind = OutputKind::parse(name).context("invalid key `output`")?;
-            if !outputs.contains(&kind) {
-                outputs.push(kind);
+        let mut kinds = Vec::new();
+        for kind in listed {
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
             }
         }
-        let delivery = outputs::settings(&raw, &outputs, &resolve)?;
+        let outputs = outputs::chosen(&raw, &kinds, &resolve)?;
+        let max_waiting_alerts = outputs::max_waiting_alerts(&raw)?;
         let metrics = outputs::metrics(&raw, &resolve)?;
         let rules_dir = match &overrides.rules_dir {
             Some(dir) => dir.clone(),
@@ -274,7 +308,7 @@ impl Config {
             rule_limits,
             capabilities,
             rule_sections: raw.plugin,
-            delivery,
+            max_waiting_alerts,
             pins: parse_pins(raw.pin)?,
             accounts,
             metrics,
@@ -296,6 +330,11 @@ impl Config {
     /// The limits of one rule: its override, else the defaults.
     pub fn limits_for(&self, rule: &str) -> Limits {
         self.rule_limits.get(rule).copied().unwrap_or(self.limits)
+    }
+
+    /// The kinds of the run's outputs, in order.
+    pub fn output_kinds(&self) -> Vec<OutputKind> {
+        self.outputs.iter().map(OutputSettings::kind).collect()
     }
 }
 

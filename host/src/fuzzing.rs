@@ -11,7 +11,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::alert::AlertRecord;
-use crate::config::{Config, OutputKind, Overrides};
+use crate::config::{Config, Overrides, StdoutFormat};
 use crate::contract::{MAX_JSON_DEPTH, Query, Window, json_depth};
 use crate::outputs::{self, RunInfo};
 use crate::status::Status;
@@ -145,14 +145,14 @@ pub fn text_formats(data: &[u8]) {
         window: alert.window,
         started_ms: 3,
     };
-    let line = outputs::render_stdout(OutputKind::StdoutTabsep, &alert);
+    let line = outputs::render_stdout(StdoutFormat::Tabsep, &alert);
     assert_eq!(line.matches('\n').count(), 1, "{line:?}");
     assert_eq!(
         line.trim_end_matches('\n').split('\t').count(),
         3,
         "{line:?}"
     );
-    let block = outputs::render_stdout(OutputKind::Stdout, &alert);
+    let block = outputs::render_stdout(StdoutFormat::Blocks, &alert);
     assert_eq!(block.lines().filter(|l| l.starts_with("Rule: ")).count(), 1);
     assert_eq!(block.lines().count(), 4, "{block:?}");
     let mail = outputs::render_text(std::slice::from_ref(&alert), &run);
@@ -162,7 +162,7 @@ pub fn text_formats(data: &[u8]) {
     );
     let _ = outputs::render_html(std::slice::from_ref(&alert), &run);
     for doc in [
-        outputs::render_stdout(OutputKind::StdoutJson, &alert),
+        outputs::render_stdout(StdoutFormat::Json, &alert),
         outputs::json_line(&outputs::document(&alert)),
     ] {
         let bad = |c: char| c.is_control() && c != '\n' || c == '\u{2028}' || c == '\u{2029}';

@@ -21,7 +21,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::alert::AlertRecord;
-use crate::config::{DeliverySettings, OutputKind};
+use crate::config::OutputSettings;
 use crate::contract::Window;
 
 pub use delivery::{deliver, write_dead_letters};
@@ -51,33 +51,21 @@ pub trait Output {
 /// Builds the configured outputs, writing stdout formats to `out`. Secrets named in the
 /// config are read here, so a missing one stops the run before any rule runs.
 pub fn build<'a>(
-    kinds: &[OutputKind],
-    settings: &DeliverySettings,
+    settings: &[OutputSettings],
     out: &'a mut (dyn Write + Send),
 ) -> Result<Vec<Box<dyn Output + 'a>>> {
     let shared = std::rc::Rc::new(std::cell::RefCell::new(out));
     let mut outputs: Vec<Box<dyn Output + 'a>> = Vec::new();
-    for kind in kinds {
-        outputs.push(match kind {
-            OutputKind::Stdout | OutputKind::StdoutTabsep | OutputKind::StdoutJson => {
-                Box::new(stdout::StdoutOutput::new(*kind, shared.clone()))
+    for output in settings {
+        outputs.push(match output {
+            OutputSettings::Stdout(format) => {
+                Box::new(stdout::StdoutOutput::new(*format, shared.clone()))
             }
-            OutputKind::Mail => Box::new(mail::MailOutput::new(&settings.mail)?),
-            OutputKind::Elasticsearch => {
-                Box::new(elasticsearch::EsOutput::new(&settings.elasticsearch)?)
-            }
-            OutputKind::Jsonl => match &settings.jsonl {
-                Some(s) => Box::new(jsonl::JsonlOutput::new(s)),
-                None => anyhow::bail!("output \"jsonl\" needs a [jsonl] section"),
-            },
-            OutputKind::Webhook => match &settings.webhook {
-                Some(s) => Box::new(webhook::WebhookOutput::new(s)?),
-                None => anyhow::bail!("output \"webhook\" needs a [webhook] section"),
-            },
-            OutputKind::Ocsf => match &settings.ocsf {
-                Some(s) => Box::new(ocsf::OcsfOutput::new(s)),
-                None => anyhow::bail!("output \"ocsf\" needs an [ocsf] section"),
-            },
+            OutputSettings::Mail(s) => Box::new(mail::MailOutput::new(s)?),
+            OutputSettings::Elasticsearch(s) => Box::new(elasticsearch::EsOutput::new(s)?),
+            OutputSettings::Jsonl(s) => Box::new(jsonl::JsonlOutput::new(s)),
+            OutputSettings::Webhook(s) => Box::new(webhook::WebhookOutput::new(s)?),
+            OutputSettings::Ocsf(s) => Box::new(ocsf::OcsfOutput::new(s)),
         });
     }
     Ok(outputs)

@@ -47,7 +47,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
 
     // Before any rule runs: a missing secret is a config error, not a failed delivery.
     let mut stdout = std::io::stdout();
-    let mut outputs = outputs::build(&config.outputs, &config.delivery, &mut stdout)?;
+    let mut outputs = outputs::build(&config.outputs, &mut stdout)?;
 
     let engine = crate::rules::engine_for(config)?;
     let installed = Installed::load(&engine, config)?;
@@ -259,8 +259,7 @@ fn deliver_all(
         },
         started_ms,
     };
-    let (pending, report) =
-        outputs::deliver(outputs, owed, &run_info, config.delivery.max_waiting_alerts);
+    let (pending, report) = outputs::deliver(outputs, owed, &run_info, config.max_waiting_alerts);
     outcome.failures.extend(report.tell());
     // Every alert names the account whose file it waited in (stamped when the file was
     // loaded), so it goes back there; without accounts there is one file.

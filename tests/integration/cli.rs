@@ -397,3 +397,19 @@ fn a_time_that_is_none_of_the_forms_is_refused_by_the_command_line() {
         test_rule.stderr
     );
 }
+
+#[test]
+fn an_unknown_output_on_the_command_line_is_a_usage_error_listing_the_known_ones() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "");
+    let run = env.run(&["-o", "stdout,pager", "-s", "0", "-u", "1"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--output")
+            && run.stderr.contains("unknown output \"pager\"")
+            && run.stderr.contains("stdout_tabsep, stdout_json, mail"),
+        "{}",
+        run.stderr
+    );
+    assert!(!env.status.exists(), "nothing saved");
+}

@@ -1,10 +1,11 @@
-//! Settings of the outputs that reach other systems (mail, Elasticsearch, a JSON-lines file, a
-//! webhook, a file of OCSF findings) and of the delivery guarantee. Each has a section of its
-//! own (`[mail]`, `[elasticsearch]`, `[jsonl]`, `[webhook]`, `[ocsf]`); the original's flat
-//! keys (`email_from`, `smtp_host`, `es_host`, ...) keep working and fill in the same settings,
-//! and giving both spellings of one setting is an error rather than a silent choice. Secrets
-//! are never in the file: it names the environment variables that hold them, read when the
-//! run starts.
+//! Settings of the outputs (stdout, mail, Elasticsearch, a JSON-lines file, a webhook, a file
+//! of OCSF findings) and of the delivery guarantee, parsed once at load into one
+//! [`OutputSettings`] per listed output. Outputs that reach other systems have a section of
+//! their own (`[mail]`, `[elasticsearch]`, `[jsonl]`, `[webhook]`, `[ocsf]`); the original's
+//! flat keys (`email_from`, `smtp_host`, `es_host`, ...) keep working and fill in the same
+//! settings, and giving both spellings of one setting is an error rather than a silent choice.
+//! Secrets are never in the file: it names the environment variables that hold them, read when
+//! the run starts.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -34,16 +35,50 @@ const DEFAULT_INDEX: &str = "reddalert";
 /// Waiting alerts kept by default: a few days of a noisy account behind a broken relay.
 pub const DEFAULT_MAX_WAITING: usize = 10_000;
 
-/// Everything the delivering outputs need, validated.
+/// One output a run delivers to, with its validated settings: the variant is the kind.
 #[derive(Debug, Clone)]
-pub struct DeliverySettings {
-    pub mail: MailSettings,
-    pub elasticsearch: EsSettings,
-    pub jsonl: Option<JsonlSettings>,
-    pub webhook: Option<WebhookSettings>,
-    pub ocsf: Option<OcsfSettings>,
-    /// Cap on alerts kept for outputs that did not accept them.
-    pub max_waiting_alerts: usize,
+pub enum OutputSettings {
+    /// `stdout`, `stdout_tabsep` or `stdout_json`.
+    Stdout(StdoutFormat),
+    Mail(MailSettings),
+    Elasticsearch(EsSettings),
+    Jsonl(JsonlSettings),
+    Webhook(WebhookSettings),
+    Ocsf(OcsfSettings),
+}
+
+impl OutputSettings {
+    pub fn kind(&self) -> OutputKind {
+        match self {
+            OutputSettings::Stdout(format) => format.kind(),
+            OutputSettings::Mail(_) => OutputKind::Mail,
+            OutputSettings::Elasticsearch(_) => OutputKind::Elasticsearch,
+            OutputSettings::Jsonl(_) => OutputKind::Jsonl,
+            OutputSettings::Webhook(_) => OutputKind::Webhook,
+            OutputSettings::Ocsf(_) => OutputKind::Ocsf,
+        }
+    }
+}
+
+/// How the stdout outputs print an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StdoutFormat {
+    /// The original's `Rule:/Subject:/Alert:` blocks (`stdout`).
+    Blocks,
+    /// One `plugin<TAB>id<TAB>details` line (`stdout_tabsep`).
+    Tabsep,
+    /// One JSON object per line (`stdout_json`).
+    Json,
+}
+
+impl StdoutFormat {
+    pub fn kind(self) -> OutputKind {
+        match self {
+            StdoutFormat::Blocks => OutputKind::Stdout,
+            StdoutFormat::Tabsep => OutputKind::StdoutTabsep,
+            StdoutFormat::Json => OutputKind::StdoutJson,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -106,62 +141,87 @@ pub struct Retry {
     pub backoff: Duration,
 }
 
-/// Validates the delivery settings; sections of outputs that are not listed are checked too,
-/// so that a typo shows before the day the output is switched on.
-pub fn settings(
+/// The settings of the outputs in `kinds`, in that order. Every section is validated, listed
+/// or not, so that a typo shows before the day the output is switched on; a listed output
+/// whose section is missing is an error naming the section and its required key.
+pub fn chosen(
     raw: &RawConfig,
     kinds: &[OutputKind],
     resolve: &dyn Fn(&str) -> PathBuf,
-) -> Result<DeliverySettings> {
-    let mail = mail(raw, resolve).context("invalid mail settings")?;
-    let elasticsearch = elasticsearch(raw, resolve).context("invalid elasticsearch settings")?;
-    let jsonl = match &raw.jsonl {
-        Some(j) => {
-            let path = j.path.as_deref().filter(|p| !p.is_empty());
-            let path = path.context("invalid key `jsonl.path`: required, the file to append to")?;
-            Some(JsonlSettings {
-                path: resolve(path),
-            })
+) -> Result<Vec<OutputSettings>> {
+    let mut chosen = Vec::new();
+    for kind in OutputKind::ALL {
+        let listed = kinds.contains(&kind);
+        if let Some(settings) = settings(kind, listed, raw, resolve)?
+            && listed
+        {
+            chosen.push(settings);
         }
-        None => None,
-    };
-    if kinds.contains(&OutputKind::Jsonl) && jsonl.is_none() {
-        bail!(
-            "output \"jsonl\" appends to a file and needs a [jsonl] section with `path` \
-             (JSON lines on stdout are the \"stdout_json\" output)"
-        );
     }
-    let webhook = match &raw.webhook {
-        Some(w) => Some(webhook(w).context("invalid webhook settings")?),
-        None => None,
-    };
-    if kinds.contains(&OutputKind::Webhook) && webhook.is_none() {
-        bail!("output \"webhook\" needs a [webhook] section with `url` or `url_env`");
-    }
-    let ocsf = match &raw.ocsf {
-        Some(o) => Some(ocsf::settings(o, resolve).context("invalid ocsf settings")?),
-        None => None,
-    };
-    if kinds.contains(&OutputKind::Ocsf) && ocsf.is_none() {
-        bail!(
-            "output \"ocsf\" appends OCSF findings to a file and needs an [ocsf] section with \
-             `path`"
-        );
-    }
-    let max_waiting_alerts = super::check::within(
+    chosen.sort_by_key(|s| kinds.iter().position(|k| *k == s.kind()));
+    Ok(chosen)
+}
+
+/// The settings of one output kind: `None` when its section is absent and it is not `listed`.
+fn settings(
+    kind: OutputKind,
+    listed: bool,
+    raw: &RawConfig,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<Option<OutputSettings>> {
+    Ok(Some(match kind {
+        OutputKind::Stdout => OutputSettings::Stdout(StdoutFormat::Blocks),
+        OutputKind::StdoutTabsep => OutputSettings::Stdout(StdoutFormat::Tabsep),
+        OutputKind::StdoutJson => OutputSettings::Stdout(StdoutFormat::Json),
+        OutputKind::Mail => {
+            OutputSettings::Mail(mail(raw, resolve).context("invalid mail settings")?)
+        }
+        OutputKind::Elasticsearch => OutputSettings::Elasticsearch(
+            elasticsearch(raw, resolve).context("invalid elasticsearch settings")?,
+        ),
+        OutputKind::Jsonl => match &raw.jsonl {
+            Some(j) => {
+                let path = j.path.as_deref().filter(|p| !p.is_empty());
+                let path =
+                    path.context("invalid key `jsonl.path`: required, the file to append to")?;
+                OutputSettings::Jsonl(JsonlSettings {
+                    path: resolve(path),
+                })
+            }
+            None if listed => bail!(
+                "output \"jsonl\" appends to a file and needs a [jsonl] section with `path` \
+                 (JSON lines on stdout are the \"stdout_json\" output)"
+            ),
+            None => return Ok(None),
+        },
+        OutputKind::Webhook => match &raw.webhook {
+            Some(w) => OutputSettings::Webhook(webhook(w).context("invalid webhook settings")?),
+            None if listed => {
+                bail!("output \"webhook\" needs a [webhook] section with `url` or `url_env`")
+            }
+            None => return Ok(None),
+        },
+        OutputKind::Ocsf => match &raw.ocsf {
+            Some(o) => {
+                OutputSettings::Ocsf(ocsf::settings(o, resolve).context("invalid ocsf settings")?)
+            }
+            None if listed => bail!(
+                "output \"ocsf\" appends OCSF findings to a file and needs an [ocsf] section \
+                 with `path`"
+            ),
+            None => return Ok(None),
+        },
+    }))
+}
+
+/// The cap on alerts kept for outputs that did not accept them.
+pub fn max_waiting_alerts(raw: &RawConfig) -> Result<usize> {
+    super::check::within(
         "max_waiting_alerts",
         raw.max_waiting_alerts,
         DEFAULT_MAX_WAITING,
         0..=10_000_000,
-    )?;
-    Ok(DeliverySettings {
-        mail,
-        elasticsearch,
-        jsonl,
-        webhook,
-        ocsf,
-        max_waiting_alerts,
-    })
+    )
 }
 
 /// Validates `[metrics]`, when there is one.

@@ -13,7 +13,7 @@ fn the_shipped_toml_template_parses_with_every_key() {
         config.edda,
         EddaSource::Http("http://localhost:8080/edda".into())
     );
-    assert_eq!(config.outputs, vec![OutputKind::Stdout]);
+    assert_eq!(config.output_kinds(), vec![OutputKind::Stdout]);
     assert!(!config.store_until);
     assert_eq!(config.until_lag, Duration::from_secs(300));
     assert!(config.rules_dir.ends_with("etc/rules"));
@@ -128,10 +128,12 @@ fn an_empty_output_on_the_command_line_is_refused() {
     let path = dir.path().join("c.toml");
     std::fs::write(&path, "").unwrap();
     let overrides = Overrides {
-        output: Some(String::new()),
+        output: Some(Vec::new()),
         ..Overrides::default()
     };
     let err = format!("{:#}", Config::load(&path, &overrides).unwrap_err());
+    assert!(err.contains("no output is named"), "{err}");
+    let err = format!("{:#}", OutputKind::parse_list(" , ").unwrap_err());
     assert!(err.contains("no output is named"), "{err}");
 }
 
@@ -193,14 +195,14 @@ fn overrides_and_per_rule_limits_apply() {
     .unwrap();
     let overrides = Overrides {
         edda: Some("dir:snap".into()),
-        output: Some("stdout_tabsep, stdout_json".into()),
+        output: Some(OutputKind::parse_list("stdout_tabsep, stdout_json").unwrap()),
         store_until: true,
         rules_dir: Some("/x".into()),
     };
     let config = Config::load(&path, &overrides).unwrap();
     assert_eq!(config.edda, EddaSource::Snapshot(dir.path().join("snap")));
     assert_eq!(
-        config.outputs,
+        config.output_kinds(),
         vec![OutputKind::StdoutTabsep, OutputKind::StdoutJson]
     );
     assert!(config.store_until);

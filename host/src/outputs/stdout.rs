@@ -9,28 +9,28 @@ use std::rc::Rc;
 use anyhow::{Context as _, Result};
 
 use super::{AlertRecord, Output, Rejected, RunInfo, details_text, escape_text, json_line};
-use crate::config::OutputKind;
+use crate::config::StdoutFormat;
 
 pub(super) struct StdoutOutput<'a> {
-    kind: OutputKind,
+    format: StdoutFormat,
     out: Rc<RefCell<&'a mut (dyn Write + Send)>>,
 }
 
 impl<'a> StdoutOutput<'a> {
-    pub(super) fn new(kind: OutputKind, out: Rc<RefCell<&'a mut (dyn Write + Send)>>) -> Self {
-        StdoutOutput { kind, out }
+    pub(super) fn new(format: StdoutFormat, out: Rc<RefCell<&'a mut (dyn Write + Send)>>) -> Self {
+        StdoutOutput { format, out }
     }
 }
 
 impl Output for StdoutOutput<'_> {
     fn name(&self) -> &'static str {
-        self.kind.name()
+        self.format.kind().name()
     }
 
     fn send(&mut self, alerts: &[AlertRecord], _run: &RunInfo) -> Result<Rejected> {
         let mut text = String::new();
         for alert in alerts {
-            text.push_str(&render(self.kind, alert));
+            text.push_str(&render(self.format, alert));
         }
         let mut out = self.out.borrow_mut();
         out.write_all(text.as_bytes())
@@ -40,11 +40,11 @@ impl Output for StdoutOutput<'_> {
     }
 }
 
-pub(crate) fn render(kind: OutputKind, alert: &AlertRecord) -> String {
+pub(crate) fn render(format: StdoutFormat, alert: &AlertRecord) -> String {
     // With accounts, each alert names its account: a line of the block, a first field of
     // the tab-separated line, a key of the JSON line. Without, the original's formats.
-    match kind {
-        OutputKind::Stdout => format!(
+    match format {
+        StdoutFormat::Blocks => format!(
             "Rule: {}\n{}Subject: {}\nAlert: {}\n\n",
             alert.rule,
             alert
@@ -55,7 +55,7 @@ pub(crate) fn render(kind: OutputKind, alert: &AlertRecord) -> String {
             escape_text(&details_text(&alert.details))
         ),
         // Tabs and line ends escaped: exactly one line of three fields per alert.
-        OutputKind::StdoutTabsep => format!(
+        StdoutFormat::Tabsep => format!(
             "{}{}\t{}\t{}\n",
             alert
                 .account_name()
@@ -65,7 +65,7 @@ pub(crate) fn render(kind: OutputKind, alert: &AlertRecord) -> String {
             escape_text(&alert.id),
             escape_text(&details_text(&alert.details))
         ),
-        _ => {
+        StdoutFormat::Json => {
             // The original's three fields, and the stable id a consumer de-duplicates by.
             #[derive(serde::Serialize)]
             struct Line<'a> {
@@ -112,16 +112,16 @@ mod tests {
     fn renders_the_original_formats() {
         let a = alert(json!({"fromPort": 22, "toPort": 22}));
         assert_eq!(
-            render(OutputKind::Stdout, &a),
+            render(StdoutFormat::Blocks, &a),
             "Rule: secgroups\nSubject: sg-1 (web)\nAlert: {\"fromPort\":22,\"toPort\":22}\n\n"
         );
         assert_eq!(
-            render(OutputKind::StdoutTabsep, &alert(json!("a\tb"))),
+            render(StdoutFormat::Tabsep, &alert(json!("a\tb"))),
             "secgroups\tsg-1 (web)\ta\\tb\n"
         );
         let x = alert(json!("x"));
         assert_eq!(
-            render(OutputKind::StdoutJson, &x),
+            render(StdoutFormat::Json, &x),
             format!(
                 "{{\"plugin_name\":\"secgroups\",\"id\":\"sg-1 (web)\",\"details\":\"x\",\"uid\":\"{}\"}}\n",
                 crate::outputs::document_id(&x)

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::*;
 use crate::alert::{AccountTag, PendingAlert};
-use crate::config::index_name;
+use crate::config::{StdoutFormat, index_name};
 use crate::contract::Window;
 use crate::outputs::digest::subject;
 
@@ -329,15 +329,15 @@ fn an_alerts_account_is_in_its_id_and_in_every_format() {
     );
 
     assert_eq!(
-        render_stdout(OutputKind::Stdout, &prod),
+        render_stdout(StdoutFormat::Blocks, &prod),
         "Rule: elbs\nAccount: prod\nSubject: public-lb\nAlert: port 8080\n\n"
     );
     assert_eq!(
-        render_stdout(OutputKind::StdoutTabsep, &prod),
+        render_stdout(StdoutFormat::Tabsep, &prod),
         "prod\telbs\tpublic-lb\tport 8080\n"
     );
     let line: serde_json::Value =
-        serde_json::from_str(&render_stdout(OutputKind::StdoutJson, &prod)).unwrap();
+        serde_json::from_str(&render_stdout(StdoutFormat::Json, &prod)).unwrap();
     assert_eq!(
         line["account"],
         json!({"name": "prod", "tags": {"env": "prod"}})
@@ -345,7 +345,7 @@ fn an_alerts_account_is_in_its_id_and_in_every_format() {
     assert_eq!(document(&prod)["account"]["name"], "prod");
     assert!(document(&plain).get("account").is_none());
     let plain_line: serde_json::Value =
-        serde_json::from_str(&render_stdout(OutputKind::StdoutJson, &plain)).unwrap();
+        serde_json::from_str(&render_stdout(StdoutFormat::Json, &plain)).unwrap();
     assert!(plain_line.get("account").is_none(), "{plain_line}");
 
     let text = render_text(std::slice::from_ref(&prod), &run());

@@ -46,8 +46,8 @@ fn gather(
     };
     let mut rules = Vec::new();
     let mut waiting: BTreeMap<String, u64> = config
-        .outputs
-        .iter()
+        .output_kinds()
+        .into_iter()
         .map(|kind| (kind.name().to_owned(), 0))
         .collect();
     for (account, path) in status_files(config, args) {

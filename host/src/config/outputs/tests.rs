@@ -8,6 +8,32 @@ fn load(name: &str, text: &str) -> Result<Config> {
     Config::load(&path, &Overrides::default())
 }
 
+/// Loads with `kinds` as the outputs, as `-o` would list them.
+fn load_for(name: &str, text: &str, kinds: &[OutputKind]) -> Config {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let overrides = Overrides {
+        output: Some(kinds.to_vec()),
+        ..Overrides::default()
+    };
+    Config::load(&path, &overrides).unwrap()
+}
+
+/// The settings of the listed output of this variant.
+macro_rules! listed {
+    ($config:expr, $variant:ident) => {
+        $config
+            .outputs
+            .iter()
+            .find_map(|o| match o {
+                OutputSettings::$variant(s) => Some(s),
+                _ => None,
+            })
+            .expect(concat!(stringify!($variant), " is listed"))
+    };
+}
+
 fn err(name: &str, text: &str) -> String {
     format!("{:#}", load(name, text).unwrap_err())
 }
@@ -16,10 +42,10 @@ fn err(name: &str, text: &str) -> String {
 fn the_original_defaults_apply() {
     let config = load("c.toml", "output = \"mail_txt,mail_html,elasticsearch\"").unwrap();
     assert_eq!(
-        config.outputs,
+        config.output_kinds(),
         vec![OutputKind::Mail, OutputKind::Elasticsearch]
     );
-    let mail = &config.delivery.mail;
+    let mail = listed!(config, Mail);
     assert_eq!(
         (mail.host.as_str(), mail.port, mail.from.as_str()),
         ("localhost", 25, "reddalert@localhost")
@@ -28,29 +54,29 @@ fn the_original_defaults_apply() {
     assert_eq!(mail.subject, "[reddalert] Report");
     assert_eq!(mail.tls, TlsMode::None);
     assert!(mail.username.is_none() && !mail.send_empty && mail.subject_summary);
-    let es = &config.delivery.elasticsearch;
+    let es = listed!(config, Elasticsearch);
     assert_eq!(
         (es.url.as_str(), es.index.as_str()),
         ("http://localhost:9200", "reddalert")
     );
-    assert_eq!(config.delivery.max_waiting_alerts, DEFAULT_MAX_WAITING);
+    assert_eq!(config.max_waiting_alerts, DEFAULT_MAX_WAITING);
 }
 
 #[test]
 fn the_original_flat_keys_work_in_json() {
-    let config = load(
+    let config = load_for(
         "c.json",
         r#"{"output": "mail_html", "email_from": "alerts@example.com", "email_to": ["a@example.com", "b@example.com"],
             "email_subject": "[sec]", "smtp_host": "relay.example.com", "es_host": "es.example.com", "es_port": 9201}"#,
-    )
-    .unwrap();
-    let mail = &config.delivery.mail;
+        &[OutputKind::Mail, OutputKind::Elasticsearch],
+    );
+    let mail = listed!(config, Mail);
     assert_eq!(mail.host, "relay.example.com");
     assert_eq!(mail.from, "alerts@example.com");
     assert_eq!(mail.to, vec!["a@example.com", "b@example.com"]);
     assert_eq!(mail.subject, "[sec]");
     assert_eq!(
-        config.delivery.elasticsearch.url,
+        listed!(config, Elasticsearch).url,
         "http://es.example.com:9201"
     );
 }
@@ -63,8 +89,9 @@ fn the_originals_smtp_host_may_carry_a_port() {
         ("[2001:db8::25]:2525", "2001:db8::25", 2525),
         ("2001:db8::25", "2001:db8::25", 25),
     ] {
-        let config = load("c.json", &format!(r#"{{"smtp_host": "{smtp_host}"}}"#)).unwrap();
-        let mail = &config.delivery.mail;
+        let text = format!(r#"{{"smtp_host": "{smtp_host}"}}"#);
+        let config = load_for("c.json", &text, &[OutputKind::Mail]);
+        let mail = listed!(config, Mail);
         assert_eq!((mail.host.as_str(), mail.port), (host, port), "{smtp_host}");
     }
 }
@@ -96,20 +123,20 @@ format = "slack"
 "#,
     )
     .unwrap();
-    let d = &config.delivery;
-    assert_eq!((d.mail.port, d.mail.tls), (465, TlsMode::Tls));
-    assert_eq!(d.mail.to.len(), 2);
-    assert!(d.mail.ca_file.as_ref().unwrap().is_absolute());
-    assert_eq!(d.elasticsearch.url, "https://es.example.com:9200");
-    assert_eq!(d.elasticsearch.retry.retries, 1);
+    let (mail, es) = (listed!(config, Mail), listed!(config, Elasticsearch));
+    assert_eq!((mail.port, mail.tls), (465, TlsMode::Tls));
+    assert_eq!(mail.to.len(), 2);
+    assert!(mail.ca_file.as_ref().unwrap().is_absolute());
+    assert_eq!(es.url, "https://es.example.com:9200");
+    assert_eq!(es.retry.retries, 1);
     assert_eq!(
-        d.jsonl.as_ref().unwrap().path.file_name().unwrap(),
+        listed!(config, Jsonl).path.file_name().unwrap(),
         "alerts.jsonl"
     );
-    let webhook = d.webhook.as_ref().unwrap();
+    let webhook = listed!(config, Webhook);
     assert_eq!(webhook.url, WebhookUrl::Env("SLACK_URL".into()));
     assert_eq!(webhook.format, WebhookFormat::Slack);
-    assert_eq!(d.max_waiting_alerts, 7);
+    assert_eq!(config.max_waiting_alerts, 7);
 }
 
 #[test]
@@ -192,28 +219,34 @@ fn etc(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn the_shipped_templates_set_every_output() {
-    let toml = Config::load(&etc("reddalert.example.toml"), &Overrides::default()).unwrap();
-    let json = Config::load(&etc("configfile_template.json"), &Overrides::default()).unwrap();
+    // Every output listed, as `-o` would: each template has the settings of each.
+    let every = Overrides {
+        output: Some(OutputKind::ALL.to_vec()),
+        ..Overrides::default()
+    };
+    let toml = Config::load(&etc("reddalert.example.toml"), &every).unwrap();
+    let json = Config::load(&etc("configfile_template.json"), &every).unwrap();
     for config in [&toml, &json] {
-        let d = &config.delivery;
-        assert_eq!(d.mail.host, "localhost");
-        assert_eq!(d.mail.to, vec!["root@localhost"]);
-        assert_eq!(d.mail.subject, "[reddalert] Report");
-        assert_eq!(d.elasticsearch.url, "http://localhost:9200");
-        assert_eq!(d.elasticsearch.index, "reddalert");
+        assert_eq!(config.output_kinds(), OutputKind::ALL);
+        let (mail, es) = (listed!(config, Mail), listed!(config, Elasticsearch));
+        assert_eq!(mail.host, "localhost");
+        assert_eq!(mail.to, vec!["root@localhost"]);
+        assert_eq!(mail.subject, "[reddalert] Report");
+        assert_eq!(es.url, "http://localhost:9200");
+        assert_eq!(es.index, "reddalert");
         assert_eq!(
-            d.jsonl.as_ref().unwrap().path,
+            listed!(config, Jsonl).path,
             std::path::PathBuf::from("/var/log/reddalert/alerts.jsonl")
         );
         assert_eq!(
-            d.webhook.as_ref().unwrap().url,
+            listed!(config, Webhook).url,
             WebhookUrl::Env("REDDALERT_WEBHOOK_URL".into())
         );
         assert_eq!(
-            d.ocsf.as_ref().unwrap().path,
+            listed!(config, Ocsf).path,
             std::path::PathBuf::from("/var/log/reddalert/findings.ocsf.jsonl")
         );
-        assert_eq!(d.max_waiting_alerts, 10_000);
+        assert_eq!(config.max_waiting_alerts, 10_000);
     }
 }
 
@@ -228,8 +261,8 @@ fn ocsf_takes_a_path_beside_the_config_and_severities_by_rule() {
     )
     .unwrap();
     let config = Config::load(&path, &Overrides::default()).unwrap();
-    assert_eq!(config.outputs, vec![OutputKind::Ocsf]);
-    let ocsf = config.delivery.ocsf.unwrap();
+    assert_eq!(config.output_kinds(), vec![OutputKind::Ocsf]);
+    let ocsf = listed!(config, Ocsf).clone();
     assert_eq!(ocsf.path, dir.path().join("findings.jsonl"));
     assert_eq!(
         ocsf.severity.into_iter().collect::<Vec<_>>(),
