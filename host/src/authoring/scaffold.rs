@@ -19,6 +19,7 @@ use crate::cli::NewRuleArgs;
 const BUILT_WITH_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/sdk");
 
 const LIB_RS: &str = include_str!("template/lib.rs.txt");
+const TESTS_RS: &str = include_str!("template/tests.rs.txt");
 const README: &str = include_str!("template/README.md.txt");
 const INSTANCES: &str = include_str!("template/instances.json.txt");
 const CARGO_STANDALONE: &str = include_str!("template/Cargo.toml.txt");
@@ -72,6 +73,7 @@ pub fn run(args: &NewRuleArgs) -> Result<()> {
     let mut files = vec![
         (PathBuf::from("Cargo.toml"), fill(&manifest)),
         (PathBuf::from("src/lib.rs"), fill(LIB_RS)),
+        (PathBuf::from("src/tests.rs"), fill(TESTS_RS)),
         (PathBuf::from("README.md"), fill(README)),
         (
             PathBuf::from("testdata/view.instances;_expand.json"),

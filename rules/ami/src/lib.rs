@@ -101,3 +101,6 @@ impl Rule for Ami {
 }
 
 reddalert_rule_sdk::register!(Ami);
+
+#[cfg(test)]
+mod tests;

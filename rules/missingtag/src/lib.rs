@@ -67,3 +67,6 @@ impl Rule for MissingTag {
 }
 
 reddalert_rule_sdk::register!(MissingTag);
+
+#[cfg(test)]
+mod tests;

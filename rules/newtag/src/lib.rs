@@ -71,3 +71,6 @@ impl Rule for NewTag {
 }
 
 reddalert_rule_sdk::register!(NewTag);
+
+#[cfg(test)]
+mod tests;

@@ -1,14 +1,16 @@
 //! Unit tests of the instance report, over fixtures shaped like EDDA's documents (§4 of the
-//! EDDA notes): one full `view.instances` bean, three load balancers and three groups.
+//! EDDA notes): one full `view.instances` bean, three load balancers and three groups. The
+//! documents are the ones `reddalert-rule-util` serves the rules' tests, read from its
+//! directory: util depends on the SDK, so the SDK cannot take them through a dependency.
 
 use serde_json::{Value, json};
 
 use super::*;
 use crate::models::{INSTANCES, Instance};
 
-const INSTANCE: &str = include_str!("fixtures/instance.json");
-const LOAD_BALANCERS_JSON: &str = include_str!("fixtures/load_balancers.json");
-const SECURITY_GROUPS_JSON: &str = include_str!("fixtures/security_groups.json");
+const INSTANCE: &str = include_str!("../../../util/fixtures/instance.json");
+const LOAD_BALANCERS_JSON: &str = include_str!("../../../util/fixtures/load_balancers.json");
+const SECURITY_GROUPS_JSON: &str = include_str!("../../../util/fixtures/security_groups.json");
 
 /// The fixture instance with some top-level fields replaced.
 fn instance(changes: Value) -> Instance {

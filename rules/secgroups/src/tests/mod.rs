@@ -1,7 +1,8 @@
-//! Tests of the secgroups rule run natively through the SDK harness. The fixtures under
-//! `tests/fixtures/` are EDDA answers (`aws/securityGroups;_expand;…;_updated`, newest first,
-//! and `view/instances;_expand`) with every bean property, `class` key and null kept; the
-//! branch tests build single groups of the same shape with [`group`] and [`perm`].
+//! Tests of the secgroups rule run natively through the SDK harness. The fixture under
+//! `tests/fixtures/` is an EDDA answer (`aws/securityGroups;_expand;…;_updated`, newest first)
+//! and the instances are util's shared `view/instances;_expand`, with every bean property,
+//! `class` key and null kept; the branch tests build single groups of the same shape with
+//! [`group`] and [`perm`].
 
 mod branches;
 mod config_errors;
@@ -9,12 +10,12 @@ mod probes;
 
 use reddalert_rule_sdk::prelude::*;
 use reddalert_rule_sdk::testing::Harness;
+use reddalert_rule_util::fixtures::INSTANCES as MACHINES;
 
 use crate::Secgroups;
 use crate::probe::{DENIED, NO_MACHINE, WIDE};
 
 const GROUPS: &str = include_str!("../../tests/fixtures/security_groups.json");
-const MACHINES: &str = include_str!("../../tests/fixtures/instances.json");
 const EC2: &str = "com.amazonaws.services.ec2.model.";
 
 /// The harness over the given groups and instances bodies, with the probes of the fixture:

@@ -3,13 +3,13 @@
 
 use reddalert_rule_util::report_fixtures as support;
 
+use crate::Ami;
 use reddalert_rule_sdk::Output;
 use reddalert_rule_sdk::anyhow::Result;
 use reddalert_rule_sdk::host::Level;
 use reddalert_rule_sdk::models::{INSTANCES, LOAD_BALANCERS, SECURITY_GROUPS};
 use reddalert_rule_sdk::serde_json::{Value, json};
 use reddalert_rule_sdk::testing::{Harness, capture_logs};
-use rule_ami::Ami;
 use support::*;
 
 const HOUR: u64 = 3_600_000;

@@ -3,11 +3,11 @@
 
 use reddalert_rule_util::report_fixtures as support;
 
+use crate::NewTag;
 use reddalert_rule_sdk::Output;
 use reddalert_rule_sdk::models::{INSTANCES, LOAD_BALANCERS, SECURITY_GROUPS};
 use reddalert_rule_sdk::serde_json::{Value, json};
 use reddalert_rule_sdk::testing::Harness;
-use rule_newtag::NewTag;
 use support::*;
 
 const HOUR: u64 = 3_600_000;
