@@ -3,6 +3,7 @@
 //! validity check). Failures are classified so the run can decide: an unreachable EDDA is
 //! fatal, while an HTTP error or a bad body fails only the rules that needed that query.
 
+mod projection;
 mod query;
 pub mod snapshot;
 
@@ -179,6 +180,23 @@ impl EddaClient {
 
     /// Fetches without the cache; `timeout`, when given, replaces the client's own.
     fn fetch_uncached(&self, query: &Query, path: &str, timeout: Option<Duration>) -> Cached {
+        if self.recorder.is_some()
+            && matches!(self.source, EddaSource::Http(_))
+            && let (base, Some(selector)) = projection::split(path)
+        {
+            // `snapshot` saves whole documents, whatever a rule selects: the query is fetched
+            // (and recorded) without its selector and selected here, as a replay will be.
+            let whole = Query {
+                path: projection::split(&query.path).0.to_owned(),
+                ..query.clone()
+            };
+            let body = self.fetch_uncached(&whole, base, timeout)?;
+            return select(selector, &body).map_err(|reason| EddaError::NotJson {
+                url: format!("{}{path}", self.api_root()),
+                reason,
+                snippet: snippet(&body),
+            });
+        }
         let started = Instant::now();
         let body = match &self.source {
             EddaSource::Http(_) => self.fetch_http(path, query, timeout),
@@ -259,34 +277,64 @@ fn status_error(url: &str, status: u16, text: &str) -> EddaError {
     }
 }
 
+/// The body of a query with a field selector: the whole body, selected as EDDA would.
+fn select(selector: &str, body: &str) -> Result<Arc<str>, String> {
+    let selector = projection::Selector::parse(selector)?;
+    let selected = selector.apply(body).map_err(|err| err.to_string())?;
+    Ok(selected.into())
+}
+
 fn fetch_snapshot(dir: &std::path::Path, query: &Query) -> Cached {
     let path = snapshot::file_path(dir, query);
-    let text = match std::fs::read_to_string(&path) {
+    // A query with a field selector reads the file of the whole documents and selects; a file
+    // saved for the selector itself (as hosts before selectors were applied here saved it) wins.
+    if let (_, Some(selector)) = projection::split(&query.path) {
+        let saved = dir.join(snapshot::selected_file_name(query));
+        if !saved.is_file() {
+            let text = read_snapshot(&path, query)?;
+            // Selecting parses the whole body: no separate check is needed.
+            return select(selector, &text).map_err(|reason| EddaError::Snapshot {
+                path,
+                reason: format!(
+                    "failed to apply the field selector of {:?}: {reason}",
+                    query.path
+                ),
+            });
+        }
+        let text = read_snapshot(&saved, query)?;
+        return check_body(&saved.display().to_string(), text, query);
+    }
+    let text = read_snapshot(&path, query)?;
+    check_body(&path.display().to_string(), text, query)
+}
+
+/// A snapshot file's text; a snapshot of an EDDA error (say the 400 of a `_diff` on a new
+/// user) replays as that error.
+fn read_snapshot(path: &std::path::Path, query: &Query) -> Result<String, EddaError> {
+    let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             return Err(EddaError::MissingSnapshot {
                 query: query.path.clone(),
-                path,
+                path: path.to_owned(),
             });
         }
         Err(err) => {
             return Err(EddaError::Snapshot {
-                path,
+                path: path.to_owned(),
                 reason: err.to_string(),
             });
         }
     };
-    let url = path.display().to_string();
-    // A snapshot of an EDDA error (say the 400 of a `_diff` on a new user) replays as one.
     if let Ok(body) = serde_json::from_str::<ErrorBody>(&text) {
         return Err(EddaError::Status {
-            url,
+            url: path.display().to_string(),
             status: body.code,
             name: body.name,
             message: body.message,
         });
     }
-    check_body(&url, text, query)
+    Ok(text)
 }
 
 /// What the client makes of a body EDDA answered 200 for `query` (a check, de-duplicated
@@ -375,6 +423,56 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    fn snapshot_client(files: &[(&str, &str)]) -> (tempfile::TempDir, EddaClient) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let source = EddaSource::Snapshot(dir.path().to_owned());
+        (dir, EddaClient::new(source, Duration::from_secs(1), 1 << 20))
+    }
+
+    #[test]
+    fn a_selector_reads_the_whole_documents_file_and_selects_from_it() {
+        let whole = r#"[{"instanceId":"i-1","imageId":"ami-1","networkInterfaces":[{"x":1}]}]"#;
+        let (_dir, client) = snapshot_client(&[("view.instances;_expand.json", whole)]);
+        let w = Window {
+            since_ms: 0,
+            until_ms: 1,
+        };
+        let body = client
+            .fetch(&q("view/instances;_expand:(instanceId,imageId)", false), w)
+            .unwrap();
+        assert_eq!(&*body, r#"[{"instanceId":"i-1","imageId":"ami-1"}]"#);
+        // The same file still serves the query without a selector, whole.
+        let body = client.fetch(&q("view/instances;_expand", false), w).unwrap();
+        assert_eq!(&*body, whole);
+        // A filter is EDDA's to answer: against files it is an error naming the query.
+        let err = client
+            .fetch(&q("view/instances;_expand:(state:(name=\"x\"))", false), w)
+            .unwrap_err();
+        assert!(
+            matches!(&err, EddaError::Snapshot { reason, .. } if reason.contains("answered by EDDA itself")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_saved_for_the_selector_itself_is_read_as_it_is() {
+        let (_dir, client) = snapshot_client(&[
+            ("view.instances;_expand.json", r#"[{"instanceId":"whole"}]"#),
+            ("view.instances;_expand:(instanceId).json", r#"[{"instanceId":"saved"}]"#),
+        ]);
+        let w = Window {
+            since_ms: 0,
+            until_ms: 1,
+        };
+        let body = client
+            .fetch(&q("view/instances;_expand:(instanceId)", false), w)
+            .unwrap();
+        assert_eq!(&*body, r#"[{"instanceId":"saved"}]"#);
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub(crate) struct RunMetrics {
     pub(crate) edda_bytes: u64,
     /// Alerts left waiting in the status file, by output.
     pub(crate) waiting: Vec<Waiting>,
+    /// The process's peak resident memory (Linux's `VmHWM`), where the system says it.
+    pub(crate) peak_resident_bytes: Option<u64>,
 }
 
 /// One rule in one account.
@@ -195,6 +197,13 @@ pub(crate) fn render(metrics: &RunMetrics) -> String {
             rows: failures.to_vec(),
         },
     );
+    if let Some(bytes) = metrics.peak_resident_bytes {
+        registry.register(
+            "reddalert_last_run_peak_resident_bytes",
+            "Peak resident memory of the last run's process",
+            ConstGauge::new(count(bytes)),
+        );
+    }
     registry.register(
         "reddalert_edda_requests",
         "Requests the last run made to EDDA",

@@ -6,6 +6,7 @@ mod support;
 mod accounts;
 mod all_outputs;
 mod authoring;
+mod bench;
 mod capabilities_chef;
 mod capabilities_net;
 mod capabilities_s3;

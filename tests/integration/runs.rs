@@ -43,7 +43,7 @@ fn a_run_prints_real_alerts_and_saves_state() {
 #[test]
 fn each_distinct_query_is_fetched_once_and_windows_reach_edda() {
     let edda = basic_edda();
-    // ami and secgroups both read view/instances;_expand.
+    // ami, newtag and secgroups all read the instances, with the same field selector.
     let env = Env::new(
         &edda.base_url(),
         &[guests::SECGROUPS, guests::AMI, guests::NEWTAG],
@@ -53,7 +53,11 @@ fn each_distinct_query_is_fetched_once_and_windows_reach_edda() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         requests_for(&edda, "view/instances"),
-        vec!["view/instances;_expand".to_string()]
+        vec![
+            "view/instances;_expand:(instanceId,imageId,keyName,launchTime,state,tags,\
+             securityGroups,placement,iamInstanceProfile,publicIpAddress,privateIpAddress)"
+                .to_string()
+        ]
     );
     assert_eq!(
         edda.gzipped_responses(),

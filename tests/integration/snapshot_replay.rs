@@ -54,6 +54,15 @@ fn a_snapshot_replays_through_test_rule_with_the_alerts_of_the_live_run() {
     assert_eq!(error["code"], 400, "{error}");
     assert!(out.join("aws.iamUsers.bob.json").is_file());
     assert!(out.join("reddalert-snapshot.json").is_file());
+    // The rules select the instances' fields; the file holds EDDA's whole documents, under
+    // the query's name without the selector, and the replay selects from it.
+    let instances = std::fs::read_to_string(out.join("view.instances;_expand.json")).unwrap();
+    assert!(instances.contains("networkInterfaces"), "{instances}");
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains(":(")), "{names:?}");
 
     let live = env.run(&["--since", &since, "--until", &until]);
     assert_eq!(live.code, 0, "{}", live.stderr);

@@ -14,9 +14,21 @@ use crate::contract::Query;
 /// window arguments without their times (`;_since` for a windowed query, `;_updated` for an
 /// updated-only one), then `.json`. So `aws/securityGroups;_expand` updated in the window is
 /// `aws.securityGroups;_expand;_since;_updated.json`, and the current state of the same
-/// collection is `aws.securityGroups;_expand.json`.
+/// collection is `aws.securityGroups;_expand.json`. A field selector is not part of the name:
+/// the file holds whole documents and the host selects from them when it replays
+/// (`view/instances;_expand:(instanceId)` reads `view.instances;_expand.json`).
 pub fn file_name(query: &Query) -> String {
-    let mut name = query.path.replace('/', ".");
+    named(super::projection::split(&query.path).0, query)
+}
+
+/// The name a file saved for a query with its field selector had (older hosts saved such
+/// files); a replay still reads one when it is there.
+pub(crate) fn selected_file_name(query: &Query) -> String {
+    named(&query.path, query)
+}
+
+fn named(path: &str, query: &Query) -> String {
+    let mut name = path.replace('/', ".");
     if query.window {
         name.push_str(";_since");
         if query.updated_only {

@@ -39,6 +39,7 @@ fn sample() -> RunMetrics {
             output: "mail".into(),
             alerts: 3,
         }],
+        peak_resident_bytes: Some(150 << 20),
     }
 }
 
@@ -72,6 +73,7 @@ fn the_rendered_text_parses_and_says_what_the_run_did() {
             "reddalert_last_run_duration_seconds",
             "reddalert_last_run_end_timestamp_seconds",
             "reddalert_last_run_exit_code",
+            "reddalert_last_run_peak_resident_bytes",
             "reddalert_last_run_start_timestamp_seconds",
             "reddalert_last_run_success",
             "reddalert_rule_alerts",
@@ -98,6 +100,10 @@ fn the_rendered_text_parses_and_says_what_the_run_did() {
     assert_eq!(one("reddalert_last_run_success"), Some(0.0));
     assert_eq!(one("reddalert_edda_requests"), Some(14.0));
     assert_eq!(one("reddalert_edda_response_bytes"), Some(1_048_576.0));
+    assert_eq!(
+        one("reddalert_last_run_peak_resident_bytes"),
+        Some(150.0 * 1_048_576.0)
+    );
 
     let secgroups = [("rule", "secgroups"), ("account", "123456789012")];
     let iam = [("rule", "iam")];

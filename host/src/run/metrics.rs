@@ -78,6 +78,7 @@ fn gather(
             .into_iter()
             .map(|kind| (kind, outcome.count(kind) as u64))
             .collect(),
+        peak_resident_bytes: peak_resident_bytes(),
         edda_requests: outcome.edda.requests,
         edda_bytes: outcome.edda.bytes,
         waiting: waiting
@@ -101,4 +102,19 @@ fn read(path: &std::path::Path) -> Option<Status> {
             None
         }
     }
+}
+
+/// The high-water mark of this process's resident memory, from `/proc/self/status` (Linux);
+/// `None` elsewhere.
+fn peak_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kib * 1024)
 }

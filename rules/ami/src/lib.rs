@@ -47,7 +47,7 @@ impl Rule for Ami {
             name: "ami".into(),
             version: String::new(),
             description: "instances launched from an AMI first seen in the window".into(),
-            queries: [vec![Query::current(INSTANCES)], report_queries()].concat(),
+            queries: [vec![Query::current(INSTANCES_SELECTED)], report_queries()].concat(),
             capabilities: vec![],
             default_config: default_config::<AmiConfig>(),
         }
@@ -58,7 +58,7 @@ impl Rule for Ami {
         let state: AmiState = input
             .state()
             .context("ami: the stored state is not {\"first_seen\": {\"ami-…\": ms}}")?;
-        let instances: Vec<Instance> = input.data.get(INSTANCES)?;
+        let instances: Vec<Instance> = input.data.get(INSTANCES_SELECTED)?;
         let since = input.window.since_ms;
 
         let mut by_ami: BTreeMap<&str, Vec<(u64, &Instance)>> = BTreeMap::new();

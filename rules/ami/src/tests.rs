@@ -7,7 +7,7 @@ use crate::Ami;
 use reddalert_rule_sdk::Output;
 use reddalert_rule_sdk::anyhow::Result;
 use reddalert_rule_sdk::host::Level;
-use reddalert_rule_sdk::models::{INSTANCES, LOAD_BALANCERS, SECURITY_GROUPS};
+use reddalert_rule_sdk::models::{INSTANCES_SELECTED, LOAD_BALANCERS, SECURITY_GROUPS};
 use reddalert_rule_sdk::serde_json::{Value, json};
 use reddalert_rule_sdk::testing::{Harness, capture_logs};
 use support::*;
@@ -16,7 +16,7 @@ const HOUR: u64 = 3_600_000;
 
 fn run_with(instances: Vec<Value>, state: Option<Value>, config: Value) -> Result<Output> {
     let mut harness = Harness::<Ami>::new()
-        .data_json(INSTANCES, Value::Array(instances))
+        .data_json(INSTANCES_SELECTED, Value::Array(instances))
         .data(LOAD_BALANCERS, LOAD_BALANCERS_JSON)
         .data(SECURITY_GROUPS, SECURITY_GROUPS_JSON)
         .config(config)
@@ -178,7 +178,7 @@ fn a_first_run_reports_every_ami() {
         &[],
     )];
     let out = Harness::<Ami>::new()
-        .data_json(INSTANCES, Value::Array(instances))
+        .data_json(INSTANCES_SELECTED, Value::Array(instances))
         .data(LOAD_BALANCERS, LOAD_BALANCERS_JSON)
         .data(SECURITY_GROUPS, SECURITY_GROUPS_JSON)
         .window(0, UNTIL)
@@ -269,7 +269,7 @@ fn info_declares_the_report_queries_and_defaults() {
     assert_eq!(
         paths,
         [
-            (INSTANCES, false),
+            (INSTANCES_SELECTED, false),
             (LOAD_BALANCERS, false),
             (SECURITY_GROUPS, false)
         ]

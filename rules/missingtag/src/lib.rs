@@ -38,14 +38,14 @@ impl Rule for MissingTag {
             name: "missingtag".into(),
             version: String::new(),
             description: "instances launched in the window without a service_name tag".into(),
-            queries: [vec![Query::current(INSTANCES)], report_queries()].concat(),
+            queries: [vec![Query::current(INSTANCES_SELECTED)], report_queries()].concat(),
             capabilities: vec![],
             default_config: json!({}),
         }
     }
 
     fn evaluate(input: Input) -> Result<Output> {
-        let instances: Vec<Instance> = input.data.get(INSTANCES)?;
+        let instances: Vec<Instance> = input.data.get(INSTANCES_SELECTED)?;
         let since = input.window.since_ms;
 
         let mut untagged: Vec<(String, u64, &Instance)> = instances

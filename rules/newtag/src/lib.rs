@@ -33,14 +33,14 @@ impl Rule for NewTag {
             version: String::new(),
             description: "service_name tag values that only instances launched in the window carry"
                 .into(),
-            queries: [vec![Query::current(INSTANCES)], report_queries()].concat(),
+            queries: [vec![Query::current(INSTANCES_SELECTED)], report_queries()].concat(),
             capabilities: vec![],
             default_config: json!({}),
         }
     }
 
     fn evaluate(input: Input) -> Result<Output> {
-        let instances: Vec<Instance> = input.data.get(INSTANCES)?;
+        let instances: Vec<Instance> = input.data.get(INSTANCES_SELECTED)?;
         let since = input.window.since_ms;
 
         let mut by_value: BTreeMap<&str, Vec<(u64, &Instance)>> = BTreeMap::new();

@@ -5,7 +5,7 @@ use reddalert_rule_util::report_fixtures as support;
 
 use crate::NewTag;
 use reddalert_rule_sdk::Output;
-use reddalert_rule_sdk::models::{INSTANCES, LOAD_BALANCERS, SECURITY_GROUPS};
+use reddalert_rule_sdk::models::{INSTANCES_SELECTED, LOAD_BALANCERS, SECURITY_GROUPS};
 use reddalert_rule_sdk::serde_json::{Value, json};
 use reddalert_rule_sdk::testing::Harness;
 use support::*;
@@ -14,7 +14,7 @@ const HOUR: u64 = 3_600_000;
 
 fn run(instances: Vec<Value>) -> Output {
     Harness::<NewTag>::new()
-        .data_json(INSTANCES, Value::Array(instances))
+        .data_json(INSTANCES_SELECTED, Value::Array(instances))
         .data(LOAD_BALANCERS, LOAD_BALANCERS_JSON)
         .data(SECURITY_GROUPS, SECURITY_GROUPS_JSON)
         .window(SINCE, UNTIL)
@@ -186,7 +186,7 @@ fn info_declares_the_report_queries() {
     assert_eq!(
         paths,
         [
-            (INSTANCES, false),
+            (INSTANCES_SELECTED, false),
             (LOAD_BALANCERS, false),
             (SECURITY_GROUPS, false)
         ]

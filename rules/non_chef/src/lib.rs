@@ -99,7 +99,7 @@ impl Rule for NonChef {
             name: NAME.into(),
             version: String::new(),
             description: "public instances that no Chef node manages".into(),
-            queries: [vec![Query::current(INSTANCES)], report_queries()].concat(),
+            queries: [vec![Query::current(INSTANCES_SELECTED)], report_queries()].concat(),
             capabilities: vec![Capability::Chef],
             default_config: default_config::<Config>(),
         }
@@ -113,7 +113,7 @@ impl Rule for NonChef {
         let mut state: State = input
             .state()
             .context("non_chef: the stored state is not {\"first_seen\": {\"i-…\": ms}}")?;
-        let mut instances: Vec<Instance> = input.data.get(INSTANCES)?;
+        let mut instances: Vec<Instance> = input.data.get(INSTANCES_SELECTED)?;
         instances.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
         let context = ReportContext::from_data(&input.data)?;
 

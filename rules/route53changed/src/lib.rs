@@ -61,7 +61,7 @@ impl Rule for Route53Changed {
             name: NAME.into(),
             version: String::new(),
             description: "new or changed pages behind external DNS names, and dangling ones".into(),
-            queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES)],
+            queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES_SELECTED)],
             capabilities: vec![Capability::Http],
             default_config: default_config::<Config>(),
         }
@@ -73,7 +73,7 @@ impl Rule for Route53Changed {
             .state()
             .context("route53changed: the stored state is not {\"hashes\": {\"<url>\": …}}")?;
         let records: Vec<HostedRecord> = input.data.get(HOSTED_RECORDS)?;
-        let instances: Vec<Instance> = input.data.get(INSTANCES)?;
+        let instances: Vec<Instance> = input.data.get(INSTANCES_SELECTED)?;
         let external = external_names(&records, &KnownIps::from_instances(&instances), &names);
 
         let mut described = BTreeMap::new();

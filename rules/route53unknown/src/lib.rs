@@ -79,7 +79,7 @@ impl Rule for Route53Unknown {
             version: String::new(),
             description:
                 "Route 53 records pointing at addresses and names the account does not own".into(),
-            queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES)],
+            queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES_SELECTED)],
             capabilities: vec![Capability::Chef],
             default_config: default_config::<Config>(),
         }
@@ -91,7 +91,7 @@ impl Rule for Route53Unknown {
             .state()
             .context("route53unknown: the stored state is not {\"known\": [\"<name>-<value>\"]}")?;
         let records: Vec<HostedRecord> = input.data.get(HOSTED_RECORDS)?;
-        let instances: Vec<Instance> = input.data.get(INSTANCES)?;
+        let instances: Vec<Instance> = input.data.get(INSTANCES_SELECTED)?;
 
         let nodes = match chef_search_nodes::<ChefNode>("*:*", &[NODE_CLOUD, NODE_INTERFACES]) {
             Ok(nodes) => nodes,

@@ -32,7 +32,7 @@ fn harness(config: Value, state: Option<Value>) -> Harness<Route53Unknown> {
     let h = Harness::<Route53Unknown>::new()
         .config(config)
         .data(HOSTED_RECORDS, RECORDS)
-        .data(INSTANCES, MACHINES)
+        .data(INSTANCES_SELECTED, MACHINES)
         .window(1_514_764_800_000, 1_514_768_400_000);
     match state {
         Some(state) => h.state(state),
@@ -236,7 +236,7 @@ fn info_declares_queries_capability_and_defaults() {
     );
     assert_eq!(
         info.queries,
-        vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES)]
+        vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES_SELECTED)]
     );
     assert_eq!(info.capabilities, vec![Capability::Chef]);
     assert_eq!(

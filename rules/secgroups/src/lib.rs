@@ -44,7 +44,7 @@ impl Rule for Secgroups {
             name: "secgroups".into(),
             version: String::new(),
             description: "changed security groups that open ports to the outside".into(),
-            queries: vec![Query::updated(SECURITY_GROUPS), Query::current(INSTANCES)],
+            queries: vec![Query::updated(SECURITY_GROUPS), Query::current(INSTANCES_SELECTED)],
             capabilities: vec![Capability::TcpProbe],
             default_config: default_config::<Config>(),
         }
@@ -53,7 +53,7 @@ impl Rule for Secgroups {
     fn evaluate(input: Input) -> Result<Output> {
         let config: Config = input.config()?;
         let groups: Vec<SecurityGroup> = input.data.get(SECURITY_GROUPS)?;
-        let instances: Vec<Instance> = input.data.get(INSTANCES)?;
+        let instances: Vec<Instance> = input.data.get(INSTANCES_SELECTED)?;
         let machines = Machines::index(&instances);
         let mut contexts: Vec<GroupContext> = Vec::new();
         let mut alerting = Vec::new();

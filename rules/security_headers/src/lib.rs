@@ -48,7 +48,7 @@ impl Rule for SecurityHeaders {
             name: NAME.into(),
             version: String::new(),
             description: "external web pages served without an X-Frame-Options header".into(),
-            queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES)],
+            queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES_SELECTED)],
             capabilities: vec![Capability::Http],
             default_config: default_config::<Config>(),
         }
@@ -60,7 +60,7 @@ impl Rule for SecurityHeaders {
             "security_headers: the stored state is not {\"already_checked\": [\"<url>\"]}",
         )?;
         let records: Vec<HostedRecord> = input.data.get(HOSTED_RECORDS)?;
-        let instances: Vec<Instance> = input.data.get(INSTANCES)?;
+        let instances: Vec<Instance> = input.data.get(INSTANCES_SELECTED)?;
         let external = external_names(&records, &KnownIps::from_instances(&instances), &names);
         let all = external
             .keys()

@@ -101,7 +101,7 @@ impl Rule for SsoUnprotected {
             name: NAME.into(),
             version: String::new(),
             description: "external web names that redirect elsewhere than the SSO login".into(),
-            queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES)],
+            queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES_SELECTED)],
             capabilities: vec![Capability::Http],
             default_config: default_config::<Config>(),
         }
@@ -118,7 +118,7 @@ impl Rule for SsoUnprotected {
             .state()
             .context("sso_unprotected: the stored state is not {\"redirects\": {\"<url>\": …}}")?;
         let records: Vec<HostedRecord> = input.data.get(HOSTED_RECORDS)?;
-        let instances: Vec<Instance> = input.data.get(INSTANCES)?;
+        let instances: Vec<Instance> = input.data.get(INSTANCES_SELECTED)?;
         let external = external_names(&records, &KnownIps::from_instances(&instances), &names);
         let all = external.keys().flat_map(|name| urls(name)).collect();
         let results = match fetch(NAME, all, false) {

@@ -30,7 +30,7 @@ fn harness(state: Option<Value>) -> Harness<SsoUnprotected> {
     let h = Harness::<SsoUnprotected>::new()
         .config(config())
         .data(HOSTED_RECORDS, RECORDS)
-        .data(INSTANCES, MACHINES)
+        .data(INSTANCES_SELECTED, MACHINES)
         .window(1_514_764_800_000, 1_514_768_400_000)
         .http(
             "http://app.example.com",
@@ -258,7 +258,7 @@ fn info_declares_queries_capability_and_defaults() {
     assert_eq!(info.capabilities, vec![Capability::Http]);
     assert_eq!(
         info.queries,
-        vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES)]
+        vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES_SELECTED)]
     );
     assert_eq!(info.default_config["sso_url"], "");
     assert_eq!(info.default_config["exception_domains"], json!([]));

@@ -14,7 +14,7 @@ use data::{HOUR, IN_WINDOW, SINCE, UNTIL, chef_rows, machines, node_fields, repo
 fn harness(config: Value, state: Option<Value>, instances: Value) -> Harness<NonChef> {
     let h = Harness::<NonChef>::new()
         .config(config)
-        .data_json(INSTANCES, instances)
+        .data_json(INSTANCES_SELECTED, instances)
         .data(LOAD_BALANCERS, ELBS)
         .data(SECURITY_GROUPS, GROUPS)
         .window(SINCE, UNTIL);
@@ -272,7 +272,7 @@ fn info_declares_queries_capability_and_defaults() {
     assert_eq!(
         info.queries,
         vec![
-            Query::current(INSTANCES),
+            Query::current(INSTANCES_SELECTED),
             Query::current(LOAD_BALANCERS),
             Query::current(SECURITY_GROUPS)
         ]

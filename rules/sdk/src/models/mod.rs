@@ -20,6 +20,12 @@ use serde::{Deserialize, Deserializer};
 
 /// Collection paths of the stock rules' queries.
 pub const INSTANCES: &str = "view/instances;_expand";
+/// Current instances with only the fields [`Instance`] reads: EDDA's field selector keeps each
+/// document to a tenth of its size, so it travels, and is parsed in the sandbox, ten times
+/// faster. Parse it into [`Instance`] (a test checks that it gives the same values as the
+/// whole documents); read [`INSTANCES`] for any other field. Only top-level keys are listed:
+/// EDDA leaves out a record where a nested list meets `null`.
+pub const INSTANCES_SELECTED: &str = "view/instances;_expand:(instanceId,imageId,keyName,launchTime,state,tags,securityGroups,placement,iamInstanceProfile,publicIpAddress,privateIpAddress)";
 /// Security groups, expanded.
 pub const SECURITY_GROUPS: &str = "aws/securityGroups;_expand";
 /// Classic load balancers, expanded.
@@ -63,5 +69,51 @@ mod fuzz_corpus {
             inputs += 1;
         }
         assert!(inputs > 0, "the corpus is empty");
+    }
+}
+
+#[cfg(test)]
+mod selected {
+    use serde_json::{Map, Value};
+
+    use super::{INSTANCES_SELECTED, Instance};
+
+    fn selected_keys() -> Vec<&'static str> {
+        let list = INSTANCES_SELECTED
+            .split_once(":(")
+            .and_then(|(_, rest)| rest.strip_suffix(')'))
+            .expect("a key list");
+        list.split(',').collect()
+    }
+
+    /// Every field the model has is selected, so the selected documents parse as the whole do.
+    #[test]
+    fn the_selected_instances_hold_every_field_the_model_reads() {
+        let whole: Vec<Value> =
+            serde_json::from_str(include_str!("../../../util/fixtures/instances.json")).unwrap();
+        let keys = selected_keys();
+        let selected: Vec<Value> = whole
+            .iter()
+            .map(|doc| {
+                let kept: Map<String, Value> = doc
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .filter(|(k, _)| keys.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                Value::Object(kept)
+            })
+            .collect();
+        let from_whole: Vec<Instance> = serde_json::from_value(Value::from(whole)).unwrap();
+        let from_selected: Vec<Instance> = serde_json::from_value(Value::from(selected)).unwrap();
+        assert_eq!(from_whole, from_selected);
+        assert!(from_whole.iter().any(|i| i.iam_instance_profile.is_some() && !i.tags.is_empty()));
+
+        // The model's own fields, as it writes them, are all in the list.
+        let written = serde_json::to_value(&from_whole[0]).unwrap();
+        for field in written.as_object().unwrap().keys() {
+            assert!(keys.contains(&field.as_str()), "{field} is not selected");
+        }
     }
 }

@@ -24,7 +24,7 @@ fn harness(config: Value, groups: &str, instances: &str) -> Harness<Secgroups> {
     Harness::<Secgroups>::new()
         .config(config)
         .data(SECURITY_GROUPS, groups)
-        .data(INSTANCES, instances)
+        .data(INSTANCES_SELECTED, instances)
         .window(1_514_768_400_001, 1_514_779_200_000)
         .probe("54.12.34.56", 22, Ok(true))
         .probe("54.12.34.56", 443, Ok(false))
@@ -262,7 +262,7 @@ fn info_declares_the_original_queries_and_defaults() {
     );
     assert_eq!(
         info.queries,
-        vec![Query::updated(SECURITY_GROUPS), Query::current(INSTANCES)]
+        vec![Query::updated(SECURITY_GROUPS), Query::current(INSTANCES_SELECTED)]
     );
     assert_eq!(info.capabilities, vec![Capability::TcpProbe]);
     assert_eq!(
