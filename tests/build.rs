@@ -31,6 +31,7 @@ const GUESTS: &[&str] = &[
     "guest-manyqueries",
     "guest-wrongworld",
     "guest-future",
+    "guest-older",
     "guest-capcheck",
     "guest-capcheck-undeclared",
 ];

@@ -212,6 +212,11 @@ pub trait HostServices: Send + Sync {
     fn log(&self, level: LogLevel, message: &str);
     /// A data-dependent EDDA query.
     fn edda(&self, query: &Query) -> Result<String, EddaCallError>;
+    /// Many data-dependent EDDA queries, answered in order (the host may run them
+    /// concurrently); each counts as one [`HostServices::edda`].
+    fn edda_many(&self, queries: &[Query]) -> Vec<Result<String, EddaCallError>> {
+        queries.iter().map(|q| self.edda(q)).collect()
+    }
     /// Called when a capability call is refused, to log it; returns the error to give.
     fn net_denied(&self, capability: Capability) -> NetError {
         let _ = capability;

@@ -27,7 +27,7 @@ use bindings::RulePre;
 use guest::GuestState;
 
 /// The interface version this host implements (`reddalert:rules/guest@0.1.x`).
-pub const INTERFACE_VERSION: &str = "0.1.0";
+pub const INTERFACE_VERSION: &str = "0.1.1";
 const GUEST_INTERFACE: &str = "reddalert:rules/guest@";
 
 /// How a rule failed. Callers branch on it: every variant fails that rule alone.
@@ -148,6 +148,8 @@ impl Engine {
                     path: origin.to_owned(),
                     reason,
                 })?;
+        // wasmtime matches import and export names by semver (`guest@0.1.1` finds a module's
+        // `guest@0.1.0`), so a module built for an older 0.1.x links like a current one.
         let pre = self
             .linker
             .instantiate_pre(&component)

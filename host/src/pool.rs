@@ -1,9 +1,10 @@
 //! The host's one worker pool, behind every "a few at a time" of a run: EDDA prefetches,
-//! rule evaluations, accounts, and the batches a rule hands over (`http-get-many`,
-//! `tcp-probe-many`). At most `workers` threads work through the items, results come back in
-//! the items' order, and one panic policy holds everywhere: a task that panics (a bug in the
-//! host) becomes an error naming what it was doing, for that item alone, never a silently
-//! missing result and never the end of the other items. Workers log within the caller's span.
+//! rule evaluations, accounts, and the batches a rule hands over (`fetch-many`,
+//! `http-get-many`, `tcp-probe-many`). At most `workers` threads work through the items,
+//! results come back in the items' order, and one panic policy holds everywhere: a task that
+//! panics (a bug in the host) becomes an error naming what it was doing, for that item alone,
+//! never a silently missing result and never the end of the other items. Workers log within
+//! the caller's span.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;

@@ -1,11 +1,13 @@
 //! The host services one rule gets during one evaluation ([`HostServices`]): its log lines go
 //! to the host's log under its name, and its data-dependent EDDA queries are checked against
 //! what it declared, validated, counted against a per-run budget and served from the run's
-//! shared cache. Network, Chef and S3 calls go to the rule's [`RuleCapabilities`], which checks
-//! them against its declaration and the operator's grant; without one (as in `test-rule`)
-//! every such call answers `denied`. Host calls end by the rule's deadline: an EDDA request
-//! is cut at it, a capability call still under way at it answers `timeout` then, and one
-//! made after it answers `timeout` at once.
+//! shared cache; a batch of them (`fetch-many`) is the same queries run a few at a time on the
+//! host's pool, each counted, the ones past the budget answering `limit-exceeded`. Network,
+//! Chef and S3 calls go to the rule's [`RuleCapabilities`], which checks them against its
+//! declaration and the operator's grant; without one (as in `test-rule`) every such call
+//! answers `denied`. Host calls end by the rule's deadline: an EDDA request is cut at it, a
+//! capability call still under way at it answers `timeout` then, and one made after it
+//! answers `timeout` at once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +20,13 @@ use crate::contract::{
     Query, Window,
 };
 use crate::edda::{EddaClient, EddaError};
+
+#[cfg(test)]
+mod tests;
+
+/// How many queries of one `fetch-many` batch are in flight at once: enough to hide EDDA's
+/// latency (the iam rule's 10,000 `_diff` requests), few enough to stay polite to one EDDA.
+pub(crate) const EDDA_BATCH_CONCURRENCY: usize = 8;
 
 pub struct RuleServices {
     rule: String,
@@ -107,25 +116,31 @@ impl RuleServices {
         )));
         self
     }
-}
 
-impl HostServices for RuleServices {
-    fn log(&self, level: LogLevel, message: &str) {
-        log_for(&self.rule, level, message);
+    /// Whether the rule declared the `edda` capability (a refusal is logged, naming the first
+    /// query).
+    fn edda_declared(&self, queries: &[Query]) -> bool {
+        let declared = self.capabilities_declared.contains(&Capability::Edda);
+        if !declared && let Some(query) = queries.first() {
+            tracing::warn!(rule = %self.rule, path = %query.path, queries = queries.len(), "refused an EDDA query: the rule did not declare the edda capability");
+        }
+        declared
     }
 
-    fn edda(&self, query: &Query) -> Result<String, EddaCallError> {
-        if !self.capabilities_declared.contains(&Capability::Edda) {
-            tracing::warn!(rule = %self.rule, path = %query.path, "refused an EDDA query: the rule did not declare the edda capability");
-            return Err(EddaCallError::Denied);
-        }
-        if self
+    /// Takes up to `n` queries from the rule's budget; returns how many it got.
+    fn admit_edda(&self, n: usize) -> usize {
+        let mut admitted = 0;
+        let _ = self
             .queries_left
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-            .is_err()
-        {
-            return Err(EddaCallError::LimitExceeded);
-        }
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                admitted = usize::try_from(left).unwrap_or(usize::MAX).min(n);
+                Some(left - admitted as u64)
+            });
+        admitted
+    }
+
+    /// One admitted query: validated, from the run's cache or EDDA, cut at the deadline.
+    fn edda_one(&self, query: &Query) -> Result<String, EddaCallError> {
         tracing::debug!(rule = %self.rule, path = %query.path, "EDDA query from the rule");
         let fetched = match self.deadline {
             Some(deadline) => self.edda.fetch_by(query, self.window, deadline),
@@ -151,6 +166,46 @@ impl HostServices for RuleServices {
                 other => EddaCallError::Transport(other.to_string()),
             }),
         }
+    }
+}
+
+impl HostServices for RuleServices {
+    fn log(&self, level: LogLevel, message: &str) {
+        log_for(&self.rule, level, message);
+    }
+
+    fn edda(&self, query: &Query) -> Result<String, EddaCallError> {
+        if !self.edda_declared(std::slice::from_ref(query)) {
+            return Err(EddaCallError::Denied);
+        }
+        match self.admit_edda(1) {
+            0 => Err(EddaCallError::LimitExceeded),
+            _ => self.edda_one(query),
+        }
+    }
+
+    fn edda_many(&self, queries: &[Query]) -> Vec<Result<String, EddaCallError>> {
+        if !self.edda_declared(queries) {
+            return queries.iter().map(|_| Err(EddaCallError::Denied)).collect();
+        }
+        let admitted = self.admit_edda(queries.len());
+        tracing::debug!(rule = %self.rule, queries = queries.len(), admitted, "EDDA batch from the rule");
+        // A panic in a fetch is a host bug: that query answers a transport error.
+        let mut results: Vec<Result<String, EddaCallError>> = crate::pool::map(
+            &queries[..admitted],
+            EDDA_BATCH_CONCURRENCY,
+            |q| format!("fetching {} for {}", q.path, self.rule),
+            |q| self.edda_one(q),
+        )
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|panic| Err(EddaCallError::Transport(panic))))
+        .collect();
+        results.extend(
+            queries[admitted..]
+                .iter()
+                .map(|_| Err(EddaCallError::LimitExceeded)),
+        );
+        results
     }
 
     fn http_get(&self, url: &str, follow_redirects: bool) -> Result<HttpResponse, NetError> {

@@ -140,7 +140,7 @@ fn rules_lists_name_version_queries_interface_origin_and_hash() {
         .iter()
         .find(|r| r["name"] == "secgroups")
         .expect("secgroups listed");
-    assert_eq!(sg["interface"], "0.1.0");
+    assert_eq!(sg["interface"], "0.1.1");
     assert!(
         !sg["version"].as_str().unwrap().is_empty()
             && !sg["description"].as_str().unwrap().is_empty()

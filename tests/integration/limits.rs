@@ -43,7 +43,7 @@ fn each_hostile_module_fails_alone_with_its_own_error() {
         ("badjson", "are not JSON"),
         (
             "guest_wrongworld.wasm",
-            "does not export reddalert:rules/guest@0.1.0",
+            "does not export reddalert:rules/guest@0.1.1",
         ),
     ];
     for (who, why) in expect {

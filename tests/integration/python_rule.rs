@@ -83,7 +83,7 @@ fn the_python_rule_runs_in_the_host_and_alerts_like_the_rust_one() {
         .iter()
         .find(|r| r["name"] == "ami-py")
         .expect("ami-py is listed");
-    assert_eq!(entry["interface"], "0.1.0");
+    assert_eq!(entry["interface"], "0.1.1");
 
     // test-rule, with the same config file (so the compilation cache), over a snapshot.
     let snap = env.path("snap");

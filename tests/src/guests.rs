@@ -26,6 +26,8 @@ pub const BADNAME: &str = env!("GUEST_GUEST_BADNAME");
 pub const MANYQUERIES: &str = env!("GUEST_GUEST_MANYQUERIES");
 pub const WRONGWORLD: &str = env!("GUEST_GUEST_WRONGWORLD");
 pub const FUTURE: &str = env!("GUEST_GUEST_FUTURE");
+/// Built against the frozen 0.1.0 contract.
+pub const OLDER: &str = env!("GUEST_GUEST_OLDER");
 pub const CAPCHECK: &str = env!("GUEST_GUEST_CAPCHECK");
 pub const CAPCHECK_UNDECLARED: &str = env!("GUEST_GUEST_CAPCHECK_UNDECLARED");
 

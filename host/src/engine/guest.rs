@@ -194,21 +194,34 @@ impl log::Host for GuestState {
 
 impl edda::Host for GuestState {
     fn fetch(&mut self, q: types::Query) -> Result<String, types::EddaError> {
-        self.host.edda(&query_from_wit(q)).map_err(|err| match err {
-            EddaCallError::Denied => types::EddaError::Denied,
-            EddaCallError::InvalidQuery(m) => types::EddaError::InvalidQuery(m),
-            EddaCallError::Http {
-                status,
-                name,
-                message,
-            } => types::EddaError::Http(types::EddaHttpError {
-                status,
-                name,
-                message,
-            }),
-            EddaCallError::Transport(m) => types::EddaError::Transport(m),
-            EddaCallError::LimitExceeded => types::EddaError::LimitExceeded,
-        })
+        self.host.edda(&query_from_wit(q)).map_err(edda_error)
+    }
+
+    fn fetch_many(&mut self, queries: Vec<types::Query>) -> Vec<Result<String, types::EddaError>> {
+        let queries: Vec<_> = queries.into_iter().map(query_from_wit).collect();
+        self.host
+            .edda_many(&queries)
+            .into_iter()
+            .map(|r| r.map_err(edda_error))
+            .collect()
+    }
+}
+
+fn edda_error(err: EddaCallError) -> types::EddaError {
+    match err {
+        EddaCallError::Denied => types::EddaError::Denied,
+        EddaCallError::InvalidQuery(m) => types::EddaError::InvalidQuery(m),
+        EddaCallError::Http {
+            status,
+            name,
+            message,
+        } => types::EddaError::Http(types::EddaHttpError {
+            status,
+            name,
+            message,
+        }),
+        EddaCallError::Transport(m) => types::EddaError::Transport(m),
+        EddaCallError::LimitExceeded => types::EddaError::LimitExceeded,
     }
 }
 

@@ -4,7 +4,9 @@
 //! of every pair of adjacent revisions; groups that appear alert as `"Groups the user has been
 //! added to: a, b"`. When EDDA answers 400 "_diff requires at least 2 documents" the user has
 //! only one revision, so it is new: the rule fetches the user and alerts `"New user has been
-//! added"` with the document. A user that is gone (404 or 410) is logged and skipped.
+//! added"` with the document. A user that is gone (404 or 410) is logged and skipped. The
+//! queries go to the host in batches (`fetch-many`), which it runs concurrently: one query at
+//! a time, 5,000 changed users took 10,000 round trips in a row.
 //!
 //! Config (`plugin.iam`):
 //! - `allowed` (`[]`): regexes of user names that may change freely; a user matching one is
@@ -30,6 +32,10 @@ use crate::config::Config;
 /// EDDA's answer to `_diff` on a resource with a single revision in the window.
 const SINGLE_REVISION: &str = "_diff requires at least 2 documents";
 
+/// Users whose queries go to the host in one batch: many more than the host runs at once, so
+/// its workers stay busy, few enough that a batch of `_diff` texts stays small in memory.
+const CHUNK: usize = 256;
+
 /// The rule type registered with the host.
 pub struct Iam;
 
@@ -53,51 +59,131 @@ impl Rule for Iam {
             .get::<Vec<String>>(IAM_USERS)?
             .into_iter()
             .collect();
+        let users: Vec<&str> = users
+            .iter()
+            .map(String::as_str)
+            .filter(|user| checked(&config, user))
+            .collect();
         let mut out = Output::new();
-        for user in &users {
-            if config.allows(user) {
-                log(Level::Debug, &format!("iam: {user:?} is allowed, skipped"));
-                continue;
-            }
-            if user.contains(',') {
-                // EDDA reads a comma in an id as a list of ids, so this user cannot be asked for.
-                log(
-                    Level::Warn,
-                    &format!("iam: {user:?} cannot be queried (a comma in an EDDA id), skipped"),
-                );
-                continue;
-            }
-            if let Some(details) = check(user)? {
-                out.alert(user.as_str(), details);
+        for chunk in users.chunks(CHUNK) {
+            for (user, details) in check(chunk)? {
+                out.alert(user, details);
             }
         }
         Ok(out)
     }
 }
 
-/// The alert details for one changed user, if any.
-fn check(user: &str) -> Result<Option<Value>> {
-    match edda_query(&Query::windowed(format!("aws/iamUsers/{user};_diff=200"))) {
+/// Whether a changed user is to be checked: not allowed by the config, and one EDDA can be
+/// asked about.
+fn checked(config: &Config, user: &str) -> bool {
+    if config.allows(user) {
+        log(Level::Debug, &format!("iam: {user:?} is allowed, skipped"));
+        return false;
+    }
+    if user.contains(',') {
+        // EDDA reads a comma in an id as a list of ids, so this user cannot be asked for.
+        log(
+            Level::Warn,
+            &format!("iam: {user:?} cannot be queried (a comma in an EDDA id), skipped"),
+        );
+        return false;
+    }
+    true
+}
+
+/// What one user's `_diff` says.
+enum Found {
+    /// Groups added: the alert's details.
+    Added(Value),
+    /// No group added, or the user is gone.
+    Nothing,
+    /// A single revision: a new user, whose document is the alert.
+    New,
+}
+
+/// The alerts of a chunk of changed users, in their order. Their `_diff`s are fetched in one
+/// batch, then the documents of the new ones in another; the first failure in user order
+/// fails the rule with the same error as when each user was asked in turn.
+fn check<'a>(users: &[&'a str]) -> Result<Vec<(&'a str, Value)>> {
+    let queries: Vec<Query> = users
+        .iter()
+        .map(|user| Query::windowed(format!("aws/iamUsers/{user};_diff=200")))
+        .collect();
+    let mut found = Vec::new();
+    let mut failure = None;
+    for (user, answer) in users.iter().zip(fetch_all(&queries)?) {
+        match read_diff(user, answer) {
+            Ok(f) => found.push((*user, f)),
+            Err(err) => {
+                failure = Some(err);
+                break;
+            }
+        }
+    }
+    let new: Vec<Query> = found
+        .iter()
+        .filter(|(_, f)| matches!(f, Found::New))
+        .map(|(user, _)| Query::current(format!("aws/iamUsers/{user}")))
+        .collect();
+    let mut documents = fetch_all(&new)?.into_iter();
+    let mut alerts = Vec::new();
+    for (user, f) in found {
+        let details = match f {
+            Found::Added(details) => Some(details),
+            Found::Nothing => None,
+            Found::New => match documents.next() {
+                Some(document) => new_user(user, document)?,
+                None => bail!("the host answered fewer documents than were asked for"),
+            },
+        };
+        alerts.extend(details.map(|d| (user, d)));
+    }
+    match failure {
+        Some(err) => Err(err),
+        None => Ok(alerts),
+    }
+}
+
+/// One batch, with one answer per query.
+fn fetch_all(queries: &[Query]) -> Result<Vec<Result<String, EddaError>>> {
+    if queries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let answers = edda_query_many(queries);
+    if answers.len() != queries.len() {
+        bail!(
+            "the host answered {} of {} EDDA queries",
+            answers.len(),
+            queries.len()
+        );
+    }
+    Ok(answers)
+}
+
+/// What EDDA's answer to one user's `_diff` says.
+fn read_diff(user: &str, answer: Result<String, EddaError>) -> Result<Found> {
+    match answer {
         Ok(text) => {
             let added = diff::groups_added(&text)
                 .with_context(|| format!("failed to read the _diff of IAM user {user:?}"))?;
             if added.is_empty() {
-                return Ok(None);
+                return Ok(Found::Nothing);
             }
             let message = format!("Groups the user has been added to: {}", added.join(", "));
-            Ok(Some(json!({"message": message, "groups": added})))
+            Ok(Found::Added(json!({"message": message, "groups": added})))
         }
         Err(EddaError::Http {
             status: 400,
             message,
             ..
-        }) if message.contains(SINGLE_REVISION) => new_user(user),
+        }) if message.contains(SINGLE_REVISION) => Ok(Found::New),
         Err(err) if is_gone(&err) => {
             log(
                 Level::Info,
                 &format!("iam: {user:?} is gone ({err}), skipped"),
             );
-            Ok(None)
+            Ok(Found::Nothing)
         }
         Err(err) => {
             Err(err).with_context(|| format!("failed to fetch the _diff of IAM user {user:?}"))
@@ -106,8 +192,8 @@ fn check(user: &str) -> Result<Option<Value>> {
 }
 
 /// The alert for a user with a single revision: its current document.
-fn new_user(user: &str) -> Result<Option<Value>> {
-    match edda_query(&Query::current(format!("aws/iamUsers/{user}"))) {
+fn new_user(user: &str, answer: Result<String, EddaError>) -> Result<Option<Value>> {
+    match answer {
         Ok(body) => {
             let doc: Value = serde_json::from_str(&body).with_context(|| {
                 format!("failed to parse the document of new IAM user {user:?}")

@@ -1,6 +1,7 @@
-//! Calls from a rule to the host: logging and data-dependent EDDA queries. On native targets
-//! (a rule's unit tests) the WIT imports do not exist, so these fall back to stderr and to the
-//! canned responses of [`crate::testing`].
+//! Calls from a rule to the host: logging and data-dependent EDDA queries, one at a time or
+//! in a batch the host runs concurrently. On native targets (a rule's unit tests) the WIT
+//! imports do not exist, so these fall back to stderr and to the canned responses of
+//! [`crate::testing`].
 
 use crate::types::Query;
 
@@ -103,29 +104,65 @@ impl std::fmt::Display for EddaError {
 impl std::error::Error for EddaError {}
 
 /// Runs an EDDA query that could not be declared up front (it depends on data). The host
-/// shares its per-run cache; the body is JSON, or text for `_diff`.
+/// shares its per-run cache; the body is JSON, or text for `_diff`. Many such queries go
+/// faster through [`edda_query_many`].
 pub fn edda_query(query: &Query) -> Result<String, EddaError> {
     #[cfg(target_family = "wasm")]
     {
-        use crate::bindings::reddalert::rules::{edda, types};
-        let q = types::Query {
-            path: query.path.clone(),
-            window: query.window,
-            updated_only: query.updated_only,
-        };
-        edda::fetch(&q).map_err(|err| match err {
-            types::EddaError::Denied => EddaError::Denied,
-            types::EddaError::InvalidQuery(msg) => EddaError::InvalidQuery(msg),
-            types::EddaError::Http(e) => EddaError::Http {
-                status: e.status,
-                name: e.name,
-                message: e.message,
-            },
-            types::EddaError::Transport(msg) => EddaError::Transport(msg),
-            types::EddaError::LimitExceeded => EddaError::LimitExceeded,
-        })
+        crate::bindings::reddalert::rules::edda::fetch(&query_to_wit(query)).map_err(error_from_wit)
     }
     #[cfg(not(target_family = "wasm"))]
+    canned_edda(query)
+}
+
+/// Runs many data-dependent EDDA queries at once: the host fetches them concurrently (a few at
+/// a time) and answers in request order, each answer what [`edda_query`] would give. Each
+/// query counts against the rule's query budget; those past it answer
+/// [`EddaError::LimitExceeded`] while the others are still answered. A rule that asks one
+/// query per changed resource should batch (in chunks, to bound the memory the answers take).
+/// The import is `fetch-many` of interface 0.1.1: hosts older than that refuse the module.
+pub fn edda_query_many(queries: &[Query]) -> Vec<Result<String, EddaError>> {
+    #[cfg(target_family = "wasm")]
+    {
+        let queries: Vec<_> = queries.iter().map(query_to_wit).collect();
+        crate::bindings::reddalert::rules::edda::fetch_many(&queries)
+            .into_iter()
+            .map(|r| r.map_err(error_from_wit))
+            .collect()
+    }
+    #[cfg(not(target_family = "wasm"))]
+    queries.iter().map(canned_edda).collect()
+}
+
+#[cfg(target_family = "wasm")]
+fn query_to_wit(query: &Query) -> crate::bindings::reddalert::rules::types::Query {
+    crate::bindings::reddalert::rules::types::Query {
+        path: query.path.clone(),
+        window: query.window,
+        updated_only: query.updated_only,
+    }
+}
+
+#[cfg(target_family = "wasm")]
+fn error_from_wit(err: crate::bindings::reddalert::rules::types::EddaError) -> EddaError {
+    use crate::bindings::reddalert::rules::types;
+    match err {
+        types::EddaError::Denied => EddaError::Denied,
+        types::EddaError::InvalidQuery(msg) => EddaError::InvalidQuery(msg),
+        types::EddaError::Http(e) => EddaError::Http {
+            status: e.status,
+            name: e.name,
+            message: e.message,
+        },
+        types::EddaError::Transport(msg) => EddaError::Transport(msg),
+        types::EddaError::LimitExceeded => EddaError::LimitExceeded,
+    }
+}
+
+/// The canned answer for `query` on native targets: a query the test gave no answer for is a
+/// transport error naming it.
+#[cfg(not(target_family = "wasm"))]
+fn canned_edda(query: &Query) -> Result<String, EddaError> {
     CANNED_EDDA.with(|canned| {
         canned
             .borrow()
@@ -141,15 +178,52 @@ pub fn edda_query(query: &Query) -> Result<String, EddaError> {
 }
 
 thread_local! {
-    /// The answers [`edda_query`] gives on native targets, by query path, as
+    /// The answers [`edda_query`] and [`edda_query_many`] give on native targets, by query path, as
     /// [`crate::testing::Harness`] installs them (net, chef and s3 keep theirs the same way).
     static CANNED_EDDA: std::cell::RefCell<std::collections::HashMap<String, Result<String, EddaError>>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
-/// Replaces the canned answers of [`edda_query`] on native targets (in wasm the host answers).
+/// Replaces the canned answers of [`edda_query`] and [`edda_query_many`] on native targets (in wasm the host answers).
 pub(crate) fn install_canned_edda(
     answers: std::collections::HashMap<String, Result<String, EddaError>>,
 ) {
     CANNED_EDDA.with(|canned| *canned.borrow_mut() = answers);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_answers_each_query_as_a_single_fetch_would() {
+        let bad = EddaError::Http {
+            status: 400,
+            name: Some("BAD_REQUEST".into()),
+            message: "_diff requires at least 2 documents, only 1 found".into(),
+        };
+        install_canned_edda(
+            [
+                ("aws/iamUsers/a".to_owned(), Ok("{}".to_owned())),
+                ("aws/iamUsers/b;_diff=200".to_owned(), Err(bad.clone())),
+            ]
+            .into(),
+        );
+        let queries = [
+            Query::current("aws/iamUsers/b;_diff=200"),
+            Query::current("aws/iamUsers/missing"),
+            Query::current("aws/iamUsers/a"),
+        ];
+        let many = edda_query_many(&queries);
+        let one: Vec<_> = queries.iter().map(edda_query).collect();
+        assert_eq!(many, one);
+        assert_eq!(many[0], Err(bad));
+        assert!(
+            matches!(&many[1], Err(EddaError::Transport(why)) if why.contains("no canned response")),
+            "{:?}",
+            many[1]
+        );
+        assert_eq!(many[2], Ok("{}".to_owned()));
+        assert_eq!(edda_query_many(&[]), vec![]);
+    }
 }

@@ -66,8 +66,8 @@
 //!
 //! Unit-test a rule natively, fixtures in and alerts and state out, in one call with
 //! [`testing::Harness`] (or [`testing::run`]); WIT imports have native fallbacks, and the
-//! harness answers [`host::edda_query`] from canned responses. Then run the built module the
-//! way the host will, over snapshot files:
+//! harness answers [`host::edda_query`] and [`host::edda_query_many`] from canned responses.
+//! Then run the built module the way the host will, over snapshot files:
 //! `reddalert test-rule target/wasm32-wasip2/release/<rule>.wasm --data <dir>` prints its
 //! alerts, its new state and the fuel, memory and time it used. `reddalert snapshot` captures
 //! such a directory from a real EDDA.
@@ -123,7 +123,7 @@ pub trait Rule {
 /// Everything a rule usually needs, in one `use`.
 pub mod prelude {
     pub use crate::chef::{ChefNode, chef_search_nodes};
-    pub use crate::host::{EddaError, Level, edda_query, log};
+    pub use crate::host::{EddaError, Level, edda_query, edda_query_many, log};
     pub use crate::models::*;
     pub use crate::net::{
         HttpRequest, HttpResponse, NetError, http_get, http_get_many, tcp_probe, tcp_probe_many,

@@ -96,7 +96,8 @@ impl<R: Rule> Harness<R> {
         self
     }
 
-    /// A canned answer for a data-dependent query made through [`crate::host::edda_query`].
+    /// A canned answer for a data-dependent query made through [`crate::host::edda_query`]
+    /// or, as one item of a batch, [`crate::host::edda_query_many`].
     pub fn edda(mut self, path: &str, response: Result<String, EddaError>) -> Self {
         self.edda.insert(path.to_owned(), response);
         self

@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -24,6 +24,26 @@ struct Shared {
     gzipped: std::sync::atomic::AtomicUsize,
     fault: Mutex<Option<Fault>>,
     prefix_faults: Mutex<Vec<(String, Fault)>>,
+    /// Requests being answered right now, and the most there ever were at once.
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// Counts one request as in flight until it is dropped, whatever way its answer ends.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn start(shared: &'a Shared) -> InFlight<'a> {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -78,6 +98,12 @@ impl FakeEdda {
     /// Raw request targets received so far, exactly as on the request line.
     pub fn requests(&self) -> Vec<String> {
         lock(&self.shared.requests).clone()
+    }
+
+    /// The most requests that were being answered at the same time (from reading the request
+    /// to the end of its answer), since the server started.
+    pub fn max_concurrent_requests(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// How many responses were sent gzip-compressed because the client accepted gzip.
@@ -157,6 +183,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     let Some(req) = read_request(&mut stream) else {
         return;
     };
+    let _in_flight = InFlight::start(shared);
     lock(&shared.requests).push(req.target.clone());
     let api_path = req.target.strip_prefix("/edda/api/v2/");
     let prefixed = lock(&shared.prefix_faults)

@@ -191,6 +191,28 @@ fn hang_delays_only_its_own_request() {
 }
 
 #[test]
+fn counts_the_most_requests_answered_at_once() {
+    let edda = basic();
+    assert_eq!(get(&edda, "aws/securityGroups").status, 200);
+    assert_eq!(get(&edda, "aws/securityGroups").status, 200);
+    assert_eq!(edda.max_concurrent_requests(), 1, "one after the other");
+    edda.set_fault_for(
+        "aws/iamUsers",
+        Some(Fault::Hang(Duration::from_millis(1000))),
+    );
+    std::thread::scope(|s| {
+        let slow = s.spawn(|| get(&edda, "aws/iamUsers"));
+        // The slow request counts from when it is recorded, so ask the fast one after that.
+        while !edda.requests().iter().any(|r| r.ends_with("aws/iamUsers")) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(get(&edda, "aws/securityGroups").status, 200);
+        assert_eq!(slow.join().expect("slow request").status, 200);
+    });
+    assert_eq!(edda.max_concurrent_requests(), 2);
+}
+
+#[test]
 fn set_store_swaps_the_account() {
     let edda = basic();
     let mut store = Store::new();

@@ -4,6 +4,7 @@
 //! documents with sorted keys, `"key" : value`, `[ ]` and ISO dates. `frank.json` is a user
 //! document as EDDA serves it without `_pp` (compact, dates in epoch ms).
 
+mod batches;
 mod errors;
 
 use reddalert_rule_sdk::prelude::*;
