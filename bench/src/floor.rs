@@ -50,7 +50,7 @@ pub fn measure(snapshot: &Path, runs: usize) -> Result<Floor> {
         .with_context(|| format!("failed to list {}", snapshot.display()))?
     {
         let name = entry?.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".json") && !declared.contains(&name) && !name.starts_with("manifest")
+        if name.ends_with(".json") && !declared.contains(&name) && name != "reddalert-snapshot.json"
         {
             others.push(name);
         }

@@ -108,7 +108,12 @@ impl Runner<'_> {
             .arg(config)
             .arg("--statusfile")
             .arg(&status)
-            .args(["--since", &SINCE_MS.to_string(), "--until", &UNTIL_MS.to_string()])
+            .args([
+                "--since",
+                &SINCE_MS.to_string(),
+                "--until",
+                &UNTIL_MS.to_string(),
+            ])
             .args(rules);
         cmd
     }

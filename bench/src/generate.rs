@@ -83,9 +83,10 @@ impl Templates {
                 .with_context(|| format!("failed to read the template {}", path.display()))?;
             let revisions: Vec<Revision> = serde_json::from_str(&text)
                 .with_context(|| format!("failed to parse the template {}", path.display()))?;
-            let first = revisions.into_iter().next().with_context(|| {
-                format!("the template {} holds no revision", path.display())
-            })?;
+            let first = revisions
+                .into_iter()
+                .next()
+                .with_context(|| format!("the template {} holds no revision", path.display()))?;
             Ok(first.data)
         };
         Ok(Templates {
@@ -100,7 +101,7 @@ impl Templates {
 /// The account of `counts`, built from the templates in `fixtures` (the `basic` scenario).
 pub fn account(counts: Counts, fixtures: &Path) -> Result<Store> {
     let templates = Templates::load(fixtures)?;
-    let mut rng = Rng(0x5eed_0f_aced);
+    let mut rng = Rng(0x005e_ed0f_aced);
     let mut store = Store::new();
     let groups: Vec<String> = (0..counts.security_groups)
         .map(|i| format!("sg-{i:08x}"))
@@ -195,14 +196,17 @@ fn instances(store: &mut Store, rng: &mut Rng, t: &Templates, n: usize, groups: 
         } else {
             format!("service-{}", rng.below(300))
         };
-        let mut tags = vec![json!({"class": "com.amazonaws.services.ec2.model.Tag", "key": "Name", "value": format!("host-{i}")})];
+        let mut tags = vec![
+            json!({"class": "com.amazonaws.services.ec2.model.Tag", "key": "Name", "value": format!("host-{i}")}),
+        ];
         if !rng.one_in(200) {
             tags.push(json!({"class": "com.amazonaws.services.ec2.model.Tag", "key": "service_name", "value": service}));
         }
         doc["tags"] = tags.into();
         let group = &groups[rng.below(groups.len() as u64) as usize];
         doc["securityGroups"] = json!([{"class": "com.amazonaws.services.ec2.model.GroupIdentifier", "groupId": group, "groupName": group}]);
-        doc["privateIpAddress"] = format!("10.{}.{}.{}", i >> 16 & 255, i >> 8 & 255, i & 255).into();
+        doc["privateIpAddress"] =
+            format!("10.{}.{}.{}", i >> 16 & 255, i >> 8 & 255, i & 255).into();
         doc["publicIpAddress"] = if rng.one_in(4) {
             Value::from(format!("198.51.{}.{}", i >> 8 & 255, i & 255))
         } else {

@@ -74,7 +74,12 @@ pub fn run(opts: &Options) -> Result<Report> {
     let rules = install_rules(work, &modules)?;
     let cache = work.join("cache");
     let loopback = work.join("loopback.toml");
-    write_config(&loopback, &Source::Loopback(&edda.base_url()), &rules, &cache)?;
+    write_config(
+        &loopback,
+        &Source::Loopback(&edda.base_url()),
+        &rules,
+        &cache,
+    )?;
     let snapshot = work.join("snapshot");
     capture(opts, &loopback, &snapshot)?;
     let files = work.join("files.toml");
@@ -117,7 +122,10 @@ pub fn run(opts: &Options) -> Result<Report> {
     let every_rule = every_rule.set();
 
     eprintln!("bench: whole runs");
-    let runner = Runner { host: &opts.host, work };
+    let runner = Runner {
+        host: &opts.host,
+        work,
+    };
     let mut full = BTreeMap::new();
     let mut check = |name: &str, run: full::FullRun| -> Result<()> {
         let set = run.alerts.set();
@@ -128,9 +136,18 @@ pub fn run(opts: &Options) -> Result<Report> {
         full.insert(name.to_owned(), run.cost);
         Ok(())
     };
-    check("snapshot_warm", runner.run(&files, &cache, &[], opts.runs, false)?)?;
-    check("snapshot_cold", runner.run(&cold, &cold_cache, &[], opts.runs, true)?)?;
-    check("loopback_warm", runner.run(&loopback, &cache, &[], opts.runs, false)?)?;
+    check(
+        "snapshot_warm",
+        runner.run(&files, &cache, &[], opts.runs, false)?,
+    )?;
+    check(
+        "snapshot_cold",
+        runner.run(&cold, &cold_cache, &[], opts.runs, true)?,
+    )?;
+    check(
+        "loopback_warm",
+        runner.run(&loopback, &cache, &[], opts.runs, false)?,
+    )?;
     let iam = runner.run(&loopback, &cache, &["iam"], opts.runs, false)?;
     let iam_set = iam.alerts.set();
     let iam_rule = figures.iter().find(|r| r.rule == "iam").map(|r| &r.alerts);
@@ -182,8 +199,15 @@ fn capture(opts: &Options, config: &Path, dir: &Path) -> Result<()> {
         .arg("snapshot")
         .arg("--out")
         .arg(dir)
-        .args(["--since", &SINCE_MS.to_string(), "--until", &UNTIL_MS.to_string()]);
-    let work = dir.parent().context("the snapshot directory is in the work directory")?;
+        .args([
+            "--since",
+            &SINCE_MS.to_string(),
+            "--until",
+            &UNTIL_MS.to_string(),
+        ]);
+    let work = dir
+        .parent()
+        .context("the snapshot directory is in the work directory")?;
     run_child(cmd, &work.join("snapshot.out"), &work.join("snapshot.err"))
         .context("failed to capture the snapshot files")?;
     Ok(())
@@ -208,7 +232,10 @@ fn machine() -> report::Machine {
     let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
     let cpu = read("/proc/cpuinfo")
         .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let memory_gib = read("/proc/meminfo")
         .lines()
@@ -257,8 +284,14 @@ mod tests {
         .unwrap();
         compare(&earlier, 1.0, &now).unwrap();
         let changed = compare(&earlier, 1.0, &set(3, "abd")).unwrap_err();
-        assert!(changed.to_string().contains("the alerts changed"), "{changed}");
+        assert!(
+            changed.to_string().contains("the alerts changed"),
+            "{changed}"
+        );
         let other_scale = compare(&earlier, 3.0, &now).unwrap_err();
-        assert!(other_scale.to_string().contains("of scale 1"), "{other_scale}");
+        assert!(
+            other_scale.to_string().contains("of scale 1"),
+            "{other_scale}"
+        );
     }
 }

@@ -47,13 +47,13 @@ fn main() -> ExitCode {
 fn main_() -> Result<()> {
     let args = Args::parse();
     let json = args.out.join(format!("scale-{}.json", args.scale));
-    let previous = match std::fs::read_to_string(&json) {
-        Ok(text) => Some(
-            serde_json::from_str::<Report>(&text)
-                .with_context(|| format!("failed to parse the earlier report {}", json.display()))?,
-        ),
-        Err(_) => None,
-    };
+    let previous =
+        match std::fs::read_to_string(&json) {
+            Ok(text) => Some(serde_json::from_str::<Report>(&text).with_context(|| {
+                format!("failed to parse the earlier report {}", json.display())
+            })?),
+            Err(_) => None,
+        };
     let opts = Options {
         scale: args.scale,
         runs: args.runs,

@@ -65,7 +65,10 @@ pub fn run_child(mut cmd: Command, stdout: &Path, stderr: &Path) -> Result<Proce
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall_s = start.elapsed().as_secs_f64();
     if reaped != pid {
-        bail!("failed to wait for {cmd:?}: {}", std::io::Error::last_os_error());
+        bail!(
+            "failed to wait for {cmd:?}: {}",
+            std::io::Error::last_os_error()
+        );
     }
     drop(child);
     let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;

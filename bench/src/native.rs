@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context as _, Result, ensure};
-use serde_json::Value;
 use reddalert_rule_sdk::host::EddaError;
 use reddalert_rule_sdk::testing::Harness;
 use reddalert_rule_sdk::{Capability, Query, Rule};
+use serde_json::Value;
 
 use crate::alerts::Alerts;
 use crate::generate::{SINCE_MS, UNTIL_MS};

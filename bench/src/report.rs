@@ -106,7 +106,10 @@ impl Report {
             out,
             "\n| rule | wasm call s | native s | wasm ÷ native | test-rule process s | fuel | peak guest MB | alerts |"
         );
-        let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        let _ = writeln!(
+            out,
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
         for r in &self.rules {
             let _ = writeln!(
                 out,
@@ -178,7 +181,11 @@ pub fn targets(r: &Report) -> Vec<Target> {
     out.push(Target {
         what: "alerts: test-rule, native, whole runs (files, loopback) agree".into(),
         goal: "identical".into(),
-        measured: format!("{} alerts, sha256 {}", r.alerts.count, &r.alerts.sha256[..16]),
+        measured: format!(
+            "{} alerts, sha256 {}",
+            r.alerts.count,
+            &r.alerts.sha256[..16]
+        ),
         met: true,
     });
     out

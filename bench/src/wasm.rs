@@ -75,7 +75,12 @@ impl TestRule<'_> {
             .arg(module)
             .arg("--data")
             .arg(self.snapshot)
-            .args(["--since", &SINCE_MS.to_string(), "--until", &UNTIL_MS.to_string()])
+            .args([
+                "--since",
+                &SINCE_MS.to_string(),
+                "--until",
+                &UNTIL_MS.to_string(),
+            ])
             .arg("--json");
         cmd
     }

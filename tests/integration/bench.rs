@@ -23,27 +23,52 @@ fn the_benchmark_runs_at_a_tiny_scale_and_its_report_parses() {
     assert_eq!(back.counts.instances, 40);
     assert_eq!(back.counts.iam_users, 10);
     let rules: Vec<&str> = back.rules.iter().map(|r| r.rule.as_str()).collect();
-    assert_eq!(rules, ["secgroups", "elbs", "iam", "ami", "newtag", "missingtag"]);
+    assert_eq!(
+        rules,
+        ["secgroups", "elbs", "iam", "ami", "newtag", "missingtag"]
+    );
     let full: Vec<&str> = back.full.keys().map(String::as_str).collect();
     assert_eq!(
         full,
-        ["iam_loopback_warm", "loopback_warm", "snapshot_cold", "snapshot_warm"]
+        [
+            "iam_loopback_warm",
+            "loopback_warm",
+            "snapshot_cold",
+            "snapshot_warm"
+        ]
     );
     for (name, cost) in &back.full {
-        assert!(cost.wall_s > 0.0 && cost.peak_rss_mb > 0.0, "{name}: {cost:?}");
+        assert!(
+            cost.wall_s > 0.0 && cost.peak_rss_mb > 0.0,
+            "{name}: {cost:?}"
+        );
     }
     // What the rules raised one by one adds up to what the whole run raised.
     let per_rule: usize = back.rules.iter().map(|r| r.alerts.count).sum();
     assert_eq!(per_rule, back.alerts.count);
     assert!(back.alerts.count > 0, "the tiny account raises nothing");
-    assert!(back.rules.iter().all(|r| r.fuel > 0 && r.peak_guest_memory_mb > 0.0));
+    assert!(
+        back.rules
+            .iter()
+            .all(|r| r.fuel > 0 && r.peak_guest_memory_mb > 0.0)
+    );
     // Six collection files (the declared queries) and the iam rule's per-user answers.
-    assert_eq!(back.floor.collections.len(), 6, "{:?}", back.floor.collections);
+    assert_eq!(
+        back.floor.collections.len(),
+        6,
+        "{:?}",
+        back.floor.collections
+    );
     assert!(back.floor.files > back.floor.collections.len());
     assert!(back.floor.bytes > 0 && back.floor.seconds > 0.0);
 
     let table = report.table();
-    for needle in ["| floor", "| run: snapshot warm", "| secgroups |", "| iam, 10 changed users"] {
+    for needle in [
+        "| floor",
+        "| run: snapshot warm",
+        "| secgroups |",
+        "| iam, 10 changed users",
+    ] {
         assert!(table.contains(needle), "{needle:?} missing from\n{table}");
     }
 }

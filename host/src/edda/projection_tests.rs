@@ -16,7 +16,10 @@ fn the_selector_is_split_off_the_path() {
         split("view/instances;_expand:(instanceId,tags:(key))"),
         ("view/instances;_expand", Some(":(instanceId,tags:(key))"))
     );
-    assert_eq!(split("view/instances;_expand"), ("view/instances;_expand", None));
+    assert_eq!(
+        split("view/instances;_expand"),
+        ("view/instances;_expand", None)
+    );
 }
 
 #[test]
@@ -70,7 +73,14 @@ fn a_single_document_is_selected_too_and_id_lists_are_left_alone() {
 
 #[test]
 fn what_only_edda_can_answer_is_an_error_naming_it() {
-    for selector in [":(state:(name=\"running\"))", ":(a~/x/)", ":(a::(b))", ":(a", "(a)", ":(a))"] {
+    for selector in [
+        ":(state:(name=\"running\"))",
+        ":(a~/x/)",
+        ":(a::(b))",
+        ":(a",
+        "(a)",
+        ":(a))",
+    ] {
         let err = Selector::parse(selector).unwrap_err();
         assert!(!err.is_empty(), "{selector}");
     }

@@ -61,7 +61,10 @@ impl Rule for Route53Changed {
             name: NAME.into(),
             version: String::new(),
             description: "new or changed pages behind external DNS names, and dangling ones".into(),
-            queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES_SELECTED)],
+            queries: vec![
+                Query::current(HOSTED_RECORDS),
+                Query::current(INSTANCES_SELECTED),
+            ],
             capabilities: vec![Capability::Http],
             default_config: default_config::<Config>(),
         }

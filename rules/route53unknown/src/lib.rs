@@ -79,7 +79,10 @@ impl Rule for Route53Unknown {
             version: String::new(),
             description:
                 "Route 53 records pointing at addresses and names the account does not own".into(),
-            queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES_SELECTED)],
+            queries: vec![
+                Query::current(HOSTED_RECORDS),
+                Query::current(INSTANCES_SELECTED),
+            ],
             capabilities: vec![Capability::Chef],
             default_config: default_config::<Config>(),
         }

@@ -44,7 +44,10 @@ impl Rule for Secgroups {
             name: "secgroups".into(),
             version: String::new(),
             description: "changed security groups that open ports to the outside".into(),
-            queries: vec![Query::updated(SECURITY_GROUPS), Query::current(INSTANCES_SELECTED)],
+            queries: vec![
+                Query::updated(SECURITY_GROUPS),
+                Query::current(INSTANCES_SELECTED),
+            ],
             capabilities: vec![Capability::TcpProbe],
             default_config: default_config::<Config>(),
         }

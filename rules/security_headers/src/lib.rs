@@ -48,7 +48,10 @@ impl Rule for SecurityHeaders {
             name: NAME.into(),
             version: String::new(),
             description: "external web pages served without an X-Frame-Options header".into(),
-            queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES_SELECTED)],
+            queries: vec![
+                Query::current(HOSTED_RECORDS),
+                Query::current(INSTANCES_SELECTED),
+            ],
             capabilities: vec![Capability::Http],
             default_config: default_config::<Config>(),
         }

@@ -101,7 +101,10 @@ impl Rule for SsoUnprotected {
             name: NAME.into(),
             version: String::new(),
             description: "external web names that redirect elsewhere than the SSO login".into(),
-            queries: vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES_SELECTED)],
+            queries: vec![
+                Query::current(HOSTED_RECORDS),
+                Query::current(INSTANCES_SELECTED),
+            ],
             capabilities: vec![Capability::Http],
             default_config: default_config::<Config>(),
         }

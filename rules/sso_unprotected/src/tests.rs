@@ -258,7 +258,10 @@ fn info_declares_queries_capability_and_defaults() {
     assert_eq!(info.capabilities, vec![Capability::Http]);
     assert_eq!(
         info.queries,
-        vec![Query::current(HOSTED_RECORDS), Query::current(INSTANCES_SELECTED)]
+        vec![
+            Query::current(HOSTED_RECORDS),
+            Query::current(INSTANCES_SELECTED)
+        ]
     );
     assert_eq!(info.default_config["sso_url"], "");
     assert_eq!(info.default_config["exception_domains"], json!([]));

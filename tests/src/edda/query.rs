@@ -126,12 +126,12 @@ pub(crate) fn select_records(store: &Store, coll: &str, d: &Details) -> Vec<Valu
     let ids: Option<Vec<String>> = d.id.as_ref().map(|id| java_split(id, ',').collect());
     let mut out: Vec<Value> = Vec::new();
     for revs in sources {
+        let wanted = |r: &&Revision| ids.as_ref().is_none_or(|ids| ids.contains(&r.id));
         let mut first: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
-        for r in revs.iter() {
+        for r in revs.iter().filter(wanted) {
             let t = first.entry(r.id.as_str()).or_insert(r.stime);
             *t = (*t).min(r.stime);
         }
-        let wanted = |r: &&Revision| ids.as_ref().is_none_or(|ids| ids.contains(&r.id));
         for rev in revs
             .iter()
             .filter(|r| datastore || r.ltime.is_none())

@@ -108,7 +108,11 @@ mod selected {
         let from_whole: Vec<Instance> = serde_json::from_value(Value::from(whole)).unwrap();
         let from_selected: Vec<Instance> = serde_json::from_value(Value::from(selected)).unwrap();
         assert_eq!(from_whole, from_selected);
-        assert!(from_whole.iter().any(|i| i.iam_instance_profile.is_some() && !i.tags.is_empty()));
+        assert!(
+            from_whole
+                .iter()
+                .any(|i| i.iam_instance_profile.is_some() && !i.tags.is_empty())
+        );
 
         // The model's own fields, as it writes them, are all in the list.
         let written = serde_json::to_value(&from_whole[0]).unwrap();

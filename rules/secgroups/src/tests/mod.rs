@@ -262,7 +262,10 @@ fn info_declares_the_original_queries_and_defaults() {
     );
     assert_eq!(
         info.queries,
-        vec![Query::updated(SECURITY_GROUPS), Query::current(INSTANCES_SELECTED)]
+        vec![
+            Query::updated(SECURITY_GROUPS),
+            Query::current(INSTANCES_SELECTED)
+        ]
     );
     assert_eq!(info.capabilities, vec![Capability::TcpProbe]);
     assert_eq!(
