@@ -10,4 +10,5 @@ scale=${1:-1}
 shift || true
 rustup target add wasm32-wasip2 >/dev/null
 cargo build --quiet --release -p reddalert -p reddalert-bench
-exec target/release/reddalert-bench "$scale" --host target/release/reddalert "$@"
+target=${CARGO_TARGET_DIR:-target}
+exec "$target/release/reddalert-bench" "$scale" --host "$target/release/reddalert" "$@"

@@ -18,8 +18,8 @@ use crate::outcome::{Failure, FailureKind};
 /// What happened to a run's deliveries.
 #[derive(Debug, Default)]
 pub struct DeliveryReport {
-    /// (output, why) for every output that did not take everything it was given.
-    pub failures: Vec<(String, String)>,
+    /// Every output that did not take everything it was given ([`FailureKind::Output`]).
+    pub failures: Vec<Failure>,
     /// Alerts from earlier runs delivered everywhere they were owed.
     pub redelivered: usize,
     /// Alerts left waiting for the next run.
@@ -39,10 +39,11 @@ impl DeliveryReport {
             );
         }
         let mut failures = Vec::new();
-        for (output, why) in &self.failures {
+        for failure in &self.failures {
+            let (output, why) = (&failure.what, &failure.why);
             tracing::error!(output, "delivery failed: {why}");
             crate::report::delivery_failed(output, why);
-            failures.push(Failure::new(FailureKind::Output, output, why.clone()));
+            failures.push(failure.clone());
         }
         if !self.failures.is_empty() || !self.dropped.is_empty() {
             tracing::error!(
@@ -91,8 +92,9 @@ pub fn deliver(
             }
         };
         if let Some((_, first)) = refused.first() {
-            report.failures.push((
-                name.to_owned(),
+            report.failures.push(Failure::new(
+                FailureKind::Output,
+                name,
                 format!(
                     "{} of {} alerts not delivered: {first}",
                     refused.len(),
