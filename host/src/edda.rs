@@ -182,16 +182,17 @@ impl EddaClient {
     fn fetch_uncached(&self, query: &Query, path: &str, timeout: Option<Duration>) -> Cached {
         if self.recorder.is_some()
             && matches!(self.source, EddaSource::Http(_))
-            && let (base, Some(selector)) = projection::split(path)
+            && let Some((base, selector)) = projection::applicable(path)
         {
-            // `snapshot` saves whole documents, whatever a rule selects: the query is fetched
-            // (and recorded) without its selector and selected here, as a replay will be.
+            // `snapshot` saves whole documents, whatever key list a rule selects: the query is
+            // fetched (and recorded) without its selector and selected here, as a replay will
+            // be. A filter only EDDA can answer is fetched, and saved, as it is.
             let whole = Query {
                 path: projection::split(&query.path).0.to_owned(),
                 ..query.clone()
             };
             let body = self.fetch_uncached(&whole, base, timeout)?;
-            return select(selector, &body).map_err(|reason| EddaError::NotJson {
+            return select(&selector, &body).map_err(|reason| EddaError::NotJson {
                 url: format!("{}{path}", self.api_root()),
                 reason,
                 snippet: snippet(&body),
@@ -278,22 +279,22 @@ fn status_error(url: &str, status: u16, text: &str) -> EddaError {
 }
 
 /// The body of a query with a field selector: the whole body, selected as EDDA would.
-fn select(selector: &str, body: &str) -> Result<Arc<str>, String> {
-    let selector = projection::Selector::parse(selector)?;
+fn select(selector: &projection::Selector, body: &str) -> Result<Arc<str>, String> {
     let selected = selector.apply(body).map_err(|err| err.to_string())?;
     Ok(selected.into())
 }
 
 fn fetch_snapshot(dir: &std::path::Path, query: &Query) -> Cached {
     let path = snapshot::file_path(dir, query);
-    // A query with a field selector reads the file of the whole documents and selects; a file
-    // saved for the selector itself (as hosts before selectors were applied here saved it) wins.
-    if let (_, Some(selector)) = projection::split(&query.path) {
+    // A query with a key list reads the file of the whole documents and selects; a file saved
+    // for the selector itself (as hosts before selectors were applied here saved it) wins. A
+    // filter's file is named with its selector (`file_path` keeps it) and read as it is.
+    if let Some((_, selector)) = projection::applicable(&query.path) {
         let saved = dir.join(snapshot::selected_file_name(query));
         if !saved.is_file() {
             let text = read_snapshot(&path, query)?;
             // Selecting parses the whole body: no separate check is needed.
-            return select(selector, &text).map_err(|reason| EddaError::Snapshot {
+            return select(&selector, &text).map_err(|reason| EddaError::Snapshot {
                 path,
                 reason: format!(
                     "failed to apply the field selector of {:?}: {reason}",
@@ -454,12 +455,14 @@ mod tests {
             .fetch(&q("view/instances;_expand", false), w)
             .unwrap();
         assert_eq!(&*body, whole);
-        // A filter is EDDA's to answer: against files it is an error naming the query.
+        // A filter is EDDA's to answer: its file is the one saved for it, named with it; the
+        // whole documents are not filtered here.
         let err = client
             .fetch(&q("view/instances;_expand:(instanceId~/i-/)", false), w)
             .unwrap_err();
         assert!(
-            matches!(&err, EddaError::Snapshot { reason, .. } if reason.contains("answered by EDDA itself")),
+            matches!(&err, EddaError::MissingSnapshot { path, .. }
+                if path.ends_with("view.instances;_expand:(instanceId~.i-.).json")),
             "{err}"
         );
     }

@@ -28,6 +28,13 @@ pub(crate) fn split(path: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// For a path whose field selector the host can apply (a key list), the path without it and
+/// the parsed selector; `None` without a selector or with one only EDDA can answer.
+pub(crate) fn applicable(path: &str) -> Option<(&str, Selector)> {
+    let (base, selector) = split(path);
+    Some((base, Selector::parse(selector?).ok()?))
+}
+
 /// A parsed key list: each key, and the nested list applied to its value, if any.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct Selector {

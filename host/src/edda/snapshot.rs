@@ -14,11 +14,15 @@ use crate::contract::Query;
 /// window arguments without their times (`;_since` for a windowed query, `;_updated` for an
 /// updated-only one), then `.json`. So `aws/securityGroups;_expand` updated in the window is
 /// `aws.securityGroups;_expand;_since;_updated.json`, and the current state of the same
-/// collection is `aws.securityGroups;_expand.json`. A field selector is not part of the name:
-/// the file holds whole documents and the host selects from them when it replays
-/// (`view/instances;_expand:(instanceId)` reads `view.instances;_expand.json`).
+/// collection is `aws.securityGroups;_expand.json`. A field selector the host can apply (a
+/// key list) is not part of the name: the file holds whole documents and the host selects from
+/// them when it replays (`view/instances;_expand:(instanceId)` reads
+/// `view.instances;_expand.json`). One only EDDA can answer (a filter) stays in the name.
 pub fn file_name(query: &Query) -> String {
-    named(super::projection::split(&query.path).0, query)
+    match super::projection::applicable(&query.path) {
+        Some((base, _)) => named(base, query),
+        None => named(&query.path, query),
+    }
 }
 
 /// The name a file saved for a query with its field selector had (older hosts saved such
@@ -90,6 +94,20 @@ mod tests {
         assert_eq!(
             super::file_name(&q("aws/iamUsers/alice;_diff=200", true, false)),
             "aws.iamUsers.alice;_diff=200;_since.json"
+        );
+    }
+
+    #[test]
+    fn a_key_list_is_left_out_of_the_name_and_a_filter_kept_in_it() {
+        let selected = q("view/instances;_expand:(instanceId,tags)", false, false);
+        assert_eq!(super::file_name(&selected), "view.instances;_expand.json");
+        assert_eq!(
+            super::selected_file_name(&selected),
+            "view.instances;_expand:(instanceId,tags).json"
+        );
+        assert_eq!(
+            super::file_name(&q("aws/securityGroups;_expand:(groupId~/sg-/)", true, true)),
+            "aws.securityGroups;_expand:(groupId~.sg-.);_since;_updated.json"
         );
     }
 }
