@@ -101,7 +101,7 @@ impl FakeEdda {
     }
 
     /// The most requests that were being answered at the same time (from reading the request
-    /// to the end of its answer), since the server started.
+    /// to the moment its answer is ready to send), since the server started.
     pub fn max_concurrent_requests(&self) -> usize {
         self.shared.max_in_flight.load(Ordering::SeqCst)
     }
@@ -183,7 +183,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     let Some(req) = read_request(&mut stream) else {
         return;
     };
-    let _in_flight = InFlight::start(shared);
+    let in_flight = InFlight::start(shared);
     lock(&shared.requests).push(req.target.clone());
     let api_path = req.target.strip_prefix("/edda/api/v2/");
     let prefixed = lock(&shared.prefix_faults)
@@ -214,6 +214,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
         Some(Fault::Truncated) => {
             let reply = answer();
             let half = reply.body.len() / 2;
+            drop(in_flight);
             let _ = write_reply(
                 &mut stream,
                 &reply,
@@ -233,6 +234,9 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     } else {
         reply.body.clone()
     };
+    // Answered once the answer is ready: a client that has read the last byte may ask again
+    // at once, before this thread would otherwise get back here to count the request done.
+    drop(in_flight);
     let _ = write_reply(&mut stream, &reply, req.gzip, body.len(), &body);
     let _ = stream.shutdown(Shutdown::Write);
 }
