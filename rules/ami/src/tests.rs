@@ -7,7 +7,9 @@ use crate::Ami;
 use reddalert_rule_sdk::Output;
 use reddalert_rule_sdk::anyhow::Result;
 use reddalert_rule_sdk::host::Level;
-use reddalert_rule_sdk::models::{INSTANCES_SELECTED, LOAD_BALANCERS, SECURITY_GROUPS};
+use reddalert_rule_sdk::models::{
+    INSTANCES_SELECTED, LOAD_BALANCERS_SELECTED, SECURITY_GROUPS_SELECTED,
+};
 use reddalert_rule_sdk::serde_json::{Value, json};
 use reddalert_rule_sdk::testing::{Harness, capture_logs};
 use support::*;
@@ -17,8 +19,8 @@ const HOUR: u64 = 3_600_000;
 fn run_with(instances: Vec<Value>, state: Option<Value>, config: Value) -> Result<Output> {
     let mut harness = Harness::<Ami>::new()
         .data_json(INSTANCES_SELECTED, Value::Array(instances))
-        .data(LOAD_BALANCERS, LOAD_BALANCERS_JSON)
-        .data(SECURITY_GROUPS, SECURITY_GROUPS_JSON)
+        .data(LOAD_BALANCERS_SELECTED, LOAD_BALANCERS_JSON)
+        .data(SECURITY_GROUPS_SELECTED, SECURITY_GROUPS_JSON)
         .config(config)
         .window(SINCE, UNTIL);
     if let Some(state) = state {
@@ -179,8 +181,8 @@ fn a_first_run_reports_every_ami() {
     )];
     let out = Harness::<Ami>::new()
         .data_json(INSTANCES_SELECTED, Value::Array(instances))
-        .data(LOAD_BALANCERS, LOAD_BALANCERS_JSON)
-        .data(SECURITY_GROUPS, SECURITY_GROUPS_JSON)
+        .data(LOAD_BALANCERS_SELECTED, LOAD_BALANCERS_JSON)
+        .data(SECURITY_GROUPS_SELECTED, SECURITY_GROUPS_JSON)
         .window(0, UNTIL)
         .run()
         .expect("the rule runs");
@@ -270,8 +272,8 @@ fn info_declares_the_report_queries_and_defaults() {
         paths,
         [
             (INSTANCES_SELECTED, false),
-            (LOAD_BALANCERS, false),
-            (SECURITY_GROUPS, false)
+            (LOAD_BALANCERS_SELECTED, false),
+            (SECURITY_GROUPS_SELECTED, false)
         ]
     );
     assert_eq!(

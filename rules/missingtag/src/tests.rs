@@ -5,7 +5,9 @@ use reddalert_rule_util::report_fixtures as support;
 
 use crate::MissingTag;
 use reddalert_rule_sdk::Output;
-use reddalert_rule_sdk::models::{INSTANCES_SELECTED, LOAD_BALANCERS, SECURITY_GROUPS};
+use reddalert_rule_sdk::models::{
+    INSTANCES_SELECTED, LOAD_BALANCERS_SELECTED, SECURITY_GROUPS_SELECTED,
+};
 use reddalert_rule_sdk::serde_json::{Value, json};
 use reddalert_rule_sdk::testing::Harness;
 use support::*;
@@ -15,8 +17,8 @@ const HOUR: u64 = 3_600_000;
 fn run(instances: Vec<Value>) -> Output {
     Harness::<MissingTag>::new()
         .data_json(INSTANCES_SELECTED, Value::Array(instances))
-        .data(LOAD_BALANCERS, LOAD_BALANCERS_JSON)
-        .data(SECURITY_GROUPS, SECURITY_GROUPS_JSON)
+        .data(LOAD_BALANCERS_SELECTED, LOAD_BALANCERS_JSON)
+        .data(SECURITY_GROUPS_SELECTED, SECURITY_GROUPS_JSON)
         .window(SINCE, UNTIL)
         .run()
         .expect("the rule runs")
@@ -163,8 +165,8 @@ fn info_declares_the_report_queries() {
         paths,
         [
             (INSTANCES_SELECTED, false),
-            (LOAD_BALANCERS, false),
-            (SECURITY_GROUPS, false)
+            (LOAD_BALANCERS_SELECTED, false),
+            (SECURITY_GROUPS_SELECTED, false)
         ]
     );
     assert_eq!(

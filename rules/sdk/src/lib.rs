@@ -85,6 +85,9 @@
 //! [`models::LOAD_BALANCERS`] ([`models::LoadBalancer`]), [`models::IAM_USERS`] (user names;
 //! one user's document is [`models::IamUser`]) and [`models::HOSTED_RECORDS`]
 //! ([`models::HostedRecord`]). [`report`] builds the instance report the instance rules share.
+//! The `_SELECTED` paths ([`models::INSTANCES_SELECTED`], [`models::SECURITY_GROUPS_SELECTED`],
+//! [`models::LOAD_BALANCERS_SELECTED`]) ask EDDA for only the top-level fields a model reads:
+//! the same models, a fraction of the bytes to fetch and parse.
 
 #![deny(missing_docs)]
 

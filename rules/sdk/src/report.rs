@@ -41,7 +41,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::models::{
-    Instance, LOAD_BALANCERS, LoadBalancer, SECURITY_GROUPS, SecurityGroup, tag, tags_map,
+    Instance, LOAD_BALANCERS_SELECTED, LoadBalancer, SECURITY_GROUPS_SELECTED, SecurityGroup, tag,
+    tags_map,
 };
 use crate::types::{Data, Query};
 
@@ -49,7 +50,7 @@ use crate::types::{Data, Query};
 mod tests;
 
 /// Paths of the queries the report reads, besides the rule's own instances query.
-pub const REPORT_QUERIES: [&str; 2] = [LOAD_BALANCERS, SECURITY_GROUPS];
+pub const REPORT_QUERIES: [&str; 2] = [LOAD_BALANCERS_SELECTED, SECURITY_GROUPS_SELECTED];
 
 /// Tag keys whose first present, non-empty value names an instance's service, in lookup order.
 pub const SERVICE_TYPE_TAGS: [&str; 4] = [
@@ -205,8 +206,8 @@ impl ReportContext {
 
     /// Parses the bodies of [`REPORT_QUERIES`] (which the rule must declare) and indexes them.
     pub fn from_data(data: &Data) -> Result<ReportContext> {
-        let load_balancers: Vec<LoadBalancer> = data.get(LOAD_BALANCERS)?;
-        let groups: Vec<SecurityGroup> = data.get(SECURITY_GROUPS)?;
+        let load_balancers: Vec<LoadBalancer> = data.get(LOAD_BALANCERS_SELECTED)?;
+        let groups: Vec<SecurityGroup> = data.get(SECURITY_GROUPS_SELECTED)?;
         Ok(ReportContext::new(&load_balancers, &groups))
     }
 

@@ -15,8 +15,8 @@ fn harness(config: Value, state: Option<Value>, instances: Value) -> Harness<Non
     let h = Harness::<NonChef>::new()
         .config(config)
         .data_json(INSTANCES_SELECTED, instances)
-        .data(LOAD_BALANCERS, ELBS)
-        .data(SECURITY_GROUPS, GROUPS)
+        .data(LOAD_BALANCERS_SELECTED, ELBS)
+        .data(SECURITY_GROUPS_SELECTED, GROUPS)
         .window(SINCE, UNTIL);
     match state {
         Some(state) => h.state(state),
@@ -273,8 +273,8 @@ fn info_declares_queries_capability_and_defaults() {
         info.queries,
         vec![
             Query::current(INSTANCES_SELECTED),
-            Query::current(LOAD_BALANCERS),
-            Query::current(SECURITY_GROUPS)
+            Query::current(LOAD_BALANCERS_SELECTED),
+            Query::current(SECURITY_GROUPS_SELECTED)
         ]
     );
     assert_eq!(

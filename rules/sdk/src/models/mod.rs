@@ -28,8 +28,15 @@ pub const INSTANCES: &str = "view/instances;_expand";
 pub const INSTANCES_SELECTED: &str = "view/instances;_expand:(instanceId,imageId,keyName,launchTime,state,tags,securityGroups,placement,iamInstanceProfile,publicIpAddress,privateIpAddress)";
 /// Security groups, expanded.
 pub const SECURITY_GROUPS: &str = "aws/securityGroups;_expand";
+/// Current security groups with only the fields [`SecurityGroup`] reads (no egress rules, no
+/// descriptions), as [`INSTANCES_SELECTED`] is to [`INSTANCES`]: about two thirds of the bytes.
+pub const SECURITY_GROUPS_SELECTED: &str =
+    "aws/securityGroups;_expand:(groupId,groupName,ownerId,vpcId,ipPermissions,tags)";
 /// Classic load balancers, expanded.
 pub const LOAD_BALANCERS: &str = "aws/loadBalancers;_expand";
+/// Current classic load balancers with only the fields [`LoadBalancer`] reads (no policies,
+/// health checks or subnets), as [`INSTANCES_SELECTED`] is to [`INSTANCES`]: under half the bytes.
+pub const LOAD_BALANCERS_SELECTED: &str = "aws/loadBalancers;_expand:(loadBalancerName,DNSName,canonicalHostedZoneName,instances,listenerDescriptions)";
 /// IAM user names (ids only).
 pub const IAM_USERS: &str = "aws/iamUsers";
 /// Route 53 record sets, expanded.
@@ -74,24 +81,31 @@ mod fuzz_corpus {
 
 #[cfg(test)]
 mod selected {
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
     use serde_json::{Map, Value};
 
-    use super::{INSTANCES_SELECTED, Instance};
+    use super::{
+        INSTANCES_SELECTED, Instance, LOAD_BALANCERS_SELECTED, LoadBalancer,
+        SECURITY_GROUPS_SELECTED, SecurityGroup,
+    };
 
-    fn selected_keys() -> Vec<&'static str> {
-        let list = INSTANCES_SELECTED
+    fn selected_keys(path: &str) -> Vec<&str> {
+        let list = path
             .split_once(":(")
             .and_then(|(_, rest)| rest.strip_suffix(')'))
             .expect("a key list");
         list.split(',').collect()
     }
 
-    /// Every field the model has is selected, so the selected documents parse as the whole do.
-    #[test]
-    fn the_selected_instances_hold_every_field_the_model_reads() {
-        let whole: Vec<Value> =
-            serde_json::from_str(include_str!("../../../util/fixtures/instances.json")).unwrap();
-        let keys = selected_keys();
+    /// Every field the model has is selected, so the selected documents parse as the whole do;
+    /// returns the models read from the whole documents.
+    fn check<T>(path: &str, whole: &str) -> Vec<T>
+    where
+        T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug,
+    {
+        let whole: Vec<Value> = serde_json::from_str(whole).unwrap();
+        let keys = selected_keys(path);
         let selected: Vec<Value> = whole
             .iter()
             .map(|doc| {
@@ -102,22 +116,64 @@ mod selected {
                     .filter(|(k, _)| keys.contains(&k.as_str()))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
+                assert!(
+                    kept.len() < doc.as_object().unwrap().len(),
+                    "{path} keeps all"
+                );
                 Value::Object(kept)
             })
             .collect();
-        let from_whole: Vec<Instance> = serde_json::from_value(Value::from(whole)).unwrap();
-        let from_selected: Vec<Instance> = serde_json::from_value(Value::from(selected)).unwrap();
-        assert_eq!(from_whole, from_selected);
-        assert!(
-            from_whole
-                .iter()
-                .any(|i| i.iam_instance_profile.is_some() && !i.tags.is_empty())
-        );
+        let from_whole: Vec<T> = serde_json::from_value(Value::from(whole)).unwrap();
+        let from_selected: Vec<T> = serde_json::from_value(Value::from(selected)).unwrap();
+        assert_eq!(from_whole, from_selected, "{path}");
 
         // The model's own fields, as it writes them, are all in the list.
         let written = serde_json::to_value(&from_whole[0]).unwrap();
         for field in written.as_object().unwrap().keys() {
-            assert!(keys.contains(&field.as_str()), "{field} is not selected");
+            assert!(
+                keys.contains(&field.as_str()),
+                "{field} is not selected by {path}"
+            );
         }
+        from_whole
+    }
+
+    #[test]
+    fn the_selected_instances_hold_every_field_the_model_reads() {
+        let instances: Vec<Instance> = check(
+            INSTANCES_SELECTED,
+            include_str!("../../../util/fixtures/instances.json"),
+        );
+        assert!(
+            instances
+                .iter()
+                .any(|i| i.iam_instance_profile.is_some() && !i.tags.is_empty())
+        );
+    }
+
+    #[test]
+    fn the_selected_security_groups_hold_every_field_the_model_reads() {
+        let groups: Vec<SecurityGroup> = check(
+            SECURITY_GROUPS_SELECTED,
+            include_str!("../../../util/fixtures/security_groups.json"),
+        );
+        assert!(
+            groups
+                .iter()
+                .any(|g| !g.ip_permissions.is_empty() && !g.tags.is_empty())
+        );
+    }
+
+    #[test]
+    fn the_selected_load_balancers_hold_every_field_the_model_reads() {
+        let elbs: Vec<LoadBalancer> = check(
+            LOAD_BALANCERS_SELECTED,
+            include_str!("../../../util/fixtures/load_balancers.json"),
+        );
+        assert!(
+            elbs.iter()
+                .any(|e| e.dns_name.is_some() && !e.instances.is_empty())
+        );
+        assert!(elbs.iter().any(|e| !e.listener_descriptions.is_empty()));
     }
 }

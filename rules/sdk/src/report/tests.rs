@@ -28,8 +28,14 @@ fn tag(key: &str, value: &str) -> Value {
 
 fn context() -> ReportContext {
     let data = Data::new(vec![
-        (LOAD_BALANCERS.to_owned(), LOAD_BALANCERS_JSON.to_owned()),
-        (SECURITY_GROUPS.to_owned(), SECURITY_GROUPS_JSON.to_owned()),
+        (
+            LOAD_BALANCERS_SELECTED.to_owned(),
+            LOAD_BALANCERS_JSON.to_owned(),
+        ),
+        (
+            SECURITY_GROUPS_SELECTED.to_owned(),
+            SECURITY_GROUPS_JSON.to_owned(),
+        ),
     ]);
     ReportContext::from_data(&data).expect("fixtures parse")
 }
@@ -210,11 +216,11 @@ fn queries_and_missing_data() {
         .map(|q| (q.path, q.window))
         .collect();
     let expected = [
-        (LOAD_BALANCERS.to_owned(), false),
-        (SECURITY_GROUPS.to_owned(), false),
+        (LOAD_BALANCERS_SELECTED.to_owned(), false),
+        (SECURITY_GROUPS_SELECTED.to_owned(), false),
     ];
     assert_eq!(paths, expected);
     let data = Data::new(vec![(INSTANCES.to_owned(), "[]".to_owned())]);
     let err = ReportContext::from_data(&data).expect_err("load balancers are missing");
-    assert!(err.to_string().contains(LOAD_BALANCERS), "{err}");
+    assert!(err.to_string().contains(LOAD_BALANCERS_SELECTED), "{err}");
 }
