@@ -3,7 +3,7 @@
 //! validity check). Failures are classified so the run can decide: an unreachable EDDA is
 //! fatal, while an HTTP error or a bad body fails only the rules that needed that query.
 
-mod projection;
+pub(crate) mod projection;
 mod query;
 pub mod snapshot;
 

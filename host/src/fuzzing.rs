@@ -54,7 +54,8 @@ pub fn status(data: &[u8]) {
 }
 
 /// An EDDA body for each kind of query: a current collection, a windowed (updated-only) id
-/// listing and a `_diff`; what is accepted is JSON (but for a diff's text).
+/// listing and a `_diff`; what is accepted is JSON (but for a diff's text), and so is what the
+/// host selects from it as a snapshot file read under a key list.
 pub fn edda_body(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -75,7 +76,15 @@ pub fn edda_body(data: &[u8]) {
             serde_json::from_str::<serde::de::IgnoredAny>(&body).expect("an accepted body is JSON");
         }
     }
+    // A snapshot file read for a query with a key list: what the host selects is JSON.
+    let (_, selector) = crate::edda::projection::applicable(SELECTED).expect("a key list");
+    if let Ok(selected) = selector.apply(text) {
+        serde_json::from_str::<serde::de::IgnoredAny>(&selected).expect("a selection is JSON");
+    }
 }
+
+/// A key list with a nested list, as `edda_body` applies it.
+const SELECTED: &str = "view/instances;_expand:(instanceId,tags,state:(name),n)";
 
 /// What a rule returns: the bytes split into alerts (id, details) and a state at `\0`s.
 /// Whatever is accepted is JSON no deeper than the limit, so the status file reads it back.

@@ -11,13 +11,15 @@
 //! are EDDA's to answer: against snapshot files they are an error naming the query.
 //!
 //! The top level is streamed: each record's unselected values are skipped without building
-//! them, and only its selected ones are built and written back, so a projection costs about
-//! one pass of the tokenizer over the file.
+//! them, a value kept whole is copied as it was written (serde_json's `RawValue`), and only
+//! what a nested list applies to is built, so a projection costs about one pass of the
+//! tokenizer over the file.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// The query path without its field selector, and the selector (`:(…)`) when it has one.
@@ -192,31 +194,33 @@ impl<'de> Visitor<'de> for Record<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
-        use serde::de::Error as _;
         let mut out = String::from("{");
         let mut matches = true;
-        while let Some(key) = map.next_key::<String>()? {
-            let Some(nested) = self.0.keys.get(&key) else {
+        while let Some(entry) = map.next_key_seed(Key(self.0))? {
+            let Some((key, nested)) = entry else {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
+            let kept;
             let text = match nested {
-                None => map.next_value::<Value>()?.to_string(),
+                // A value kept whole is copied as it was written, without being built.
+                None => map.next_value::<&RawValue>()?.get(),
                 Some(nested) => {
-                    let (kept, matched) = nested.select(&map.next_value::<Value>()?);
+                    let (selected, matched) = nested.select(&map.next_value::<Value>()?);
                     matches &= matched;
-                    match kept {
-                        Some(kept) => kept.to_string(),
-                        None => continue,
-                    }
+                    let Some(selected) = selected else { continue };
+                    kept = selected.to_string();
+                    kept.as_str()
                 }
             };
             if out.len() > 1 {
                 out.push(',');
             }
-            out.push_str(&serde_json::to_string(&key).map_err(A::Error::custom)?);
-            out.push(':');
-            out.push_str(&text);
+            // Selector keys are `[A-Za-z0-9_.-]*` (see `Selector::list`): nothing to escape.
+            out.push('"');
+            out.push_str(key);
+            out.push_str("\":");
+            out.push_str(text);
         }
         out.push('}');
         Ok(matches.then_some(out))
@@ -232,6 +236,35 @@ impl<'de> Visitor<'de> for Record<'_> {
 
     fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Option<String>, E> {
         Ok(Some(v.to_string()))
+    }
+}
+
+/// A record's key, looked up in the selector without being copied: the selector's own key and
+/// nested list when it is selected, `None` when it is not.
+struct Key<'s>(&'s Selector);
+
+impl<'de, 's> DeserializeSeed<'de> for Key<'s> {
+    type Value = Option<(&'s str, &'s Option<Selector>)>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl<'de, 's> Visitor<'de> for Key<'s> {
+    type Value = Option<(&'s str, &'s Option<Selector>)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    // serde_json hands over a key with escapes unescaped, through this same method.
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(self
+            .0
+            .keys
+            .get_key_value(key)
+            .map(|(key, nested)| (key.as_str(), nested)))
     }
 }
 

@@ -94,3 +94,19 @@ fn a_body_that_is_not_json_is_an_error() {
     assert!(selector.apply("[{\"a\": 1}").is_err());
     assert!(selector.apply("[{\"a\": 1}] trailing").is_err());
 }
+
+#[test]
+fn values_kept_whole_are_copied_as_written_and_escaped_keys_are_matched() {
+    let selector = Selector::parse(":(tags,n,state:(name))").unwrap();
+    let body = "[ {\"t\\u0061gs\" : [ {\"key\": \"a\\\"b\"} ],\n \"n\": 12345678901234567890,\
+                \"skip\": {\"x\": [1, \"]\"]}, \"state\": {\"name\": \"up\", \"code\": 16}} ]";
+    let out = selector.apply(body).unwrap();
+    // The kept list is the very text of the document; the key is written as selected.
+    assert!(out.contains("\"tags\":[ {\"key\": \"a\\\"b\"} ]"), "{out}");
+    assert!(out.contains("\"n\":12345678901234567890"), "{out}");
+    let value: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        value,
+        json!([{"tags": [{"key": "a\"b"}], "n": 12345678901234567890u64, "state": {"name": "up"}}])
+    );
+}
