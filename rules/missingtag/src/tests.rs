@@ -161,14 +161,7 @@ fn info_declares_the_report_queries() {
         .iter()
         .map(|q| (q.path.as_str(), q.window))
         .collect();
-    assert_eq!(
-        paths,
-        [
-            (INSTANCES_SELECTED, false),
-            (LOAD_BALANCERS_SELECTED, false),
-            (SECURITY_GROUPS_SELECTED, false)
-        ]
-    );
+    assert_eq!(paths, DECLARED_QUERIES);
     assert_eq!(
         (info.name.as_str(), info.default_config),
         ("missingtag", json!({}))

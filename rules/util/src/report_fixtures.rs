@@ -3,12 +3,25 @@
 //! the exact instance report a rule should attach to each. The load balancer and security
 //! group fixtures are full EDDA documents too.
 
+use reddalert_rule_sdk::models::{
+    INSTANCES_SELECTED, LOAD_BALANCERS_SELECTED, SECURITY_GROUPS_SELECTED,
+};
 use reddalert_rule_sdk::serde_json::{self, Value, json};
 
-/// Current `aws/loadBalancers;_expand`: `web-frontend` and `api-internal` list
+/// What a rule that reports instances declares, as `(path, window)`: its instances, then the
+/// report's load balancers and security groups, all current.
+pub const DECLARED_QUERIES: [(&str, bool); 3] = [
+    (INSTANCES_SELECTED, false),
+    (LOAD_BALANCERS_SELECTED, false),
+    (SECURITY_GROUPS_SELECTED, false),
+];
+
+/// Current load balancers, whole EDDA documents, to serve for `LOAD_BALANCERS_SELECTED` (the
+/// model ignores what the selector leaves out): `web-frontend` and `api-internal` list
 /// [`IN_TWO_ELBS`], `web-frontend` also lists [`IN_ONE_ELB`]; `idle` lists nobody.
 pub const LOAD_BALANCERS_JSON: &str = super::fixtures::LOAD_BALANCERS;
-/// Current `aws/securityGroups;_expand`: `web` and `ops`, which every test instance is in.
+/// Current security groups, whole EDDA documents, to serve for `SECURITY_GROUPS_SELECTED`:
+/// `web` and `ops`, which every test instance is in.
 pub const SECURITY_GROUPS_JSON: &str = super::fixtures::SECURITY_GROUPS;
 
 /// An instance that two load balancers list.
