@@ -13,6 +13,8 @@ mod lock;
 mod record;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_crash;
 
 use std::path::{Path, PathBuf};
 

@@ -237,7 +237,8 @@ fn stale_and_never_crawled_collections_fail_their_rules_which_keep_their_windows
 fn a_run_reads_up_to_the_stores_last_commit_and_continues_after_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("account.sqlite");
-    let commit = now_ms() - 60_000;
+    // Before now minus the run's lag (5 minutes): the clamp, not the lag, ends the window.
+    let commit = now_ms() - 600_000;
     let mut store = Store::new();
     let mut group = basic().revisions("aws.securityGroups")[0].data.clone();
     group["ipPermissions"] = json!([{"fromPort": 22, "toPort": 22, "ipProtocol": "tcp",
