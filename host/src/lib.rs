@@ -4,14 +4,15 @@
 //! The modules stand on floors, and each imports only from floors below its own (a test,
 //! `floors`, reads every `crate::` path of the sources and holds them to it). On the ground:
 //! plain data and leaves that know nothing of the rest (`contract`, the host's view of the
-//! WIT; `outcome`, `time`, `httpclient`, `logging`, `report`), then `alert`, then
-//! `config`, data only: every setting validated, capability and output settings included,
-//! with no runtime module under it. Above config the parts that do one thing each: `engine`
-//! (the only module that names wasmtime), `edda`, `capabilities`, `outputs`, `metrics`,
-//! `status` and `cli`; then `window` and `services` (what a rule may call while it runs);
-//! then `rules` (finding and loading the modules); then the commands (`run`, `listing`,
-//! `authoring`, and `fuzzing` for the fuzz targets); and on top `app`, the dispatch that
-//! nothing imports but `main`.
+//! WIT; `outcome`, `time`, `httpclient`, `logging`, `report`, `pool`, `oslock`), then
+//! `alert`, then `config`, data only: every setting validated, capability and output settings
+//! included, with no runtime module under it. Above config the parts that do one thing each:
+//! `engine` (the only module that names wasmtime), `edda` (EDDA over HTTP, snapshot files or a
+//! store, read through the `edda-engine` crate), `store` (the store's writer, for the crawl),
+//! `capabilities`, `outputs`, `metrics`, `status` and `cli`; then `window` and `services` (what
+//! a rule may call while it runs); then `rules` (finding and loading the modules); then the
+//! commands (`run`, `listing`, `authoring`, `serve` for `serve-edda`); and on top `app`, the
+//! dispatch that nothing imports but `main`, and `fuzzing`, the fuzz targets' entry points.
 
 pub(crate) mod alert;
 pub mod app;
@@ -28,14 +29,21 @@ pub(crate) mod httpclient;
 pub(crate) mod listing;
 pub mod logging;
 pub(crate) mod metrics;
+pub(crate) mod oslock;
 pub(crate) mod outcome;
 pub(crate) mod outputs;
 pub(crate) mod pool;
 pub mod report;
 pub(crate) mod rules;
 pub(crate) mod run;
+pub(crate) mod serve;
 pub(crate) mod services;
 pub(crate) mod status;
+#[allow(
+    dead_code,
+    reason = "the writer's caller, `reddalert crawl`, is built on its own branch"
+)]
+pub(crate) mod store;
 pub(crate) mod time;
 pub(crate) mod window;
 
