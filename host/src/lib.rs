@@ -8,10 +8,11 @@
 //! `config`, data only: every setting validated, capability and output settings included,
 //! with no runtime module under it. Above config the parts that do one thing each: `engine`
 //! (the only module that names wasmtime), `edda`, `capabilities`, `outputs`, `metrics`,
-//! `status` and `cli`; then `window` and `services` (what a rule may call while it runs);
-//! then `rules` (finding and loading the modules); then the commands (`run`, `listing`,
-//! `authoring`, and `fuzzing` for the fuzz targets); and on top `app`, the dispatch that
-//! nothing imports but `main`.
+//! `status`, `cli` and `registry` (OCI pull and push, cosign signatures, the lock, and the
+//! offline checks of a module before it is compiled); then `window` and `services` (what a
+//! rule may call while it runs); then `rules` (finding, verifying and loading the modules);
+//! then the commands (`run`, `listing`, `authoring`, `pull`, and `fuzzing` for the fuzz
+//! targets); and on top `app`, the dispatch that nothing imports but `main`.
 
 pub(crate) mod alert;
 pub mod app;
@@ -31,6 +32,8 @@ pub(crate) mod metrics;
 pub(crate) mod outcome;
 pub(crate) mod outputs;
 pub(crate) mod pool;
+pub(crate) mod pull;
+pub(crate) mod registry;
 pub mod report;
 pub(crate) mod rules;
 pub(crate) mod run;
