@@ -339,7 +339,7 @@ mod tests {
                 Some(raw),
                 BTreeMap::new(),
                 PathBuf::new(),
-                &PathBuf::from,
+                &|p: &str| PathBuf::from(p),
             )
         };
         let err = registry(RawRegistry {

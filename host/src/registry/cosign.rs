@@ -220,11 +220,10 @@ mod tests {
             Ok(vec![1])
         );
 
-        // A payload changed by one byte no longer verifies.
+        // The same payload with one more byte (a space: still the same JSON) no longer verifies.
         let b64 = base64::engine::general_purpose::STANDARD;
         let mut payload = b64.decode(&signature.payload).unwrap();
-        let at = payload.len() - 2;
-        payload[at] = b' ';
+        payload.insert(1, b' ');
         let edited = Signature {
             payload: b64.encode(&payload),
             ..signature.clone()
