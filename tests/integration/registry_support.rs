@@ -35,7 +35,7 @@ impl Setup {
         let env = Env::new(
             edda,
             modules,
-            &format!("[registry]\ninsecure = [\"{host}\"]\n{extra}"),
+            &format!("{extra}\n[registry]\ninsecure = [\"{host}\"]\n"),
         );
         Setup { env, registry }
     }
