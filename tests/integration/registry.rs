@@ -456,10 +456,9 @@ fn basic_auth_credentials_come_from_the_environment() {
         .run_with_env(&["pull"], &[("REG_USER", "alice"), ("REG_PASS", "wrong")]);
     assert_eq!(wrong.code, 1, "{}", wrong.stderr);
     assert!(
-        wrong
-            .stderr
-            .contains(&format!("[registry.auth.\\\"{host}\\\"]"))
-            || wrong.stderr.contains("registry.auth"),
+        wrong.stderr.contains(&format!(
+            "credentials for {host} come from `[registry.auth.\"{host}\"]`"
+        )),
         "{}",
         wrong.stderr
     );

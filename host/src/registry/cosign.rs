@@ -103,7 +103,7 @@ pub fn check(
             parsed.critical.kind
         )));
     }
-    if false && parsed.critical.image.docker_manifest_digest != digest {
+    if parsed.critical.image.docker_manifest_digest != digest {
         return Err(Rejection::OtherDigest(
             parsed.critical.image.docker_manifest_digest,
         ));
