@@ -142,12 +142,13 @@ pub fn sign(key: &SigningKey, repository: &str, digest: &str) -> anyhow::Result<
     })
 }
 
+/// A blob to upload: its digest and its bytes.
+pub type Blob = (String, Vec<u8>);
+
 /// The signature manifest cosign writes: an OCI image manifest whose config is an empty image
 /// config listing the layers, and one simple-signing layer per signature. Returns the
 /// manifest's bytes and the blobs it refers to (config first), each with its digest.
-pub fn signature_manifest(
-    signatures: &[Signature],
-) -> anyhow::Result<(Vec<u8>, Vec<(String, Vec<u8>)>)> {
+pub fn signature_manifest(signatures: &[Signature]) -> anyhow::Result<(Vec<u8>, Vec<Blob>)> {
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut layers = Vec::new();
     let mut blobs = Vec::new();
@@ -203,16 +204,19 @@ mod tests {
         let again = PublicKey::from_pem(public.to_pem().as_bytes()).unwrap();
         assert_eq!(again, public);
         let signature = sign(&key, "registry.example.com/acme/elbs", &digest()).unwrap();
-        assert_eq!(check(&signature, &digest(), &[public.clone()]), Ok(vec![0]));
+        assert_eq!(
+            check(&signature, &digest(), std::slice::from_ref(&public)),
+            Ok(vec![0])
+        );
 
         let other = format!("sha256:{}", "cd".repeat(32));
         assert_eq!(
-            check(&signature, &other, &[public.clone()]),
+            check(&signature, &other, std::slice::from_ref(&public)),
             Err(Rejection::OtherDigest(digest()))
         );
         let stranger = SigningKey::generate().public_key();
         assert_eq!(
-            check(&signature, &digest(), &[stranger.clone()]),
+            check(&signature, &digest(), std::slice::from_ref(&stranger)),
             Err(Rejection::NoKey)
         );
         assert_eq!(
@@ -270,7 +274,7 @@ mod tests {
         );
         let key = SigningKey::generate();
         let signature = sign(&key, "r/x", &digest()).unwrap();
-        let (manifest, blobs) = signature_manifest(&[signature.clone()]).unwrap();
+        let (manifest, blobs) = signature_manifest(std::slice::from_ref(&signature)).unwrap();
         let doc: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
         assert_eq!(doc["layers"][0]["mediaType"], SIMPLESIGNING);
         assert_eq!(
