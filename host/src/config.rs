@@ -7,6 +7,7 @@ pub(crate) mod capabilities;
 pub(crate) mod check;
 mod outputs;
 mod raw;
+mod registry;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ pub use outputs::{
     WebhookUrl, index_name, secret,
 };
 pub use raw::{RawConfig, RawLimits};
+pub use registry::{RegistryConfig, RegistrySettings, TrustLevel, TrustSettings};
 
 /// Where EDDA data comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +151,8 @@ pub struct Config {
     pub accounts: Vec<Account>,
     /// Where each run's Prometheus metrics go, when `[metrics]` is set.
     pub metrics: Option<MetricsSettings>,
+    /// Trust, registries and sources of pulled rules, and the lock beside the config file.
+    pub registry: RegistryConfig,
 }
 
 /// Settings given on the command line, which win over the file.
@@ -159,6 +163,9 @@ pub struct Overrides {
     pub store_until: bool,
     pub rules_dir: Option<PathBuf>,
 }
+
+/// The lock of pulled rules, beside the config file.
+pub const LOCK_FILE: &str = "reddalert.lock";
 
 pub const DEFAULT_EDDA: &str = "http://localhost:8080/edda";
 
@@ -269,6 +276,13 @@ impl Config {
                 .with_context(|| format!("invalid key `limits.rule.{name}`"))?;
             rule_limits.insert(name.clone(), l);
         }
+        let registry = registry::parse(
+            raw.trust.take(),
+            raw.registry.take(),
+            std::mem::take(&mut raw.source),
+            base.join(LOCK_FILE),
+            &resolve,
+        )?;
         for (name, section) in &raw.plugin {
             ensure!(
                 section.is_object(),
@@ -314,6 +328,7 @@ impl Config {
             pins: parse_pins(raw.pin)?,
             accounts,
             metrics,
+            registry,
         })
     }
 

@@ -166,6 +166,20 @@ impl Engine {
         })
     }
 
+    /// The names `module` imports and exports, as a registry artifact's config lists them.
+    pub fn world(&self, module: &Module) -> (Vec<String>, Vec<String>) {
+        let ty = module.pre.instance_pre().component().component_type();
+        let imports = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        let exports = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        (imports, exports)
+    }
+
     /// Finds the `reddalert:rules/guest@X` export and checks X against ours before anything
     /// is instantiated, so that a module built for another contract gets a clear message.
     fn check_exports(&self, component: &Component) -> Result<String, String> {

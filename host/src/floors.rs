@@ -24,6 +24,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("status", 3),
     ("store", 3),
     ("cli", 3),
+    ("registry", 3),
     ("window", 4),
     ("services", 4),
     ("rules", 5),
@@ -31,6 +32,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("serve", 6),
     ("listing", 6),
     ("authoring", 6),
+    ("pull", 6),
     ("fuzzing", 7),
     ("app", 7),
 ];

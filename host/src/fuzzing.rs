@@ -2,8 +2,8 @@
 //! replays their corpus on every `cargo test` (stable), so a regression is caught without
 //! nightly. One function per parser of untrusted input: the config (TOML and the original
 //! JSON), the status file (ours and the original's), EDDA bodies through the client's checks,
-//! what a guest returns through the contract's decoding, and the text formats fed hostile
-//! alerts. Each takes arbitrary bytes and must neither panic nor break the invariant it
+//! what a guest returns through the contract's decoding, the text formats fed hostile
+//! alerts, and what a registry or a lock file hands `pull` and a run. Each takes arbitrary bytes and must neither panic nor break the invariant it
 //! asserts. Not an API: nothing else calls these.
 
 use std::path::Path;
@@ -20,7 +20,7 @@ use crate::status::Status;
 pub type Target = fn(&[u8]);
 
 /// The targets, by the name of their corpus directory under `fuzz/corpus/`.
-pub const TARGETS: [(&str, Target); 7] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("config", config),
     ("status", status),
     ("edda_body", edda_body),
@@ -28,6 +28,7 @@ pub const TARGETS: [(&str, Target); 7] = [
     ("guest_output", guest_output),
     ("guest_info", guest_info),
     ("text_formats", text_formats),
+    ("registry", registry),
 ];
 
 /// A config file: the first byte picks the original JSON shape or TOML.
@@ -246,6 +247,59 @@ pub fn text_formats(data: &[u8]) {
     }
     let _ = outputs::bulk_body(&[&alert], "reddalert-%Y.%m.%d");
 }
+
+/// What a registry or a lock file hands the host: the first byte picks a lock file, a module
+/// manifest or a cosign signature (payload, then signature, split at `\0`) checked against a
+/// fixed key. What a lock accepts saves and reads back the same; a manifest that passes has
+/// one layer within the limit; a signature never verifies with a key that did not make it.
+pub fn registry(data: &[u8]) {
+    use crate::registry::fuzzing::{Lockfile, Manifest, PublicKey, Signature, check};
+    let Some((first, rest)) = data.split_first() else {
+        return;
+    };
+    match first % 3 {
+        0 => {
+            let Ok(text) = std::str::from_utf8(rest) else {
+                return;
+            };
+            if let Ok(lock) = Lockfile::parse(text) {
+                let saved = serde_json::to_string_pretty(&lock).expect("a lock serialises");
+                assert_eq!(Lockfile::parse(&saved).expect("a saved lock parses"), lock);
+            }
+        }
+        1 => {
+            if let Ok(layer) = Manifest::parse(rest).and_then(|m| m.module_layer(1 << 20).cloned())
+            {
+                assert!(layer.size <= 1 << 20);
+            }
+        }
+        _ => {
+            use base64::Engine as _;
+            let (payload, signature) = rest
+                .iter()
+                .position(|&b| b == 0)
+                .map_or((rest, &[][..]), |at| (&rest[..at], &rest[at + 1..]));
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let signature = Signature {
+                payload: b64.encode(payload),
+                signature: b64.encode(signature),
+            };
+            let key = PublicKey::from_pem(FUZZ_KEY.as_bytes()).expect("the fuzz key");
+            let digest = format!("sha256:{}", "0".repeat(64));
+            assert!(
+                check(&signature, &digest, &[key]).is_err(),
+                "nobody has this key's private half"
+            );
+        }
+    }
+}
+
+/// A P-256 public key whose private half was thrown away.
+const FUZZ_KEY: &str = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEG0hC2MmAeJkrTtxJYYd5uK9B3wi/
+PgMIWDjsONWtrWIPqQ6rMsMk9cnMR5ECUMSX9sLG6en8gXamwg4sSmgdZA==
+-----END PUBLIC KEY-----
+";
 
 #[cfg(test)]
 mod tests {

@@ -9,10 +9,12 @@
 //! included, with no runtime module under it. Above config the parts that do one thing each:
 //! `engine` (the only module that names wasmtime), `edda` (EDDA over HTTP, snapshot files or a
 //! store, read through the `edda-engine` crate), `store` (the store's writer, for the crawl),
-//! `capabilities`, `outputs`, `metrics`, `status` and `cli`; then `window` and `services` (what
-//! a rule may call while it runs); then `rules` (finding and loading the modules); then the
-//! commands (`run`, `listing`, `authoring`, `serve` for `serve-edda`); and on top `app`, the
-//! dispatch that nothing imports but `main`, and `fuzzing`, the fuzz targets' entry points.
+//! `capabilities`, `outputs`, `metrics`, `status`, `cli` and `registry` (OCI pull and push,
+//! cosign signatures, the lock, and the offline checks of a module before it is compiled);
+//! then `window` and `services` (what a rule may call while it runs); then `rules` (finding,
+//! verifying and loading the modules); then the commands (`run`, `listing`, `authoring`,
+//! `pull`, `serve` for `serve-edda`); and on top `app`, the dispatch that nothing imports but
+//! `main`, and `fuzzing`, the fuzz targets' entry points.
 
 pub(crate) mod alert;
 pub mod app;
@@ -33,6 +35,8 @@ pub(crate) mod oslock;
 pub(crate) mod outcome;
 pub(crate) mod outputs;
 pub(crate) mod pool;
+pub(crate) mod pull;
+pub(crate) mod registry;
 pub mod report;
 pub(crate) mod rules;
 pub(crate) mod run;

@@ -1,9 +1,11 @@
 //! `reddalert rules`: what is installed and how each rule stands. Per rule: name, version,
 //! description, interface, module file, sha256 and pin, queries and capabilities with their
 //! grants, and (from the status file, when there is one) its health and where its next window
-//! starts, so a rule that is behind after failures is plain to see. Modules that failed to
-//! load and pins that match no module are listed too, and the stores the config reads, with
-//! each collection's last crawl ([`stores`]).
+//! starts, so a rule that is behind after failures is plain to see. A pulled rule shows its
+//! source, manifest digest and the configured keys that signed it. Modules that failed to
+//! load or that the trust checks refused, pins that match no module and lock entries without
+//! one are listed too, and the stores the config reads, with each collection's last crawl
+//! ([`stores`]).
 
 mod stores;
 
@@ -40,6 +42,11 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
                 "sha256": r.module.sha256,
                 "pin": pin.label(),
                 "pinned_sha256": config.pins.get(&r.info.name),
+                "source": r.provenance.as_ref().map(|p| json!({
+                    "reference": p.reference,
+                    "manifest_digest": p.manifest_digest,
+                    "signers": p.signers,
+                })),
                 "status": status.as_ref().map(|s| standing(s, &r.info.name, config.store_until)),
             })
         })
@@ -56,12 +63,31 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
         .map(|b| json!({"path": b.path, "sha256": b.sha256, "error": b.error}))
         .collect();
     let stores = stores::describe(config);
+    let refused: Vec<Value> = installed
+        .refused
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.name,
+                "path": r.path,
+                "sha256": r.sha256,
+                "reason": r.reason,
+                "status": match (&status, &r.name) {
+                    (Some(s), Some(name)) => Some(standing(s, name, config.store_until)),
+                    _ => None,
+                },
+            })
+        })
+        .collect();
     let (hits, misses) = engine.cache_stats();
     tracing::debug!(hits, misses, "compilation cache");
     if json {
         let doc = json!({
             "rules": rules,
             "unloadable": broken,
+            "refused": refused,
+            "locked_without_module": installed.locked_missing,
+            "trust": config.registry.trust.require.name(),
             "pins_without_module": unused_pins,
             "stores": stores,
             "compilation_cache": {"dir": config.cache_dir, "hits": hits, "misses": misses},
@@ -84,6 +110,14 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
             Pin::Matches => println!("    pin        matches"),
             Pin::Mismatch(pinned) => {
                 println!("    pin        MISMATCH: pinned {pinned}; this rule is refused")
+            }
+        }
+        if let Some(p) = &r.provenance {
+            println!("    source     {}", p.reference);
+            println!("    manifest   {}", p.manifest_digest);
+            match p.signers.as_slice() {
+                [] => println!("    signed by  nobody (trust.min_signers is 0)"),
+                signers => println!("    signed by  {}", signers.join(", ")),
             }
         }
         if let Some(status) = &status {
@@ -115,6 +149,18 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
             b.sha256,
             b.error
         );
+    }
+    for r in &installed.refused {
+        println!(
+            "(refused) {}\n    module     {}\n    sha256     {}\n    reason     {}",
+            r.what(),
+            r.path.display(),
+            r.sha256,
+            r.reason
+        );
+    }
+    for name in &installed.locked_missing {
+        println!("(locked, not installed) {name}");
     }
     for (name, sha256) in unused_pins {
         println!("(pinned, not installed) {name}\n    pin        {sha256}");

@@ -1,5 +1,5 @@
 //! How a command ended when it was not fatal: the alerts raised and what failed along the
-//! way, each failure with its kind (a rule, a module that did not load, an output that did not
+//! way, each failure with its kind (a rule, a module that did not load or was refused, an output that did not
 //! take its alerts, alerts dropped past the waiting cap, a whole account), so the exit code,
 //! the log and the metrics all read the same list.
 
@@ -14,6 +14,9 @@ pub enum FailureKind {
     Rule,
     /// A rule module could not be loaded.
     Module,
+    /// A rule module was refused by the trust checks (its lock entry, signatures or pin do not
+    /// hold); it was not compiled, and its state and window are kept.
+    Refused,
     /// An output did not take some alerts; they wait for the next run.
     Output,
     /// Alerts past `max_waiting_alerts` were moved to the dead-letter file.
@@ -24,9 +27,10 @@ pub enum FailureKind {
 
 impl FailureKind {
     /// Every kind, for metrics that list each one (at 0 when nothing of it failed).
-    pub const ALL: [FailureKind; 5] = [
+    pub const ALL: [FailureKind; 6] = [
         FailureKind::Rule,
         FailureKind::Module,
+        FailureKind::Refused,
         FailureKind::Output,
         FailureKind::Dropped,
         FailureKind::Account,
@@ -36,6 +40,7 @@ impl FailureKind {
         match self {
             FailureKind::Rule => "rule",
             FailureKind::Module => "module",
+            FailureKind::Refused => "refused",
             FailureKind::Output => "output",
             FailureKind::Dropped => "dropped",
             FailureKind::Account => "account",

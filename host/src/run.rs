@@ -65,6 +65,20 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
             ));
         }
     }
+    // A refused module fails alone, named with the reason; one without a lock entry has no
+    // rule name, so it is named by its file.
+    for refused in installed.refused_in(&args.rules) {
+        let what = refused.what();
+        tracing::error!(rule = %what, module = %refused.path.display(), "refused: {}; it did not run, its state and window are kept", refused.reason);
+        crate::report::rule_failed(&what, &refused.reason);
+        if refused.name.is_none() {
+            outcome.failures.push(Failure::new(
+                FailureKind::Refused,
+                what,
+                refused.reason.clone(),
+            ));
+        }
+    }
     if selected.is_empty() {
         tracing::warn!(dir = %config.rules_dir.display(), "no rules to run");
     }

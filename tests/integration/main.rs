@@ -1,6 +1,7 @@
 //! Integration tests of the reddalert binary against a fake EDDA on loopback, with rules
 //! built from source to wasm. One test binary, so that wasmtime is linked once.
 
+mod registry_support;
 mod support;
 
 mod accounts;
@@ -21,6 +22,8 @@ mod metrics;
 mod ocsf;
 mod pinning;
 mod python_rule;
+mod registry;
+mod registry_trust;
 mod rules_chef;
 mod rules_e2e;
 mod rules_s3acl;

@@ -7,6 +7,7 @@ pub mod moto;
 pub mod ocsf;
 pub mod prometheus;
 pub mod python;
+pub mod registry;
 pub mod sentry;
 pub mod smtp;
 pub mod web;

@@ -48,6 +48,7 @@ pub fn run(args: &TestRuleArgs, config: Option<&Config>) -> Result<Outcome> {
         path: args.module.clone(),
         module,
         info,
+        provenance: None,
     };
     if let Some(config) = config {
         apply_pin(&mut rule, &config.pins);

@@ -85,6 +85,13 @@ pub struct RawConfig {
     /// in JSON. None: the single account of `edda`.
     #[serde(default)]
     pub account: Vec<super::accounts::RawAccount>,
+    /// What a module must show before it is loaded (`[trust]`: a pin, a lock entry, signers).
+    pub trust: Option<super::registry::RawTrust>,
+    /// How `pull` and `push` reach OCI registries (`[registry]`).
+    pub registry: Option<super::registry::RawRegistry>,
+    /// Each pulled rule's OCI reference, by rule name: `[source] elbs = "host/repo:tag"`.
+    #[serde(default)]
+    pub source: BTreeMap<String, String>,
 }
 
 /// Guest call limits; every field optional so that overrides name only what they change.

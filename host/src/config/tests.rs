@@ -26,6 +26,38 @@ fn the_shipped_toml_template_parses_with_every_key() {
         config.rule_sections["secgroups"]["whitelisted_entries"]["sg-0a1b2c3d (web)"]["8080"][0],
         "192.0.2.0/24"
     );
+    assert_eq!(config.registry.trust.require, TrustLevel::Off);
+    assert_eq!(config.registry.trust.min_signers, 1);
+    assert_eq!(config.registry.registry.max_module_bytes, 64 << 20);
+    assert!(config.registry.lock_file.ends_with("etc/reddalert.lock"));
+}
+
+#[test]
+fn the_templates_registry_examples_parse_when_uncommented() {
+    let text = std::fs::read_to_string(etc("reddalert.example.toml")).unwrap();
+    let start = text.find("# [trust.keys]").expect("a keys example");
+    let end = text
+        .find("# Several AWS accounts")
+        .expect("the accounts example");
+    let uncommented: String = text[start..end]
+        .lines()
+        .filter(|l| {
+            l.starts_with('[') || l.starts_with("# [") || l.starts_with("# ") && l.contains(" = ")
+        })
+        .map(|l| l.trim_start_matches("# "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let config = load_text("t.toml", &uncommented).unwrap();
+    assert!(config.registry.trust.keys["acme"].ends_with("keys/acme.pub"));
+    assert_eq!(
+        config.registry.sources["elbs"],
+        "registry.example.com/acme/reddalert-elbs:1.4.0"
+    );
+    assert!(config.registry.registry.ca_file.is_some());
+    assert_eq!(
+        config.registry.registry.auth["registry.example.com"].password_env,
+        "REDDALERT_REGISTRY_TOKEN"
+    );
 }
 
 #[test]

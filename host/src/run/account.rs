@@ -127,6 +127,7 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
         keep_windows_of_rules_not_run(&mut status, shared.installed);
     }
     let mut failures = Vec::new();
+    record_refused(&mut status, shared, target.account.as_ref(), &mut failures);
     let mut raised = Vec::new();
     let alerts = record_results(
         &mut status,
@@ -182,6 +183,7 @@ fn keep_windows_of_rules_not_run(status: &mut Status, installed: &Installed) {
         .keys()
         .cloned()
         .chain(installed.names())
+        .chain(installed.refused.iter().filter_map(|r| r.name.clone()))
         .collect();
     for name in names {
         let since = status.since_of(&name);
@@ -191,6 +193,31 @@ fn keep_windows_of_rules_not_run(status: &mut Status, installed: &Installed) {
             .or_default()
             .since
             .get_or_insert(since);
+    }
+}
+
+/// Files each refused rule that has a name as failed: its state and the start of its window
+/// stay, its failures count up, its last error says why it was refused.
+fn record_refused(
+    status: &mut Status,
+    shared: &Shared,
+    account: Option<&AccountTag>,
+    failures: &mut Vec<Failure>,
+) {
+    for refused in shared.installed.refused_in(&shared.args.rules) {
+        let Some(name) = &refused.name else { continue };
+        let entry = status.rules.entry(name.clone()).or_default();
+        entry.consecutive_failures += 1;
+        entry.last_error = Some(format!("refused: {}", refused.reason));
+        let what = match account {
+            Some(account) => format!("{name} in account {}", account.name),
+            None => name.clone(),
+        };
+        failures.push(Failure::new(
+            FailureKind::Refused,
+            what,
+            refused.reason.clone(),
+        ));
     }
 }
 
