@@ -24,6 +24,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("cli", 3),
     ("window", 4),
     ("services", 4),
+    ("crawl", 4),
     ("rules", 5),
     ("run", 6),
     ("listing", 6),

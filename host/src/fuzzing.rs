@@ -2,9 +2,9 @@
 //! replays their corpus on every `cargo test` (stable), so a regression is caught without
 //! nightly. One function per parser of untrusted input: the config (TOML and the original
 //! JSON), the status file (ours and the original's), EDDA bodies through the client's checks,
-//! what a guest returns through the contract's decoding, and the text formats fed hostile
-//! alerts. Each takes arbitrary bytes and must neither panic nor break the invariant it
-//! asserts. Not an API: nothing else calls these.
+//! what a guest returns through the contract's decoding, the text formats fed hostile
+//! alerts, and AWS's answers through the crawl. Each takes arbitrary bytes and must neither
+//! panic nor break the invariant it asserts. Not an API: nothing else calls these.
 
 use std::path::Path;
 
@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::alert::AlertRecord;
 use crate::config::{Config, Overrides, StdoutFormat};
 use crate::contract::{MAX_JSON_DEPTH, Query, Window, json_depth};
+use crate::crawl::{self, Api, Collection, Service};
 use crate::outputs::{self, RunInfo};
 use crate::status::Status;
 
@@ -20,13 +21,14 @@ use crate::status::Status;
 pub type Target = fn(&[u8]);
 
 /// The targets, by the name of their corpus directory under `fuzz/corpus/`.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("config", config),
     ("status", status),
     ("edda_body", edda_body),
     ("guest_output", guest_output),
     ("guest_info", guest_info),
     ("text_formats", text_formats),
+    ("aws_answer", aws_answer),
 ];
 
 /// A config file: the first byte picks the original JSON shape or TOML.
@@ -85,6 +87,43 @@ pub fn edda_body(data: &[u8]) {
 
 /// A key list with a nested list, as `edda_body` applies it.
 const SELECTED: &str = "view/instances;_expand:(instanceId,tags,state:(name),n)";
+
+/// AWS's answer to every call of a crawl, the same bytes each time: each collection is read
+/// or fails with an error, never a panic or an endless walk over pages, and what is read has an
+/// id and an object for every document.
+pub fn aws_answer(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    struct Same<'a>(&'a str);
+    impl Api for Same<'_> {
+        fn query(
+            &self,
+            _: Service,
+            _: &str,
+            _: &str,
+            _: &[(&str, String)],
+        ) -> anyhow::Result<String> {
+            Ok(self.0.to_owned())
+        }
+        fn rest_get(
+            &self,
+            _: Service,
+            _: &str,
+            _: &str,
+            _: &[(&str, String)],
+        ) -> anyhow::Result<String> {
+            Ok(self.0.to_owned())
+        }
+    }
+    let regions = ["us-east-1".to_owned()];
+    for (_, read) in crawl::read_account(&Same(text), &regions, &Collection::ALL) {
+        for document in read.into_iter().flatten() {
+            assert!(!document.id.is_empty());
+            assert!(document.data.is_object());
+        }
+    }
+}
 
 /// What a rule returns: the bytes split into alerts (id, details) and a state at `\0`s.
 /// Whatever is accepted is JSON no deeper than the limit, so the status file reads it back.

@@ -8,7 +8,8 @@
 //! `config`, data only: every setting validated, capability and output settings included,
 //! with no runtime module under it. Above config the parts that do one thing each: `engine`
 //! (the only module that names wasmtime), `edda`, `capabilities`, `outputs`, `metrics`,
-//! `status` and `cli`; then `window` and `services` (what a rule may call while it runs);
+//! `status` and `cli`; then `window` and `services` (what a rule may call while it runs), and
+//! `crawl` (reading an AWS account into EDDA's documents);
 //! then `rules` (finding and loading the modules); then the commands (`run`, `listing`,
 //! `authoring`, and `fuzzing` for the fuzz targets); and on top `app`, the dispatch that
 //! nothing imports but `main`.
@@ -20,6 +21,7 @@ pub(crate) mod capabilities;
 pub mod cli;
 pub(crate) mod config;
 pub(crate) mod contract;
+pub(crate) mod crawl;
 pub(crate) mod edda;
 pub(crate) mod engine;
 #[doc(hidden)]

@@ -1,3 +1,4 @@
+pub mod aws_account;
 pub mod chef;
 pub mod edda;
 pub mod elasticsearch;
