@@ -69,5 +69,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Some(Command::Snapshot(args)) => {
             crate::authoring::snapshot::run(&load(&configfile, args.edda.as_ref())?, args)
         }
+        Some(Command::ServeEdda(args)) => {
+            crate::serve::run(args)?;
+            Ok(Outcome::default())
+        }
     }
 }

@@ -142,6 +142,29 @@ pub enum Command {
     /// Save the EDDA responses the rules read in a run (declared queries and the ones they
     /// make at run time) as snapshot files, for test-rule and `edda = "dir:<DIR>"`.
     Snapshot(SnapshotArgs),
+    /// Serve a store `reddalert crawl` writes, read-only, over EDDA's HTTP API
+    /// (`/edda/api/v2/...`), for other EDDA clients.
+    ServeEdda(ServeEddaArgs),
+}
+
+/// `reddalert serve-edda`.
+#[derive(Debug, Args)]
+pub struct ServeEddaArgs {
+    /// The store file (`edda = "store:<path>"` in a config).
+    #[arg(long, value_name = "PATH")]
+    pub store: PathBuf,
+
+    /// Address to listen on; loopback unless another is given.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    /// Requests answered at once; more wait for a free thread.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: u16,
+
+    /// Answer a collection last crawled longer ago than this with a 503 (0: never).
+    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    pub max_staleness_minutes: u64,
 }
 
 /// `reddalert new-rule`.

@@ -33,6 +33,8 @@ pub enum EddaSource {
     Http(String),
     /// A directory of snapshot files, one per query (the demo account, offline tests).
     Snapshot(PathBuf),
+    /// The SQLite store `reddalert crawl` writes (`store:<path>`).
+    Store(PathBuf),
 }
 
 /// The outputs alerts can go to.
@@ -383,9 +385,17 @@ fn parse_edda(value: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Result<EddaSour
     if let Some(dir) = value.strip_prefix("dir:") {
         return Ok(EddaSource::Snapshot(resolve(dir)));
     }
+    if let Some(store) = value.strip_prefix("store:") {
+        ensure!(
+            !store.is_empty(),
+            "invalid key `edda`: `store:` needs the path of the store file (store:<path>)"
+        );
+        return Ok(EddaSource::Store(resolve(store)));
+    }
     ensure!(
         value.starts_with("http://") || value.starts_with("https://"),
-        "invalid key `edda`: {value:?} is neither an http(s) URL nor `dir:<snapshot directory>`"
+        "invalid key `edda`: {value:?} is neither an http(s) URL, `dir:<snapshot directory>` \
+         nor `store:<store file>`"
     );
     Ok(EddaSource::Http(value.trim_end_matches('/').to_owned()))
 }

@@ -3,9 +3,9 @@
 //! validity check). Failures are classified so the run can decide: an unreachable EDDA is
 //! fatal, while an HTTP error or a bad body fails only the rules that needed that query.
 
-pub(crate) mod projection;
 mod query;
 pub mod snapshot;
+mod store;
 
 use std::collections::HashMap;
 use std::io::Read as _;
@@ -19,7 +19,9 @@ use serde::de::IgnoredAny;
 
 use crate::config::EddaSource;
 use crate::contract::{Query, Window};
+pub(crate) use edda_engine::projection;
 pub use query::{InvalidQuery, request_path, validate};
+pub(crate) use store::{DEFAULT_MAX_STALENESS, StoreReader};
 
 /// Why one EDDA request failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -49,6 +51,8 @@ pub enum EddaError {
     Snapshot { path: PathBuf, reason: String },
     #[error("the rule's deadline passed while it waited for EDDA ({url})")]
     Deadline { url: String },
+    #[error("failed to read the EDDA store {}: {reason}", path.display())]
+    Store { path: PathBuf, reason: String },
 }
 
 impl EddaError {
@@ -76,6 +80,8 @@ pub struct EddaClient {
     timeout: Duration,
     max_response_bytes: u64,
     cache: Mutex<HashMap<String, Arc<std::sync::OnceLock<Cached>>>>,
+    /// The store read when the source is one (`EddaClient::open`).
+    store: Option<StoreReader>,
     recorder: Option<Mutex<Vec<(Query, Cached)>>>,
     /// Requests made and bytes of the bodies received, for the run's metrics.
     requests: AtomicU64,
@@ -91,10 +97,37 @@ impl EddaClient {
             timeout,
             max_response_bytes,
             cache: Mutex::new(HashMap::new()),
+            store: None,
             recorder: None,
             requests: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
         }
+    }
+
+    /// A client for any source: a store is opened now, as of its clock (a store that cannot
+    /// be opened is an error, as an unreachable EDDA), with collections crawled longer than
+    /// `max_staleness` before `now_ms` refused.
+    pub(crate) fn open(
+        source: EddaSource,
+        timeout: Duration,
+        max_response_bytes: u64,
+        now_ms: u64,
+        max_staleness: Duration,
+    ) -> anyhow::Result<EddaClient> {
+        let store = match &source {
+            EddaSource::Store(path) => Some(StoreReader::open(path, now_ms, max_staleness)?),
+            _ => None,
+        };
+        Ok(EddaClient {
+            store,
+            ..EddaClient::new(source, timeout, max_response_bytes)
+        })
+    }
+
+    /// The latest `until` this client can answer for: a store's clock (its last commit) when
+    /// the source is a store, none otherwise.
+    pub(crate) fn until_limit(&self) -> Option<u64> {
+        self.store.as_ref().map(|s| s.clock_ms().unwrap_or(0))
     }
 
     /// Keeps every distinct response (and failure) from now on, for `snapshot`.
@@ -117,6 +150,7 @@ impl EddaClient {
             EddaSource::Http(base) if base.ends_with("/api") => format!("{base}/v2/"),
             EddaSource::Http(base) => format!("{base}/api/v2/"),
             EddaSource::Snapshot(dir) => format!("{}/", dir.display()),
+            EddaSource::Store(path) => format!("store:{}/", path.display()),
         }
     }
 
@@ -181,7 +215,7 @@ impl EddaClient {
     /// Fetches without the cache; `timeout`, when given, replaces the client's own.
     fn fetch_uncached(&self, query: &Query, path: &str, timeout: Option<Duration>) -> Cached {
         if self.recorder.is_some()
-            && matches!(self.source, EddaSource::Http(_))
+            && matches!(self.source, EddaSource::Http(_) | EddaSource::Store(_))
             && let Some((base, selector)) = projection::applicable(path)
         {
             // `snapshot` saves whole documents, whatever key list a rule selects: the query is
@@ -202,6 +236,7 @@ impl EddaClient {
         let body = match &self.source {
             EddaSource::Http(_) => self.fetch_http(path, query, timeout),
             EddaSource::Snapshot(dir) => fetch_snapshot(dir, query),
+            EddaSource::Store(store_path) => self.fetch_store(store_path, path, query),
         };
         self.requests.fetch_add(1, Ordering::Relaxed);
         if let Ok(b) = &body {
@@ -221,6 +256,22 @@ impl EddaClient {
             recorded.push((query.clone(), body.clone()));
         }
         body
+    }
+
+    fn fetch_store(&self, store_path: &std::path::Path, path: &str, query: &Query) -> Cached {
+        let url = format!("{}{path}", self.api_root());
+        let Some(store) = &self.store else {
+            return Err(EddaError::Store {
+                path: store_path.to_owned(),
+                reason: "the store was not opened (EddaClient::open)".into(),
+            });
+        };
+        let text = store.fetch(&url, path)?;
+        // The engine writes JSON: only a window's id listing needs the client's de-duplication.
+        if query.window {
+            return check_body(&url, text, query);
+        }
+        Ok(text.into())
     }
 
     fn fetch_http(&self, path: &str, query: &Query, timeout: Option<Duration>) -> Cached {

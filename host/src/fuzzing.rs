@@ -21,10 +21,11 @@ use crate::status::Status;
 pub type Target = fn(&[u8]);
 
 /// The targets, by the name of their corpus directory under `fuzz/corpus/`.
-pub const TARGETS: [(&str, Target); 7] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("config", config),
     ("status", status),
     ("edda_body", edda_body),
+    ("serve_request", serve_request),
     ("guest_output", guest_output),
     ("guest_info", guest_info),
     ("text_formats", text_formats),
@@ -84,6 +85,70 @@ pub fn edda_body(data: &[u8]) {
         serde_json::from_str::<serde::de::IgnoredAny>(&selected).expect("a selection is JSON");
     }
 }
+
+/// What `serve-edda` reads from the network: a request head, parsed, then answered by the
+/// engine over a small store. A request is refused or answered, never a panic; a JSON answer is
+/// JSON; and answering from stored text gives the bytes of answering from built values.
+pub fn serve_request(data: &[u8]) {
+    let Ok(request) = crate::serve::http::parse_head(data) else {
+        return;
+    };
+    let target = crate::serve::http::api_target(&request.target);
+    let store = &*FUZZ_STORE;
+    let reply = edda_engine::handle(store, &request.method, &target);
+    if reply.status == 200 && reply.content_type == "application/json" && !reply.body.is_empty() {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&reply.body)
+            .expect("a JSON answer is JSON");
+    }
+    if let Some(path) = target
+        .strip_prefix("/edda/api/v2/")
+        .filter(|p| !p.is_empty())
+        && request.method == "GET"
+    {
+        let path = path.split('?').next().unwrap_or_default();
+        let from_values = edda_engine::route::answer_from_values(store, path);
+        assert_eq!(
+            (reply.status, &reply.body),
+            (from_values.status, &from_values.body),
+            "stored text and built values answer {path:?} differently"
+        );
+    }
+}
+
+/// Two collections with history, ids, nested lists, nulls and dates: enough for every branch
+/// of the engine a request can reach.
+static FUZZ_STORE: std::sync::LazyLock<edda_engine::Store> = std::sync::LazyLock::new(|| {
+    let mut store = edda_engine::Store::new();
+    let rev = |id: &str, stime: i64, ltime: Option<i64>, data: Value| edda_engine::Revision {
+        id: id.into(),
+        stime,
+        ltime,
+        ctime: Some(1),
+        data,
+    };
+    let sg = |port: i64| {
+        serde_json::json!({"groupId": "sg-1", "groupName": "web", "ipPermissions": [
+            {"fromPort": port, "ipRanges": ["0.0.0.0/0"], "toPort": port}], "tags": [
+            {"key": "Name", "value": "web", "Name": "web"}], "vpcId": null})
+    };
+    store.insert("aws.securityGroups", rev("sg-1", 10, Some(20), sg(22)));
+    store.insert("aws.securityGroups", rev("sg-1", 20, None, sg(443)));
+    store.insert(
+        "us-east-1.aws.securityGroups",
+        rev(
+            "sg-2",
+            15,
+            None,
+            serde_json::json!({"groupId": "sg-2", "n": [1, [2, {"a": true}]]}),
+        ),
+    );
+    for (id, stime, ltime) in [("alice", 5, None), ("bob", 5, Some(30))] {
+        let user = serde_json::json!({"name": id, "groups": ["dev"], "accessKeys": [],
+            "attributes": {"createDate": 1_514_764_800_000_i64, "arn": null}});
+        store.insert("aws.iamUsers", rev(id, stime, ltime, user));
+    }
+    store
+});
 
 /// A key list with a nested list, as `edda_body` applies it.
 const SELECTED: &str = "view/instances;_expand:(instanceId,tags,state:(name),n)";

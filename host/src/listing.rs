@@ -2,7 +2,10 @@
 //! description, interface, module file, sha256 and pin, queries and capabilities with their
 //! grants, and (from the status file, when there is one) its health and where its next window
 //! starts, so a rule that is behind after failures is plain to see. Modules that failed to
-//! load and pins that match no module are listed too.
+//! load and pins that match no module are listed too, and the stores the config reads, with
+//! each collection's last crawl ([`stores`]).
+
+mod stores;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -52,6 +55,7 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
         .iter()
         .map(|b| json!({"path": b.path, "sha256": b.sha256, "error": b.error}))
         .collect();
+    let stores = stores::describe(config);
     let (hits, misses) = engine.cache_stats();
     tracing::debug!(hits, misses, "compilation cache");
     if json {
@@ -59,6 +63,7 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
             "rules": rules,
             "unloadable": broken,
             "pins_without_module": unused_pins,
+            "stores": stores,
             "compilation_cache": {"dir": config.cache_dir, "hits": hits, "misses": misses},
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -114,6 +119,7 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
     for (name, sha256) in unused_pins {
         println!("(pinned, not installed) {name}\n    pin        {sha256}");
     }
+    stores::print(&stores);
     Ok(())
 }
 

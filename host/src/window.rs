@@ -74,6 +74,21 @@ impl RunWindows {
         })
     }
 
+    /// The same windows ending at `limit` at the latest: the instant a store answers as of.
+    pub fn clamp_until(self, limit: u64) -> RunWindows {
+        if self.until > limit {
+            tracing::info!(
+                until = self.until,
+                store_clock = limit,
+                "until clamped to the store's last commit"
+            );
+        }
+        RunWindows {
+            until: self.until.min(limit),
+            ..self
+        }
+    }
+
     /// The run's `until`, shared by every rule.
     pub fn until(&self) -> u64 {
         self.until

@@ -29,6 +29,7 @@ mod runs;
 mod sentry;
 mod snapshot_replay;
 mod status_file;
+mod store;
 mod webhook_jsonl;
 mod windows;
 mod wit_contract;

@@ -51,7 +51,27 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
         Some(path) => Status::load(path)?,
         None => Status::default(),
     };
-    let window = crate::window::for_run(config, args.since, args.until, &status, now_ms())?;
+    let started_ms = now_ms();
+    let edda = Arc::new(
+        EddaClient::open(
+            config.edda.clone(),
+            config.edda_timeout,
+            config.edda_max_response_bytes,
+            started_ms,
+            crate::edda::DEFAULT_MAX_STALENESS,
+        )?
+        .recording(),
+    );
+    let mut window = crate::window::for_run(config, args.since, args.until, &status, started_ms)?;
+    if let Some(limit) = edda.until_limit() {
+        // As a run does: a store answers as of its last commit.
+        window.until_ms = window.until_ms.min(limit);
+        ensure!(
+            window.since_ms <= window.until_ms,
+            "the window starts ({}) after the store's last commit ({limit}): nothing to capture",
+            window.since_ms
+        );
+    }
     let engine = crate::rules::engine_for(config)?;
     let installed = Installed::load(&engine, config)?;
     let selected = installed.select(&args.rules)?;
@@ -65,14 +85,6 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
             ));
         }
     }
-    let edda = Arc::new(
-        EddaClient::new(
-            config.edda.clone(),
-            config.edda_timeout,
-            config.edda_max_response_bytes,
-        )
-        .recording(),
-    );
 
     // The declared queries first, as a run prefetches them: an unreachable EDDA stops here.
     let mut declared: Vec<&Query> = Vec::new();
@@ -158,6 +170,7 @@ fn save(
         edda: match &config.edda {
             EddaSource::Http(url) => url.clone(),
             EddaSource::Snapshot(dir) => format!("dir:{}", dir.display()),
+            EddaSource::Store(path) => format!("store:{}", path.display()),
         },
         rules: rules.iter().map(|r| r.info.name.clone()).collect(),
         files,

@@ -84,7 +84,19 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
             }
         }
     }
-    let windows = RunWindows::new(config, args.since, args.until, shared.started_ms)?;
+    let edda = Arc::new(EddaClient::open(
+        config.edda.clone(),
+        config.edda_timeout,
+        config.edda_max_response_bytes,
+        shared.started_ms,
+        crate::edda::DEFAULT_MAX_STALENESS,
+    )?);
+    let mut windows = RunWindows::new(config, args.since, args.until, shared.started_ms)?;
+    if let Some(limit) = edda.until_limit() {
+        // A store answers as of its last commit: a later `until` could skip a change that
+        // commits meanwhile with an earlier time.
+        windows = windows.clamp_until(limit);
+    }
 
     // A rule that has read up to this run's `until` already has nothing to read: it is not
     // run, and keeps its state and its start.
@@ -99,11 +111,6 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
             }
         })
         .unzip();
-    let edda = Arc::new(EddaClient::new(
-        config.edda.clone(),
-        config.edda_timeout,
-        config.edda_max_response_bytes,
-    ));
     let prefetched = prefetch(&edda, &selected, &rule_windows)?;
     let results = evaluate_all(
         shared.engine,

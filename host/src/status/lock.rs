@@ -5,9 +5,9 @@
 //! reported and locked in place (an OS lock works on a directory too), unless the process
 //! named in it is still running on this host, which counts as a held lock.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 
@@ -21,38 +21,22 @@ impl StatusLock {
     /// Takes the lock, waiting up to `wait` (the original waited 3 s) for another run.
     /// `status_path` should be [`super::resolve`]d, so every path to one file takes one lock.
     pub fn acquire(status_path: &Path, wait: Duration) -> Result<StatusLock> {
-        let mut name = status_path.as_os_str().to_owned();
-        name.push(".lock");
-        let path = PathBuf::from(name);
+        let path = crate::oslock::lock_path(status_path);
         let file = open(&path)?;
-        let deadline = Instant::now() + wait;
-        loop {
-            let held_by_original = original_holder(&path);
-            let attempt = match held_by_original {
-                Some(_) => Err(TryLockError::WouldBlock),
-                None => file.try_lock(),
-            };
-            match attempt {
-                Ok(()) => return Ok(StatusLock { _file: file }),
-                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(TryLockError::WouldBlock) => {
-                    let by = held_by_original.map_or_else(
-                        || "another reddalert run".to_owned(),
-                        |pid| format!("the original reddalert (pid {pid})"),
-                    );
-                    bail!(
-                        "status file {} is locked by {by} (lock {}); exiting without changes",
-                        status_path.display(),
-                        path.display()
-                    )
-                }
-                Err(TryLockError::Error(err)) => {
-                    return Err(err).with_context(|| format!("failed to lock {}", path.display()));
-                }
-            }
+        let locked = crate::oslock::lock_within(&file, wait, || original_holder(&path).is_some())
+            .with_context(|| format!("failed to lock {}", path.display()))?;
+        if locked {
+            return Ok(StatusLock { _file: file });
         }
+        let by = original_holder(&path).map_or_else(
+            || "another reddalert run".to_owned(),
+            |pid| format!("the original reddalert (pid {pid})"),
+        );
+        bail!(
+            "status file {} is locked by {by} (lock {}); exiting without changes",
+            status_path.display(),
+            path.display()
+        )
     }
 }
 

@@ -4,32 +4,28 @@
 //! headers always `@@ -a,b +c,d @@`, the whole document as context unless `_diff=N`, and no
 //! output at all for a pair whose documents are identical.
 
-use serde_json::Value;
 use similar::{Algorithm, ChangeTag, TextDiff};
 
-use super::json;
+use crate::json;
+use crate::source::Stored;
 
-/// `recs` are `_meta` envelopes, newest first; `prefix` is the collection's URI path.
+/// `recs` are revisions, newest first; `prefix` is the collection's URI path. `Err` is what
+/// EDDA throws (a 500).
 pub(crate) fn diff_records(
-    recs: &[Value],
+    recs: &[Stored],
     context: Option<i32>,
     prefix: &str,
 ) -> Result<String, String> {
     if recs.len() < 2 {
         return Err("java.lang.RuntimeException: diff requires at least 2 records".into());
     }
-    let rendered: Vec<(String, Vec<String>)> = recs
-        .iter()
-        .map(|rec| {
-            let name = format!(
-                "{prefix}/{};_pp;_at={}",
-                rec["id"].as_str().unwrap_or_default(),
-                rec["stime"]
-            );
-            let text = json::pretty(&json::pp_dates(&rec["data"], false));
-            (name, text.split('\n').map(str::to_string).collect())
-        })
-        .collect();
+    let mut rendered: Vec<(String, Vec<String>)> = Vec::with_capacity(recs.len());
+    for rec in recs {
+        let name = format!("{prefix}/{};_pp;_at={}", rec.id, rec.stime);
+        let data = rec.data.value().map_err(|err| err.to_string())?;
+        let text = json::pretty(&json::pp_dates(&data, false));
+        rendered.push((name, text.split('\n').map(str::to_string).collect()));
+    }
     let mut out = String::new();
     for pair in rendered.windows(2) {
         let ((new_name, new_lines), (old_name, old_lines)) = (&pair[0], &pair[1]);
@@ -79,10 +75,18 @@ pub(crate) fn diff_records(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::source::Doc;
+    use serde_json::{Value, json};
 
-    fn rec(stime: i64, data: Value) -> Value {
-        json!({"id": "x", "stime": stime, "data": data})
+    fn rec(stime: i64, data: Value) -> Stored {
+        Stored {
+            id: "x".into(),
+            stime,
+            ltime: None,
+            ctime: None,
+            ftime: stime,
+            data: Doc::new(&data),
+        }
     }
 
     #[test]

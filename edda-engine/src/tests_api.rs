@@ -1,30 +1,22 @@
-//! API-level tests of the fake EDDA against the `basic` fixtures: listings, time windows,
+//! API-level tests of the engine against the `basic` fixtures, from both sources: listings, time windows,
 //! single gets and their 404/410 errors, and path and argument errors. Expected values come
 //! from the reference's rules and the timeline in `fixtures/edda/basic/README.md`.
 
 use serde_json::{Value, json};
 
-use super::tests_http::{basic, get};
+use crate::test_support::{basic, get, ids};
 
 const T0: i64 = 1_514_764_800_000;
 const T1: i64 = 1_514_768_400_000;
 const T2: i64 = 1_514_772_000_000;
 const T4: i64 = 1_514_779_200_000;
 
-pub(super) fn ids(v: &Value) -> Vec<&str> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|i| i.as_str().expect("id"))
-        .collect()
-}
-
 #[test]
 fn lists_live_ids_in_cache_order() {
     let edda = basic();
     let r = get(&edda, "aws/securityGroups");
     assert_eq!(
-        (r.status, r.header("Content-Type")),
+        (r.status(), Some(r.content_type())),
         (200, Some("application/json"))
     );
     assert_eq!(r.text(), r#"["sg-0a1b2c3d","sg-0e0f1a2b","sg-0f9e8d7c"]"#);
@@ -33,7 +25,7 @@ fn lists_live_ids_in_cache_order() {
         "aws.securityGroups",
         "aws/securityGroups;_expand=true",
     ] {
-        assert_eq!(get(&edda, same).body, r.body, "{same}");
+        assert_eq!(get(&edda, same).body(), r.body(), "{same}");
     }
     assert_eq!(ids(&get(&edda, "view/instances").json()).len(), 3);
     assert_eq!(get(&edda, "aws/buckets").text(), "[]");
@@ -125,13 +117,13 @@ fn single_gets_and_their_errors() {
     let alice = get(&edda, "aws/iamUsers/alice").json();
     assert_eq!(alice["groups"], json!(["developers", "admins"]));
     let nf = get(&edda, "aws/iamUsers/dave");
-    assert_eq!(nf.status, 404);
+    assert_eq!(nf.status(), 404);
     assert_eq!(
         nf.text(),
         r#"{"code":404,"name":"NOT_FOUND","message":"record \"dave\" not found in collection aws.iamUsers"}"#
     );
     let gone = get(&edda, "aws/iamUsers/carol");
-    assert_eq!(gone.status, 410);
+    assert_eq!(gone.status(), 410);
     let msg = "record \\\"carol\\\" is no longer valid in collection aws.iamUsers. Use _at, _since or _all arguments to fetch historical records.  Last seen at 1514764800000";
     assert_eq!(
         gone.text(),
@@ -147,7 +139,7 @@ fn single_gets_and_their_errors() {
         get(&edda, &format!("aws/iamUsers/carol;_at={T1}")).json()["name"],
         "carol"
     );
-    assert_eq!(get(&edda, "aws/iamUsers/carol;_at=1").status, 404);
+    assert_eq!(get(&edda, "aws/iamUsers/carol;_at=1").status(), 404);
     let two = get(
         &edda,
         "view/instances/i-0a1b2c3d4e5f60718,i-0c3d4e5f607182930",
@@ -162,7 +154,7 @@ fn path_and_argument_errors() {
     let bad = |p: &str| {
         let r = get(&edda, p);
         (
-            r.status,
+            r.status(),
             r.json()["message"].as_str().unwrap_or_default().to_string(),
         )
     };
@@ -196,10 +188,10 @@ fn path_and_argument_errors() {
     ] {
         let r = get(&edda, p);
         assert_eq!(
-            (r.status, r.header("Content-Type")),
+            (r.status(), Some(r.content_type())),
             (500, Some("text/html")),
             "{p}"
         );
-        assert!(serde_json::from_slice::<Value>(&r.body).is_err());
+        assert!(serde_json::from_slice::<Value>(r.body()).is_err());
     }
 }

@@ -1,12 +1,12 @@
-//! API-level tests of the fake EDDA's output options against the `basic` fixtures: `_diff`,
+//! API-level tests of the engine's output options against the `basic` fixtures, from both sources: `_diff`,
 //! field selectors and select arguments (with both matching engines), `_meta`, `_pp`,
 //! `_callback`, and merged per-account collections.
 
 use serde_json::json;
 
-use super::tests_api::ids;
-use super::tests_http::{basic, get};
-use super::{FakeEdda, Revision, Store};
+use crate::test_support::Fixture;
+use crate::test_support::{basic, get, ids};
+use crate::{Revision, Store};
 
 const T0: i64 = 1_514_764_800_000;
 const T1: i64 = 1_514_768_400_000;
@@ -17,7 +17,7 @@ fn diff_needs_two_revisions() {
     let edda = basic();
     let one = get(&edda, "aws/iamUsers/alice;_diff=200");
     assert_eq!(
-        (one.status, one.json()["message"].as_str()),
+        (one.status(), one.json()["message"].as_str()),
         (
             400,
             Some("_diff requires at least 2 documents, only 1 found")
@@ -25,7 +25,7 @@ fn diff_needs_two_revisions() {
     );
     let r = get(&edda, "aws/iamUsers/alice;_all;_diff=1");
     assert_eq!(
-        (r.status, r.header("Content-Type")),
+        (r.status(), Some(r.content_type())),
         (200, Some("text/plain"))
     );
     let expected = "--- /edda/api/v2/aws/iamUsers/alice;_pp;_at=1514764800000\n\
@@ -46,8 +46,8 @@ fn diff_needs_two_revisions() {
             format!("--- /edda/api/v2/aws/securityGroups/sg-0a1b2c3d;_pp;_at={T0}")
         ]
     );
-    assert_eq!(get(&edda, "aws/iamUsers/bob;_all;_diff").status, 400);
-    assert_eq!(get(&edda, "aws/iamUsers/dave;_all;_diff").status, 500);
+    assert_eq!(get(&edda, "aws/iamUsers/bob;_all;_diff").status(), 400);
+    assert_eq!(get(&edda, "aws/iamUsers/dave;_all;_diff").status(), 500);
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn selectors_and_select_args() {
     assert_eq!(tags[0]["tags"].as_array().map(Vec::len), Some(1));
     // A regex selector on a null value is an NPE in EDDA.
     assert_eq!(
-        get(&edda, "view/instances;_expand:(publicIpAddress~/^54/)").status,
+        get(&edda, "view/instances;_expand:(publicIpAddress~/^54/)").status(),
         500
     );
     assert_eq!(get(&edda, "aws/iamUsers/alice:(name=\"bob\")").text(), "");
@@ -108,7 +108,7 @@ fn selectors_and_select_args() {
         ["sg-0a1b2c3d", "sg-0e0f1a2b"]
     );
     assert_eq!(
-        get(&edda, "aws/securityGroups;ipPermissions.ipRanges=0.0.0.0/0").status,
+        get(&edda, "aws/securityGroups;ipPermissions.ipRanges=0.0.0.0/0").status(),
         400,
         "`/` in a value"
     );
@@ -147,7 +147,7 @@ fn meta_pp_and_callback() {
     );
     let cb = get(&edda, "aws/iamUsers;_callback=handle");
     assert_eq!(
-        (cb.header("Content-Type"), cb.text().as_str()),
+        (Some(cb.content_type()), cb.text().as_str()),
         (Some("application/javascript"), r#"handle(["alice","bob"])"#)
     );
 }
@@ -171,7 +171,7 @@ fn per_account_collections_merge_under_the_root() {
             },
         );
     }
-    let edda = FakeEdda::start(store);
+    let edda = Fixture::new(store);
     assert_eq!(
         get(&edda, "aws/securityGroups").text(),
         r#"["sg-t","sg-p"]"#
@@ -184,5 +184,5 @@ fn per_account_collections_merge_under_the_root() {
         get(&edda, "prod/us-east-1/aws/securityGroups/sg-p").json()["groupId"],
         "sg-p"
     );
-    assert_eq!(get(&edda, "staging/aws/securityGroups").status, 400);
+    assert_eq!(get(&edda, "staging/aws/securityGroups").status(), 400);
 }

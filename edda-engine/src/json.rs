@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 /// Compact JSON with sorted keys, independent of serde_json's `preserve_order` feature.
-pub(crate) fn compact(v: &Value) -> String {
+pub fn compact(v: &Value) -> String {
     let mut out = String::new();
     write(&mut out, v, None);
     out

@@ -2,15 +2,19 @@
 //! `/edda/api/v2/` from the raw target, split selector, path and matrix with EDDA's regexes
 //! (reference §1.2), then answer with ids, documents, a diff, or one of EDDA's errors (§3) in
 //! EDDA's order of checks. Anything EDDA would throw on becomes the container's non-JSON 500 page.
+//! Documents are answered from their stored text when nothing but a key list applies to them
+//! (`render::texts`), and built into values only for `_meta`, `_pp` and filters.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 use serde_json::Value;
 
-use super::args::{Details, parse_matrix};
-use super::query::{java_split, select_records};
-use super::{Store, diff, json, selection, selector};
+use crate::args::{Details, parse_matrix};
+use crate::projection::Selector;
+use crate::query::{java_split, select_records};
+use crate::source::{Source, SourceError};
+use crate::{ROOT_COLLECTIONS, account_root, diff, render, selector};
 
 static FIELD_RX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?s:(.*?)(:\(.*\))?)$").expect("valid regex"));
@@ -19,15 +23,15 @@ static COLL_RX: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// What the HTTP layer sends back.
-#[derive(Debug, Clone)]
-pub(crate) struct Reply {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
 }
 
 /// Reason phrase and JAX-RS `Response.Status` enum name of a status code.
-pub(crate) fn status_names(code: u16) -> (&'static str, &'static str) {
+pub fn status_names(code: u16) -> (&'static str, &'static str) {
     match code {
         200 => ("OK", "OK"),
         400 => ("Bad Request", "BAD_REQUEST"),
@@ -46,7 +50,7 @@ pub(crate) fn status_names(code: u16) -> (&'static str, &'static str) {
 }
 
 /// EDDA's `fail()`: `{"code":..,"name":..,"message":..}` in exactly that key order.
-pub(crate) fn fail(status: u16, message: &str) -> Reply {
+pub fn fail(status: u16, message: &str) -> Reply {
     let body = format!(
         r#"{{"code":{status},"name":"{}","message":{}}}"#,
         status_names(status).1,
@@ -60,7 +64,7 @@ pub(crate) fn fail(status: u16, message: &str) -> Reply {
 }
 
 /// The servlet container's page for an uncaught exception.
-pub(crate) fn error_page(uri: &str, message: &str) -> Reply {
+pub fn error_page(uri: &str, message: &str) -> Reply {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -80,7 +84,34 @@ pub(crate) fn error_page(uri: &str, message: &str) -> Reply {
     }
 }
 
-pub(crate) fn handle(store: &Store, method: &str, target: &str) -> Reply {
+/// Why a request got no answer of its own: something EDDA would throw on (its container's
+/// 500 page), or the source failing.
+enum Failure {
+    Thrown(String),
+    Source(SourceError),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Thrown(message)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Failure {
+        Failure::Thrown(message.to_owned())
+    }
+}
+
+impl From<SourceError> for Failure {
+    fn from(err: SourceError) -> Failure {
+        Failure::Source(err)
+    }
+}
+
+/// Answers one raw HTTP request target (`/edda/api/v2/...`) as EDDA's servlet would; a source
+/// that fails to read answers EDDA's JSON 500.
+pub fn handle(source: &dyn Source, method: &str, target: &str) -> Reply {
     let uri = target.split('?').next().unwrap_or_default();
     let plain = |status: u16, text: &str| Reply {
         status,
@@ -95,19 +126,57 @@ pub(crate) fn handle(store: &Store, method: &str, target: &str) -> Reply {
         .filter(|rest| !rest.is_empty())
     {
         None => plain(404, "Not Found"),
-        Some(real_path) => route(store, real_path).unwrap_or_else(|e| error_page(uri, &e)),
+        Some(real_path) => answer_at(source, real_path, uri)
+            .unwrap_or_else(|err| fail(500, &format!("failed to read the store: {err}"))),
     }
 }
 
-fn route(store: &Store, real_path: &str) -> Result<Reply, String> {
+/// Answers a request path after `/v2/` (`aws/securityGroups;_expand`) with EDDA's reply, its
+/// errors included (a collection the source cannot answer now is a 503 naming it); `Err` only
+/// when the source failed to read.
+pub fn answer(source: &dyn Source, real_path: &str) -> Result<Reply, SourceError> {
+    answer_at(source, real_path, &format!("/edda/api/v2/{real_path}"))
+}
+
+fn answer_at(source: &dyn Source, real_path: &str, uri: &str) -> Result<Reply, SourceError> {
+    match route(source, real_path) {
+        Ok(reply) => Ok(reply),
+        Err(Failure::Thrown(message)) => Ok(error_page(uri, &message)),
+        Err(Failure::Source(SourceError::Unavailable(message))) => Ok(fail(503, &message)),
+        Err(Failure::Source(err)) => Err(err),
+    }
+}
+
+/// The collection a request path reads, as EDDA resolves it (`aws.securityGroups`,
+/// `prod.us-east-1.aws.securityGroups`), when the path names a registered one.
+pub fn collection_of(source: &dyn Source, real_path: &str) -> Result<Option<String>, SourceError> {
+    match resolve(source, real_path) {
+        Ok(Resolved::Query { coll, .. }) => Ok(Some(coll)),
+        Ok(Resolved::Reply(_)) | Err(Failure::Thrown(_)) => Ok(None),
+        Err(Failure::Source(err)) => Err(err),
+    }
+}
+
+enum Resolved {
+    /// Answered while parsing (a 400).
+    Reply(Reply),
+    Query {
+        coll: String,
+        details: Details,
+        expr: Option<selector::Expr>,
+        keys: Option<Selector>,
+    },
+}
+
+fn resolve(source: &dyn Source, real_path: &str) -> Result<Resolved, Failure> {
     let caps = FIELD_RX.captures(real_path).ok_or("scala.MatchError")?;
     let path = caps.get(1).map_or("", |m| m.as_str());
     let Some(parts) = COLL_RX.captures(path) else {
-        return Ok(fail(400, &format!("invalid path: {path}")));
+        return Ok(Resolved::Reply(fail(400, &format!("invalid path: {path}"))));
     };
     let (coll_path, matrix) = (&parts[1], &parts[2]);
     let name = coll_path.replace('/', ".");
-    let (coll, id) = if store.is_registered(&name) {
+    let (coll, id) = if is_registered(source, &name)? {
         (name, None)
     } else {
         let segs: Vec<String> = java_split(coll_path, '/').collect();
@@ -117,30 +186,80 @@ fn route(store: &Store, real_path: &str) -> Result<Reply, String> {
         (init.join("."), Some(last.clone()))
     };
     let args = parse_matrix(matrix)?;
-    let expr = caps
-        .get(2)
-        .map(|m| selector::parse(m.as_str()))
-        .transpose()?;
+    let selector_text = caps.get(2).map(|m| m.as_str());
+    let expr = selector_text.map(selector::parse).transpose()?;
     let d = Details::new(id, args)?;
     if d.id.is_none() && d.diff.is_some() {
         let msg = format!("_diff argument requires use of resource id: /api{coll}/<id>");
-        return Ok(fail(400, &msg));
+        return Ok(Resolved::Reply(fail(400, &msg)));
     }
-    if !store.is_registered(&coll) {
+    if !is_registered(source, &coll)? {
         let id = d.id.as_deref().unwrap_or("null");
-        return Ok(fail(400, &format!("invalid collection: {coll}.{id}")));
+        return Ok(Resolved::Reply(fail(
+            400,
+            &format!("invalid collection: {coll}.{id}"),
+        )));
     }
-    respond(store, &coll, &d, expr.as_ref())
+    Ok(Resolved::Query {
+        keys: selector_text.and_then(|text| Selector::parse(text).ok()),
+        coll,
+        details: d,
+        expr,
+    })
+}
+
+/// Whether EDDA would answer for this name: a root, or `<account>.<root>` the source holds.
+fn is_registered(source: &dyn Source, name: &str) -> Result<bool, SourceError> {
+    Ok(ROOT_COLLECTIONS.contains(&name) || (account_root(name).is_some() && source.holds(name)?))
+}
+
+fn route(source: &dyn Source, real_path: &str) -> Result<Reply, Failure> {
+    match resolve(source, real_path)? {
+        Resolved::Reply(reply) => Ok(reply),
+        Resolved::Query {
+            coll,
+            details,
+            expr,
+            keys,
+        } => {
+            source.available(account_root(&coll).unwrap_or(&coll))?;
+            respond(source, &coll, &details, expr.as_ref(), keys.as_ref(), false)
+        }
+    }
+}
+
+/// The answer with every document built into a value ([`render::values`]), for the test and
+/// the fuzz target that hold the stored-text way to the same bytes. Not for serving: slower.
+#[doc(hidden)]
+pub fn answer_from_values(source: &dyn Source, real_path: &str) -> Reply {
+    let uri = format!("/edda/api/v2/{real_path}");
+    let reply = match resolve(source, real_path) {
+        Ok(Resolved::Reply(reply)) => Ok(reply),
+        Ok(Resolved::Query {
+            coll,
+            details,
+            expr,
+            keys,
+        }) => respond(source, &coll, &details, expr.as_ref(), keys.as_ref(), true),
+        Err(err) => Err(err),
+    };
+    match reply {
+        Ok(reply) => reply,
+        Err(Failure::Thrown(message)) => error_page(&uri, &message),
+        Err(Failure::Source(err)) => fail(500, &err.to_string()),
+    }
 }
 
 /// `handleBasicCollection`.
 fn respond(
-    store: &Store,
+    source: &dyn Source,
     coll: &str,
     d: &Details,
     expr: Option<&selector::Expr>,
-) -> Result<Reply, String> {
-    let recs = select_records(store, coll, d);
+    keys: Option<&Selector>,
+    from_values: bool,
+) -> Result<Reply, Failure> {
+    let recs = select_records(source, coll, d)?;
     let id = d.id.as_deref().unwrap_or_default();
     if d.single && recs.is_empty() {
         if !d.time_travelling {
@@ -153,12 +272,12 @@ fn respond(
                 ]
                 .map(|(k, v)| (k.to_string(), v.map(str::to_string))),
             );
-            let again = select_records(store, coll, &Details::new(d.id.clone(), args)?);
+            let again = select_records(source, coll, &Details::new(d.id.clone(), args)?)?;
             if let Some(newest) = again.first() {
                 let msg = format!(
                     "record \"{id}\" is no longer valid in collection {coll}. Use _at, _since or _all \
                      arguments to fetch historical records.  Last seen at {}",
-                    newest["stime"]
+                    newest.stime
                 );
                 return Ok(fail(410, &msg));
             }
@@ -182,40 +301,11 @@ fn respond(
             .map_err(|e| e.to_string())?;
         let prefix = format!("/edda/api/v2/{}", coll.replace('.', "/"));
         ("text/plain", diff::diff_records(&recs, context, &prefix)?)
+    } else if from_values || d.meta || d.pp || (expr.is_some() && !render::texts_apply(&recs, keys))
+    {
+        ("application/json", render::values(&recs, d, expr)?)
     } else {
-        let render = |env: &Value| -> Result<Option<Value>, String> {
-            let base = if d.meta {
-                env.clone()
-            } else {
-                env["data"].clone()
-            };
-            let picked = match expr {
-                Some(e) => selection::select(e, &base)?,
-                None => Some(base),
-            };
-            Ok(picked.map(|v| if d.pp { json::pp_dates(&v, d.meta) } else { v }))
-        };
-        let write = |v: &Value| {
-            if d.pp {
-                json::pretty(v)
-            } else {
-                json::compact(v)
-            }
-        };
-        let body = if d.single {
-            render(&recs[0])?.map(|v| write(&v)).unwrap_or_default()
-        } else if d.expand {
-            let mut docs = Vec::new();
-            for env in &recs {
-                docs.extend(render(env)?);
-            }
-            write(&Value::Array(docs))
-        } else {
-            write(&Value::Array(
-                recs.iter().map(|env| env["id"].clone()).collect(),
-            ))
-        };
-        ("application/json", body)
+        ("application/json", render::texts(&recs, d, keys)?)
     };
     Ok(match &d.callback {
         Some(cb) => Reply {

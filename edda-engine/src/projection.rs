@@ -1,14 +1,15 @@
-//! EDDA field selectors applied by the host, for snapshot files. A snapshot file holds EDDA's
-//! whole documents; a query with a selector (`view/instances;_expand:(instanceId,tags)`)
-//! reads the file of the same query without it and keeps what EDDA would have kept, so one
-//! file serves every rule, whatever fields each selects, and `snapshot` saves whole documents.
+//! EDDA's key-list field selectors applied to JSON text: to the documents of a snapshot file (a
+//! query with a selector, `view/instances;_expand:(instanceId,tags)`, reads the file of the same
+//! query without it and keeps what EDDA would have kept, so one file serves every rule, whatever
+//! fields each selects, and `snapshot` saves whole documents), and to the stored text of each
+//! document the engine answers with.
 //!
 //! Only key lists are applied here (`:(a,b:(c,d))`), with EDDA's rules (reference §2.5): an
 //! object keeps the listed keys that exist; a nested list applies to an object, or to each
 //! element of an array (elements it does not match are dropped, the array always matches); a
 //! nested list meeting a value that is not an object does not match, and a record that does
 //! not match is left out of the list. Filters (`=`, `!=`, `~`, `!~`) and flattening (`::`)
-//! are EDDA's to answer: against snapshot files they are an error naming the query.
+//! are not key lists: [`Selector::parse`] refuses them (the engine answers them from values).
 //!
 //! The top level is streamed: each record's unselected values are skipped without building
 //! them, a value kept whole is copied as it was written (serde_json's `RawValue`), and only
@@ -23,7 +24,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// The query path without its field selector, and the selector (`:(…)`) when it has one.
-pub(crate) fn split(path: &str) -> (&str, Option<&str>) {
+pub fn split(path: &str) -> (&str, Option<&str>) {
     match path.find(":(") {
         Some(i) => (&path[..i], Some(&path[i..])),
         None => (path, None),
@@ -32,20 +33,20 @@ pub(crate) fn split(path: &str) -> (&str, Option<&str>) {
 
 /// For a path whose field selector the host can apply (a key list), the path without it and
 /// the parsed selector; `None` without a selector or with one only EDDA can answer.
-pub(crate) fn applicable(path: &str) -> Option<(&str, Selector)> {
+pub fn applicable(path: &str) -> Option<(&str, Selector)> {
     let (base, selector) = split(path);
     Some((base, Selector::parse(selector?).ok()?))
 }
 
 /// A parsed key list: each key, and the nested list applied to its value, if any.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct Selector {
+pub struct Selector {
     keys: BTreeMap<String, Option<Selector>>,
 }
 
 impl Selector {
     /// Parses `:(a,b:(c,d))`. Whitespace between tokens is skipped, as EDDA's parser does.
-    pub(crate) fn parse(text: &str) -> Result<Selector, String> {
+    pub fn parse(text: &str) -> Result<Selector, String> {
         let mut rest = text.trim_start();
         let selector = Self::list(&mut rest)?;
         if !rest.trim().is_empty() {
@@ -91,9 +92,18 @@ impl Selector {
 
     /// The selected body: a list keeps its matching records; a single document that does not
     /// match is EDDA's empty body.
-    pub(crate) fn apply(&self, body: &str) -> Result<String, serde_json::Error> {
+    pub fn apply(&self, body: &str) -> Result<String, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_str(body);
         let out = de.deserialize_any(Body(self))?;
+        de.end()?;
+        Ok(out)
+    }
+
+    /// One document's text selected: `None` when the key list does not match it (EDDA leaves
+    /// it out of a list, and answers a single get with an empty body).
+    pub fn apply_record(&self, text: &str) -> Result<Option<String>, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let out = de.deserialize_any(Record(self))?;
         de.end()?;
         Ok(out)
     }
@@ -209,7 +219,7 @@ impl<'de> Visitor<'de> for Record<'_> {
                     let (selected, matched) = nested.select(&map.next_value::<Value>()?);
                     matches &= matched;
                     let Some(selected) = selected else { continue };
-                    kept = selected.to_string();
+                    kept = crate::json::compact(&selected);
                     kept.as_str()
                 }
             };
