@@ -20,14 +20,22 @@ use crate::status::Status;
 pub type Target = fn(&[u8]);
 
 /// The targets, by the name of their corpus directory under `fuzz/corpus/`.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("config", config),
     ("status", status),
     ("edda_body", edda_body),
     ("guest_output", guest_output),
     ("guest_info", guest_info),
     ("text_formats", text_formats),
+    ("aws_answers", aws_answers),
 ];
+
+/// What AWS, STS or a credential endpoint answers (or whatever sits at their address):
+/// error bodies, STS credentials and the credential endpoints' JSON through the AWS access
+/// module's parsers.
+pub fn aws_answers(data: &[u8]) {
+    crate::aws::parse_answers(data);
+}
 
 /// A config file: the first byte picks the original JSON shape or TOML.
 pub fn config(data: &[u8]) {

@@ -1,3 +1,4 @@
+pub mod aws_fakes;
 pub mod chef;
 pub mod edda;
 pub mod elasticsearch;
