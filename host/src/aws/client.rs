@@ -17,6 +17,16 @@ use crate::config::{CrawlSettings, CredentialSource, S3Settings};
 /// attempts).
 const S3_RETRIES: u32 = 2;
 
+/// Every service the crawl calls.
+const ALL: [Service; 6] = [
+    Service::Ec2,
+    Service::Elb,
+    Service::Iam,
+    Service::Route53,
+    Service::Sts,
+    Service::S3,
+];
+
 /// An AWS client.
 pub(crate) struct Client {
     transport: Transport,
@@ -54,7 +64,7 @@ impl Client {
             Origin::Chain,
             role,
             endpoints,
-            &region,
+            (&region, &ALL),
             settings.timeout,
             settings.retries,
             env,
@@ -90,32 +100,26 @@ impl Client {
             origin,
             None,
             endpoints,
-            &settings.region,
+            (&settings.region, &[Service::S3, Service::Sts]),
             settings.timeout,
             S3_RETRIES,
             env,
         )
     }
 
+    /// `(region, services)`: the region of STS, and the services the client calls.
     fn build(
         origin: Origin,
         role: Option<Role>,
         endpoints: Resolver,
-        region: &str,
+        (region, services): (&str, &[Service]),
         timeout: Duration,
         retries: u32,
         env: Env,
     ) -> Result<Client, AwsError> {
         // An endpoint variable that is not a URL fails now, not at the first call.
-        for service in [
-            Service::Ec2,
-            Service::Elb,
-            Service::Iam,
-            Service::Route53,
-            Service::Sts,
-            Service::S3,
-        ] {
-            endpoints.resolve(service, region)?;
+        for service in services {
+            endpoints.resolve(*service, region)?;
         }
         let sts = StsAccess {
             endpoints: endpoints.clone(),
