@@ -21,7 +21,7 @@ use crate::status::Status;
 pub type Target = fn(&[u8]);
 
 /// The targets, by the name of their corpus directory under `fuzz/corpus/`.
-pub const TARGETS: [(&str, Target); 8] = [
+pub const TARGETS: [(&str, Target); 9] = [
     ("config", config),
     ("status", status),
     ("edda_body", edda_body),
@@ -29,8 +29,16 @@ pub const TARGETS: [(&str, Target); 8] = [
     ("guest_output", guest_output),
     ("guest_info", guest_info),
     ("text_formats", text_formats),
-    ("aws_answer", aws_answer),
+    ("aws_answers", aws_answers),
+    ("crawl_answer", crawl_answer),
 ];
+
+/// What AWS, STS or a credential endpoint answers (or whatever sits at their address):
+/// error bodies, STS credentials and the credential endpoints' JSON through the AWS access
+/// module's parsers.
+pub fn aws_answers(data: &[u8]) {
+    crate::aws::parse_answers(data);
+}
 
 /// A config file: the first byte picks the original JSON shape or TOML.
 pub fn config(data: &[u8]) {
@@ -156,7 +164,7 @@ const SELECTED: &str = "view/instances;_expand:(instanceId,tags,state:(name),n)"
 /// AWS's answer to every call of a crawl, the same bytes each time: each collection is read
 /// or fails with an error, never a panic or an endless walk over pages, and what is read has an
 /// id and an object for every document.
-pub fn aws_answer(data: &[u8]) {
+pub fn crawl_answer(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

@@ -17,6 +17,7 @@
 pub(crate) mod alert;
 pub mod app;
 pub(crate) mod authoring;
+pub(crate) mod aws;
 pub(crate) mod capabilities;
 pub mod cli;
 pub(crate) mod config;

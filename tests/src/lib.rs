@@ -1,4 +1,5 @@
 pub mod aws_account;
+pub mod aws_fakes;
 pub mod chef;
 pub mod edda;
 pub mod elasticsearch;

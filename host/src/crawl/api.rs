@@ -1,5 +1,5 @@
 //! The two kinds of AWS call the crawl makes, as a trait: a Query-protocol action (EC2, ELB,
-//! IAM) and a REST-XML GET (Route 53). The AWS client implements it for real; the tests replay
+//! IAM) and a REST-XML GET (Route 53). The AWS client implements it (below); the tests replay
 //! answers recorded from moto through it. Also the one page walk every paged call uses, which
 //! refuses a marker AWS hands back twice (a loop) rather than crawling forever.
 
@@ -10,15 +10,7 @@ use std::hash::Hash;
 use anyhow::{Result, bail};
 
 use super::xml::{self, Element};
-
-/// The AWS services the crawl calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Service {
-    Ec2,
-    Elb,
-    Iam,
-    Route53,
-}
+pub(crate) use crate::aws::Service;
 
 /// AWS, as the crawl calls it.
 pub(crate) trait Api: Sync {
@@ -40,6 +32,28 @@ pub(crate) trait Api: Sync {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<String>;
+}
+
+impl Api for crate::aws::Client {
+    fn query(
+        &self,
+        service: Service,
+        region: &str,
+        action: &str,
+        params: &[(&str, String)],
+    ) -> Result<String> {
+        Ok(crate::aws::Client::query(self, service, region, action, params)?)
+    }
+
+    fn rest_get(
+        &self,
+        service: Service,
+        region: &str,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<String> {
+        Ok(crate::aws::Client::rest_get(self, service, region, path, query)?)
+    }
 }
 
 /// Calls `page` with no marker, then with each marker a page names, until one names none.

@@ -25,12 +25,11 @@ pub(super) fn recorded_regions() -> Vec<String> {
     vec!["us-east-1".to_owned(), "eu-west-1".to_owned()]
 }
 
+/// The test kit's name of a service (the recording's and its driver's).
 pub(super) fn service_name(service: Service) -> &'static str {
     match service {
-        Service::Ec2 => "ec2",
         Service::Elb => "elb",
-        Service::Iam => "iam",
-        Service::Route53 => "route53",
+        other => other.signing_name(),
     }
 }
 
