@@ -152,7 +152,6 @@ pub struct Config {
     /// Where each run's Prometheus metrics go, when `[metrics]` is set.
     pub metrics: Option<MetricsSettings>,
     /// How `reddalert crawl` reaches AWS (`[crawl]`); an account's own is in its [`Account`].
-    #[allow(dead_code, reason = "read by the crawl (branch `crawl`)")]
     pub crawl: CrawlSettings,
 }
 

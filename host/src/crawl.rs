@@ -1,15 +1,19 @@
-//! Reading an AWS account the way EDDA's crawler did, for `reddalert crawl`: every AWS call
-//! the crawl makes, each read to its last page (`ec2`, `elb`, `iam`, `route53`, through the
-//! `api` trait the AWS client implements), and what is made of the answers: EDDA's documents,
+//! `reddalert crawl`: reading an AWS account the way EDDA's crawler did and recording what
+//! changed in the account's store. `command` is the cron job (accounts, lock, credentials,
+//! recording, retention) and `metrics` what it tells monitoring; below it every AWS call the
+//! crawl makes, each read to its last page (`ec2`, `elb`, `iam`, `route53`, through the `api`
+//! trait the AWS client implements), and what is made of the answers: EDDA's documents,
 //! converted from AWS's XML (`xml`) by tables cut from botocore's service models (`model`,
 //! `document`). `account` reads every collection of an account, each all or nothing.
 
 mod account;
 mod api;
+mod command;
 mod document;
 mod ec2;
 mod elb;
 mod iam;
+mod metrics;
 mod model;
 mod route53;
 #[cfg(test)]
@@ -21,6 +25,7 @@ use serde_json::Value;
 
 pub(crate) use account::read_account;
 pub(crate) use api::{Api, Service};
+pub(crate) use command::run;
 
 /// One resource as AWS described it now, as EDDA recorded it.
 #[derive(Debug, Clone, PartialEq)]

@@ -41,10 +41,6 @@ pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod services;
 pub(crate) mod status;
-#[allow(
-    dead_code,
-    reason = "the writer's caller, `reddalert crawl`, is built on its own branch"
-)]
 pub(crate) mod store;
 pub(crate) mod time;
 pub(crate) mod window;

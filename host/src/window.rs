@@ -110,6 +110,14 @@ impl RunWindows {
         })
     }
 
+    /// An explicit `--since` after this run's `until`, which only a store's clamp makes (its
+    /// last commit is older than the start asked for): nothing is read, and with
+    /// `store-until` every rule run starts there next time, so `--since` starts a new store
+    /// quiet whether or not a crawl has committed since.
+    pub fn ahead(&self) -> Option<u64> {
+        self.since.filter(|since| *since > self.until)
+    }
+
     /// Where a window that ends at this run's `until` is continued: EDDA's `_since` and
     /// `_until` are both inclusive, so the next window starts 1 ms later, or a change made at
     /// that very millisecond would be read (and raised) twice.

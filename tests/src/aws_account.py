@@ -1,22 +1,14 @@
 # The driver of `aws_account.rs`: seeds moto's account with boto3 from a seed, prints what it
 # made as one JSON line, then answers one JSON command a line from stdin until it closes:
 #   {"op": "boto", "service", "region", "method", "args"}      -> {"result": <the answer>}
-#   {"op": "query", "service", "region", "action", "params"}  -> {"status", "body"}
-#   {"op": "get", "service", "region", "path", "query"}       -> {"status", "body"}
 # A command that fails answers {"error": "..."}.
 import datetime
 import json
 import sys
-import urllib.parse
 
 import boto3
-import requests
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 endpoint, key_id, secret, seed = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-credentials = Credentials(key_id, secret)
 
 
 def client(service, region="us-east-1"):
@@ -127,17 +119,6 @@ for z in range(seed["zones"]):
 
 print(json.dumps(made), flush=True)
 
-SIGNING_NAMES = {"ec2": "ec2", "elb": "elasticloadbalancing", "iam": "iam", "route53": "route53", "sts": "sts"}
-VERSIONS = {"ec2": "2016-11-15", "elb": "2012-06-01", "iam": "2010-05-08", "sts": "2011-06-15"}
-
-
-def signed(service, region, method, url, body=None, headers=None):
-    request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
-    SigV4Auth(credentials, SIGNING_NAMES[service], region).add_auth(request)
-    prepared = request.prepare()
-    answer = requests.request(prepared.method, prepared.url, headers=dict(prepared.headers), data=prepared.body)
-    return {"status": answer.status_code, "body": answer.text}
-
 
 def run(command):
     op, service, region = command["op"], command["service"], command["region"]
@@ -146,16 +127,6 @@ def run(command):
         answer.pop("ResponseMetadata", None)
         return {"result": json.loads(json.dumps(answer, default=lambda v: v.isoformat()
                                                 if isinstance(v, datetime.datetime) else str(v)))}
-    if op == "query":
-        pairs = [("Action", command["action"]), ("Version", VERSIONS[service])]
-        pairs += [tuple(p) for p in command["params"]]
-        return signed(service, region, "POST", endpoint + "/", urllib.parse.urlencode(pairs),
-                      {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
-    if op == "get":
-        url = endpoint + command["path"]
-        if command["query"]:
-            url += "?" + urllib.parse.urlencode([tuple(p) for p in command["query"]])
-        return signed(service, region, "GET", url)
     raise ValueError(f"unknown op {op}")
 
 

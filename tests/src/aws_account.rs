@@ -4,14 +4,14 @@
 //! balancers with tags and listeners; once for the account IAM users with groups, inline and
 //! attached policies and access keys, and hosted zones with records. The process then stays,
 //! taking one JSON command a line on its stdin and answering one line: any boto3 call
-//! ([`AwsAccount::boto`], which the changes a test makes go through) and raw requests signed
-//! by botocore ([`AwsAccount::query`], [`AwsAccount::rest_get`]), with which the crawl's
-//! answers are recorded into a [`Recording`]. Both processes stop when the test drops the
-//! account, and when the test process dies (they wait for their stdin to close).
+//! ([`AwsAccount::boto`]), which the changes a test makes go through. Both processes stop when
+//! the test drops the account, and when the test process dies (they wait for their stdin to
+//! close). A [`Recording`] keeps what AWS answered to a crawl, for tests that replay it.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -69,11 +69,11 @@ impl Seed {
     }
 }
 
-/// A running, seeded account.
+/// A running, seeded account; commands may come from several threads (one at a time).
 pub struct AwsAccount {
     driver: Child,
-    stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
+    /// The driver's stdin and stdout, `None` once closed.
+    pipes: Mutex<Option<(ChildStdin, BufReader<ChildStdout>)>>,
     /// What was created, by kind: `instances` (ids, first region), `groups` (per region: the
     /// ids of `web`, `db` and the VPC), `load_balancers` ([region, name]), `users`, `zones`
     /// ([name, id]), `ami` (per region, the AMI the instances run).
@@ -97,7 +97,7 @@ impl AwsAccount {
             .env_remove("AWS_PROFILE")
             .spawn()
             .expect("start python3 for the account's driver");
-        let stdin = driver.stdin.take();
+        let stdin = driver.stdin.take().expect("the driver's stdin");
         let mut stdout = BufReader::new(driver.stdout.take().expect("the driver's stdout"));
         let mut line = String::new();
         stdout
@@ -108,8 +108,7 @@ impl AwsAccount {
         });
         AwsAccount {
             driver,
-            stdin,
-            stdout,
+            pipes: Mutex::new(Some((stdin, stdout))),
             seeded,
             moto,
         }
@@ -122,14 +121,16 @@ impl AwsAccount {
 
     /// Sends one command and returns its answer; a command that failed panics with the
     /// driver's error.
-    pub fn command(&mut self, command: Value) -> Value {
-        let stdin = self.stdin.as_mut().expect("the driver's stdin");
+    pub fn command(&self, command: Value) -> Value {
+        let mut pipes = self.pipes.lock().unwrap_or_else(|e| e.into_inner());
+        let (stdin, stdout) = pipes.as_mut().expect("the driver is running");
         writeln!(stdin, "{command}").expect("write to the driver");
         stdin.flush().expect("flush the driver's stdin");
         let mut line = String::new();
-        self.stdout
+        stdout
             .read_line(&mut line)
             .expect("read the driver's answer");
+        drop(pipes);
         let answer: Value = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("the driver answered {line:?} to {command}: {e}"));
         if let Some(error) = answer.get("error") {
@@ -140,47 +141,16 @@ impl AwsAccount {
 
     /// Calls a boto3 client method (`ec2`, `authorize_security_group_ingress`, {...}) and
     /// returns its answer as JSON (times as ISO text).
-    pub fn boto(&mut self, service: &str, region: &str, method: &str, args: Value) -> Value {
+    pub fn boto(&self, service: &str, region: &str, method: &str, args: Value) -> Value {
         self.command(json!({"op": "boto", "service": service, "region": region,
                             "method": method, "args": args}))["result"]
             .take()
     }
-
-    /// A Query-protocol request signed by botocore: (status, body).
-    pub fn query(
-        &mut self,
-        service: &str,
-        region: &str,
-        action: &str,
-        params: &[(&str, String)],
-    ) -> (u16, String) {
-        let answer = self.command(json!({"op": "query", "service": service, "region": region,
-                                         "action": action, "params": params}));
-        status_and_body(answer)
-    }
-
-    /// A REST GET signed by botocore: (status, body).
-    pub fn rest_get(
-        &mut self,
-        service: &str,
-        region: &str,
-        path: &str,
-        query: &[(&str, String)],
-    ) -> (u16, String) {
-        let answer = self.command(json!({"op": "get", "service": service, "region": region,
-                                         "path": path, "query": query}));
-        status_and_body(answer)
-    }
-}
-
-fn status_and_body(answer: Value) -> (u16, String) {
-    let status = answer["status"].as_u64().expect("a status") as u16;
-    (status, answer["body"].as_str().expect("a body").to_owned())
 }
 
 impl Drop for AwsAccount {
     fn drop(&mut self) {
-        drop(self.stdin.take());
+        drop(self.pipes.lock().unwrap_or_else(|e| e.into_inner()).take());
         let _ = self.driver.wait();
     }
 }

@@ -132,7 +132,6 @@ pub(crate) fn is_expired_token(code: &str) -> bool {
 impl AwsError {
     /// Whether the call failed for want of working credentials: none found, a source that
     /// failed, or AWS refusing the keys themselves (not their permissions).
-    #[allow(dead_code, reason = "the crawl (branch `crawl`) exits 2 on these")]
     pub(crate) fn is_credentials(&self) -> bool {
         match self {
             AwsError::NoCredentials { .. } | AwsError::Credentials { .. } => true,

@@ -8,23 +8,13 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Result, anyhow};
-use serde_json::Value;
 
 use super::api::Api;
 use super::{Collection, Resource, ec2, elb, iam, route53};
+use crate::store::Document;
 
 /// Collections (or regions of one) read at once.
 const WORKERS: usize = 4;
-
-/// One resource of a collection as read now, under the collection it is kept in:
-/// `<region>.<root>` for a regional one (`us-east-1.aws.securityGroups`), the root otherwise.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Document {
-    pub collection: String,
-    pub id: String,
-    pub ctime: Option<i64>,
-    pub data: Value,
-}
 
 /// One piece of work: a regional collection in one region, or a global service.
 #[derive(Debug, Clone)]
@@ -34,8 +24,9 @@ enum Task {
     Route53 { zones: bool, records: bool },
 }
 
-/// Reads `collections` in `regions` (at least one); each collection's documents, or why it
-/// could not be read, in the order of [`Collection::ALL`].
+/// Reads `collections` in `regions` (at least one); each collection's documents, under the
+/// collection each is kept in (`<region>.<root>` for a regional one, the root otherwise), or
+/// why it could not be read, in the order of [`Collection::ALL`].
 pub(crate) fn read_account(
     api: &dyn Api,
     regions: &[String],

@@ -42,7 +42,9 @@ impl Api for crate::aws::Client {
         action: &str,
         params: &[(&str, String)],
     ) -> Result<String> {
-        Ok(crate::aws::Client::query(self, service, region, action, params)?)
+        Ok(crate::aws::Client::query(
+            self, service, region, action, params,
+        )?)
     }
 
     fn rest_get(
@@ -52,7 +54,9 @@ impl Api for crate::aws::Client {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<String> {
-        Ok(crate::aws::Client::rest_get(self, service, region, path, query)?)
+        Ok(crate::aws::Client::rest_get(
+            self, service, region, path, query,
+        )?)
     }
 }
 

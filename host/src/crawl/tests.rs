@@ -13,9 +13,9 @@ use std::sync::Mutex;
 use anyhow::{Result, bail};
 use reddalert_testkit::aws_account::{Recording, fixtures_dir, request_key};
 
-use super::account::Document;
 use super::xml::Element;
 use super::{Api, Collection, Service, read_account};
+use crate::store::Document;
 
 /// The recording of the seeded account (`Seed::full()`): two regions, us-east-1 first.
 pub(super) const RECORDED: &str = "moto-account.json.gz";

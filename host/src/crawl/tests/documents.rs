@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 
 use super::{Replay, at_mut, leaf, read_all, recorded_regions, to_xml};
 use crate::crawl::Collection;
-use crate::crawl::account::Document;
 use crate::crawl::document::convert;
 use crate::crawl::model::ec2::{INSTANCE, SECURITY_GROUP};
 use crate::crawl::xml::{self, Element};
+use crate::store::Document;
 
 fn fixture(path: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);

@@ -1,38 +1,62 @@
-//! The crawl against moto's server (signatures checked), seeded with boto3 with enough of
-//! everything that every call moto pages is read over several pages. Requests are signed by
-//! botocore through the test kit's driver. With `REDDALERT_RECORD_AWS=1` the test also writes
-//! what moto answered to `tests/fixtures/aws/moto-account.json.gz`, the recording the other
-//! tests replay: rerun it that way after changing the calls the crawl makes.
+//! The crawl against moto's server (signatures checked) through the AWS client, moto seeded
+//! with boto3 with enough of everything that every call moto pages is read over several
+//! pages. With `REDDALERT_RECORD_AWS=1` the test also writes what moto answered to
+//! `tests/fixtures/aws/moto-account.json.gz`, the recording the other tests replay: rerun it
+//! that way after changing the calls the crawl makes.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use reddalert_testkit::aws_account::{
     AwsAccount, Exchange, Recording, Seed, fixtures_dir, request_key,
 };
 use serde_json::Value;
 
 use super::{RECORDED, read_all, service_name};
+use crate::aws::{Client, Env};
+use crate::config::CrawlSettings;
 use crate::crawl::{Api, Collection, Service};
 
-/// moto, through the account's driver, every exchange recorded.
+/// The AWS client calling moto, every answer recorded.
 struct Live {
-    account: Mutex<AwsAccount>,
+    client: Client,
     recording: Mutex<Recording>,
 }
 
 impl Live {
-    fn exchange(&self, request: String, (status, body): (u16, String)) -> Result<String> {
+    fn new(account: &AwsAccount, regions: &[String]) -> Live {
+        let settings = CrawlSettings {
+            regions: regions.to_vec(),
+            endpoint_url: Some(account.endpoint()),
+            ..CrawlSettings::default()
+        };
+        let env = Env::fixed([
+            ("AWS_ACCESS_KEY_ID", account.moto.access_key_id.as_str()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                account.moto.secret_access_key.as_str(),
+            ),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]);
+        Live {
+            client: Client::with_env(&settings, env).unwrap(),
+            recording: Mutex::new(Recording::default()),
+        }
+    }
+
+    fn record(
+        &self,
+        request: String,
+        answer: Result<String, crate::aws::AwsError>,
+    ) -> Result<String> {
+        let body = answer?;
         let exchange = Exchange {
             request,
-            status,
+            status: 200,
             body: body.clone(),
         };
         self.recording.lock().unwrap().exchanges.push(exchange);
-        if status != 200 {
-            bail!("moto answered {status}: {body}");
-        }
         Ok(body)
     }
 }
@@ -45,13 +69,8 @@ impl Api for Live {
         action: &str,
         params: &[(&str, String)],
     ) -> Result<String> {
-        let name = service_name(service);
-        let answer = self
-            .account
-            .lock()
-            .unwrap()
-            .query(name, region, action, params);
-        self.exchange(request_key("query", name, region, action, params), answer)
+        let key = request_key("query", service_name(service), region, action, params);
+        self.record(key, self.client.query(service, region, action, params))
     }
 
     fn rest_get(
@@ -61,13 +80,8 @@ impl Api for Live {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<String> {
-        let name = service_name(service);
-        let answer = self
-            .account
-            .lock()
-            .unwrap()
-            .rest_get(name, region, path, query);
-        self.exchange(request_key("get", name, region, path, query), answer)
+        let key = request_key("get", service_name(service), region, path, query);
+        self.record(key, self.client.rest_get(service, region, path, query))
     }
 }
 
@@ -76,10 +90,7 @@ fn every_page_of_every_call_is_read_from_moto() {
     let seed = Seed::full();
     let account = AwsAccount::start(&seed);
     let seeded = account.seeded.clone();
-    let live = Live {
-        account: Mutex::new(account),
-        recording: Mutex::new(Recording::default()),
-    };
+    let live = Live::new(&account, &seed.regions);
     let read = read_all(&live, &seed.regions);
 
     let in_region = |c: Collection, region: &str| -> Vec<&Value> {

@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{Replay, at_mut, leaf, read_all, recorded_regions, to_xml};
-use crate::crawl::account::Document;
 use crate::crawl::xml::{self, Element};
 use crate::crawl::{Collection, read_account};
+use crate::store::Document;
 
 /// Splits the answer to `request` in two at the middle of the list at `list`: the first half
 /// answers `request`, marked as truncated by `mark`, the second answers `next`.
@@ -232,4 +232,47 @@ fn no_region_reads_no_regional_collection() {
     let read = read_account(&replay, &[], &[Collection::SecurityGroups]);
     let err = format!("{:#}", read[0].1.as_ref().unwrap_err());
     assert!(err.contains("no region"), "{err}");
+}
+
+/// `etc/iam-policy.json` allows exactly the actions a crawl calls: every request a whole
+/// crawl of the recorded account made, as IAM names its action.
+#[test]
+fn the_shipped_iam_policy_allows_exactly_the_calls_the_crawl_makes() {
+    let replay = Replay::recorded();
+    read_all(&replay, &recorded_regions());
+    let called: std::collections::BTreeSet<String> = replay
+        .asked
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|request| {
+            let words: Vec<&str> = request.split(' ').collect();
+            match (words[0], words[1], words[3]) {
+                ("get", "route53", path) if path.ends_with("/rrset") => {
+                    "route53:ListResourceRecordSets".to_owned()
+                }
+                ("get", "route53", path) if path.ends_with("/hostedzone") => {
+                    "route53:ListHostedZones".to_owned()
+                }
+                ("query", "elb", action) => format!("elasticloadbalancing:{action}"),
+                ("query", service, action) => format!("{service}:{action}"),
+                _ => panic!("a request the policy cannot name: {request}"),
+            }
+        })
+        .collect();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../etc/iam-policy.json");
+    let policy: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(
+        (&statements[0]["Effect"], &statements[0]["Resource"]),
+        (&json!("Allow"), &json!("*"))
+    );
+    let allowed: std::collections::BTreeSet<String> = statements[0]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(allowed, called);
 }
