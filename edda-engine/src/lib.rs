@@ -37,7 +37,7 @@ mod tests_query;
 mod tests_render;
 
 pub use memory::{Revision, Store};
-pub use route::{Reply, answer, collection_of, handle};
+pub use route::{Reply, answer, handle};
 pub use source::{Doc, Filter, Source, SourceError, Stored};
 
 /// The 36 root collections EDDA registers (reference §1.3); anything else is a 400.

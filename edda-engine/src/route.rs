@@ -147,25 +147,19 @@ fn answer_at(source: &dyn Source, real_path: &str, uri: &str) -> Result<Reply, S
     }
 }
 
-/// The collection a request path reads, as EDDA resolves it (`aws.securityGroups`,
-/// `prod.us-east-1.aws.securityGroups`), when the path names a registered one.
-pub fn collection_of(source: &dyn Source, real_path: &str) -> Result<Option<String>, SourceError> {
-    match resolve(source, real_path) {
-        Ok(Resolved::Query { coll, .. }) => Ok(Some(coll)),
-        Ok(Resolved::Reply(_)) | Err(Failure::Thrown(_)) => Ok(None),
-        Err(Failure::Source(err)) => Err(err),
-    }
-}
-
 enum Resolved {
     /// Answered while parsing (a 400).
     Reply(Reply),
-    Query {
-        coll: String,
-        details: Details,
-        expr: Option<selector::Expr>,
-        keys: Option<Selector>,
-    },
+    Query(Box<Parsed>),
+}
+
+/// A request to answer: its collection, EDDA's details of its arguments, and its selector
+/// (parsed as EDDA does, and as a key list when it is one).
+struct Parsed {
+    coll: String,
+    details: Details,
+    expr: Option<selector::Expr>,
+    keys: Option<Selector>,
 }
 
 fn resolve(source: &dyn Source, real_path: &str) -> Result<Resolved, Failure> {
@@ -200,12 +194,12 @@ fn resolve(source: &dyn Source, real_path: &str) -> Result<Resolved, Failure> {
             &format!("invalid collection: {coll}.{id}"),
         )));
     }
-    Ok(Resolved::Query {
+    Ok(Resolved::Query(Box::new(Parsed {
         keys: selector_text.and_then(|text| Selector::parse(text).ok()),
         coll,
         details: d,
         expr,
-    })
+    })))
 }
 
 /// Whether EDDA would answer for this name: a root, or `<account>.<root>` the source holds.
@@ -216,14 +210,16 @@ fn is_registered(source: &dyn Source, name: &str) -> Result<bool, SourceError> {
 fn route(source: &dyn Source, real_path: &str) -> Result<Reply, Failure> {
     match resolve(source, real_path)? {
         Resolved::Reply(reply) => Ok(reply),
-        Resolved::Query {
-            coll,
-            details,
-            expr,
-            keys,
-        } => {
-            source.available(account_root(&coll).unwrap_or(&coll))?;
-            respond(source, &coll, &details, expr.as_ref(), keys.as_ref(), false)
+        Resolved::Query(q) => {
+            source.available(account_root(&q.coll).unwrap_or(&q.coll))?;
+            respond(
+                source,
+                &q.coll,
+                &q.details,
+                q.expr.as_ref(),
+                q.keys.as_ref(),
+                false,
+            )
         }
     }
 }
@@ -235,12 +231,14 @@ pub fn answer_from_values(source: &dyn Source, real_path: &str) -> Reply {
     let uri = format!("/edda/api/v2/{real_path}");
     let reply = match resolve(source, real_path) {
         Ok(Resolved::Reply(reply)) => Ok(reply),
-        Ok(Resolved::Query {
-            coll,
-            details,
-            expr,
-            keys,
-        }) => respond(source, &coll, &details, expr.as_ref(), keys.as_ref(), true),
+        Ok(Resolved::Query(q)) => respond(
+            source,
+            &q.coll,
+            &q.details,
+            q.expr.as_ref(),
+            q.keys.as_ref(),
+            true,
+        ),
         Err(err) => Err(err),
     };
     match reply {

@@ -86,7 +86,7 @@ impl Filter {
         match self {
             Filter::All => true,
             Filter::Live => rev.ltime.is_none(),
-            Filter::Ids(ids) => ids.iter().any(|id| *id == rev.id),
+            Filter::Ids(ids) => ids.contains(&rev.id),
             Filter::StimeGte(t) => rev.stime >= *t,
             Filter::StimeLte(t) => rev.stime <= *t,
             Filter::AliveAfter(t) => rev.ltime.is_none_or(|l| l > *t),

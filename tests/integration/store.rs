@@ -290,3 +290,47 @@ fn a_store_that_cannot_be_opened_is_fatal() {
     );
     assert!(!missing.exists(), "a run never creates a store");
 }
+
+#[test]
+fn rules_names_the_store_and_each_collections_last_crawl() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = basic_store(dir.path());
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .execute(
+            "UPDATE crawls SET last_attempt_ms = last_attempt_ms + 1, last_error = 'throttled'
+             WHERE root = 'aws.iamUsers'",
+            [],
+        )
+        .expect("a failed attempt");
+    let env = Env::new(&format!("store:{}", path.display()), &[guests::ELBS], "");
+    let run = env.run(&["rules", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let store = &doc["stores"][0];
+    assert_eq!(store["path"], path_str(&path));
+    assert!(store["last_commit_ms"].as_i64() > Some(0), "{store}");
+    let collections = store["collections"].as_array().expect("collections");
+    assert_eq!(collections.len(), ROOT_COLLECTIONS.len());
+    let users = collections
+        .iter()
+        .find(|c| c["root"] == "aws.iamUsers")
+        .expect("the users");
+    assert_eq!(users["last_error"], "throttled");
+    assert!(
+        users["last_success"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+
+    let text = env.run(&["rules"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(
+        text.stdout.contains(&format!("store {}", path.display()))
+            && text.stdout.lines().any(|l| l.contains("aws.iamUsers")
+                && l.contains("last crawled")
+                && l.contains(": throttled")),
+        "{}",
+        text.stdout
+    );
+}

@@ -209,7 +209,8 @@ impl Source for AsOf {
                         ltime: row.get(3)?,
                         ctime: row.get(4)?,
                         ftime: row.get(5)?,
-                        data: Doc::from_canonical(row.get::<_, String>(6)?),
+                        // Copied once, from SQLite's buffer into the shared text.
+                        data: Doc::from_canonical(row.get_ref(6)?.as_str()?),
                     },
                 ))
             })?;

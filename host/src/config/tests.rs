@@ -139,6 +139,10 @@ fn unknown_keys_name_the_key_and_the_file() {
 fn values_are_validated() {
     for (text, needle) in [
         ("edda = \"localhost:8080\"", "neither an http(s) URL"),
+        (
+            "edda = \"store:\"",
+            "`store:` needs the path of the store file",
+        ),
         ("output = \"stdout,pager\"", "unknown output \"pager\""),
         ("output = \"jsonl\"", "needs a [jsonl] section"),
         (
@@ -262,6 +266,14 @@ fn overrides_and_per_rule_limits_apply() {
     };
     let config = Config::load(&path, &overrides).unwrap();
     assert_eq!(config.edda, EddaSource::Snapshot(dir.path().join("snap")));
+    let store = Overrides {
+        edda: Some("store:stores/acct.sqlite".into()),
+        ..overrides.clone()
+    };
+    assert_eq!(
+        Config::load(&path, &store).unwrap().edda,
+        EddaSource::Store(dir.path().join("stores/acct.sqlite"))
+    );
     assert_eq!(
         config.output_kinds(),
         vec![OutputKind::StdoutTabsep, OutputKind::StdoutJson]

@@ -115,7 +115,9 @@ fn changed_and_gone_close_revisions_and_ctime_and_ftime_carry_over() {
         (delta.added, delta.changed, delta.gone, delta.committed_ms),
         (1, 1, 1, 2_000)
     );
-    let got: Vec<(String, Option<i64>, Option<i64>, i64, i64)> = rows(&store)
+    // (id, ltime, ctime, ftime, stime)
+    type Summary = (String, Option<i64>, Option<i64>, i64, i64);
+    let got: Vec<Summary> = rows(&store)
         .into_iter()
         .map(|(_, id, stime, ltime, ctime, ftime, _)| (id, ltime, ctime, ftime, stime))
         .collect();
