@@ -5,13 +5,14 @@
 //! `floors`, reads every `crate::` path of the sources and holds them to it). On the ground:
 //! plain data and leaves that know nothing of the rest (`contract`, the host's view of the
 //! WIT; `outcome`, `time`, `httpclient`, `logging`, `report`), then `alert`, then
-//! `config`, data only: every setting validated, capability and output settings included,
-//! with no runtime module under it. Above config the parts that do one thing each: `engine`
-//! (the only module that names wasmtime), `edda`, `capabilities`, `outputs`, `metrics`,
-//! `status` and `cli`; then `window` and `services` (what a rule may call while it runs);
-//! then `rules` (finding and loading the modules); then the commands (`run`, `listing`,
-//! `authoring`, and `fuzzing` for the fuzz targets); and on top `app`, the dispatch that
-//! nothing imports but `main`.
+//! `config`, data only: every setting validated, capability, output and crawl settings
+//! included, with no runtime module under it. Above config the parts that do one thing each:
+//! `engine` (the only module that names wasmtime), `aws` (AWS access: credentials, SigV4,
+//! endpoints, the Query/REST-XML client), `edda`, `outputs`, `metrics`, `status` and `cli`;
+//! then `capabilities` (whose S3 reads go through `aws`) and `window`; then `services` (what a
+//! rule may call while it runs); then `rules` (finding and loading the modules); then the
+//! commands (`run`, `listing`, `authoring`, and `fuzzing` for the fuzz targets); and on top
+//! `app`, the dispatch that nothing imports but `main`.
 
 pub(crate) mod alert;
 pub mod app;
