@@ -74,6 +74,12 @@ fn ec2_error(code: &str) -> String {
 }
 
 #[test]
+fn a_client_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Client>();
+}
+
+#[test]
 fn throttling_is_retried_until_it_passes() {
     for throttled in [
         (400, aws_fakes::error_xml("Throttling", "Rate exceeded")),

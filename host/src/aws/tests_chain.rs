@@ -366,37 +366,66 @@ fn the_chain_keeps_the_sdks_order() {
         &home.path().join(".aws/credentials"),
         "[default]\naws_access_key_id = AKIDFILES\naws_secret_access_key = s\n",
     );
+    let role = "arn:aws:iam::123456789012:role/pod";
+    let sts = aws_fakes::web_identity_sts("pod-token", role, FakeKeys::new("pod", &far()));
+    let token_file = home.path().join("token");
+    std::fs::write(&token_file, "pod-token").unwrap();
     let container = aws_fakes::container("/c", None, FakeKeys::new("container", &far()));
     let imds = aws_fakes::imds("r", FakeKeys::new("instance", &far()));
-    let (container_uri, imds_url) = (format!("{}/c", container.url()), imds.url());
-    let every = [
-        ("AWS_ACCESS_KEY_ID", "AKIDENV"),
-        ("AWS_SECRET_ACCESS_KEY", "s"),
-        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", container_uri.as_str()),
-        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds_url.as_str()),
+    let home_dir = home.path().display().to_string();
+    // Each source's settings, in the chain's order; the shared files are found through HOME.
+    let sources: [(&str, Vec<(&str, String)>); 5] = [
+        (
+            "AKIDENV",
+            vec![
+                ("AWS_ACCESS_KEY_ID", "AKIDENV".into()),
+                ("AWS_SECRET_ACCESS_KEY", "s".into()),
+            ],
+        ),
+        (
+            "ASIAPOD",
+            vec![
+                (
+                    "AWS_WEB_IDENTITY_TOKEN_FILE",
+                    token_file.display().to_string(),
+                ),
+                ("AWS_ROLE_ARN", role.into()),
+            ],
+        ),
+        ("AKIDFILES", vec![("HOME", home_dir)]),
+        (
+            "ASIACONTAINER",
+            vec![(
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                format!("{}/c", container.url()),
+            )],
+        ),
+        (
+            "ASIAINSTANCE",
+            vec![("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url())],
+        ),
     ];
-    let run = |vars: &[(&str, &str)], with_files: bool| {
-        let home_dir = if with_files {
-            home.path().display().to_string()
-        } else {
-            "/nonexistent".into()
-        };
-        let mut all: Vec<(&str, String)> = vec![("HOME", home_dir)];
-        all.extend(vars.iter().map(|(k, v)| (*k, (*v).to_owned())));
-        key_used(&api, Env::fixed(all)).unwrap()
-    };
-    assert_eq!(run(&every, true), "AKIDENV", "environment first");
-    assert_eq!(run(&every[2..], true), "AKIDFILES", "then the shared files");
-    assert_eq!(
-        run(&every[2..], false),
-        "ASIACONTAINER",
-        "then the container"
-    );
-    assert_eq!(
-        run(&every[3..], false),
-        "ASIAINSTANCE",
-        "then instance metadata"
-    );
+    for first in 0..sources.len() {
+        // STS and EC2 at their fakes; no home unless the shared files' source is in.
+        let mut vars = vec![
+            ("HOME", "/nonexistent".to_owned()),
+            ("AWS_ENDPOINT_URL_STS", sts.url()),
+            ("AWS_ENDPOINT_URL_EC2", api.url()),
+        ];
+        for (_, set) in &sources[first..] {
+            vars.extend(set.iter().cloned());
+        }
+        // A later value of a name replaces an earlier one: the files' HOME wins.
+        let client = client(&settings(None, 0), Env::fixed(vars));
+        client
+            .query(Service::Ec2, "eu-west-1", "DescribeRegions", &[])
+            .unwrap();
+        assert_eq!(
+            signer(&api).0,
+            sources[first].0,
+            "the sources from {first} on"
+        );
+    }
 }
 
 #[test]

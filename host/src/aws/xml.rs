@@ -6,6 +6,10 @@
 
 use quick_xml::events::Event;
 
+/// Deeper than this is not an AWS answer (theirs nest a handful of levels), and would make
+/// each leaf's path costly to copy.
+const MAX_DEPTH: usize = 32;
+
 /// Every element holding text, as (path of local names from the root, text), in document
 /// order. Entity and character references are resolved; CDATA is text.
 pub(crate) fn leaves(xml: &str) -> Result<Vec<(Vec<String>, String)>, String> {
@@ -20,6 +24,9 @@ pub(crate) fn leaves(xml: &str) -> Result<Vec<(Vec<String>, String)>, String> {
             .map_err(|e| format!("not XML at byte {}: {e}", reader.buffer_position()))?;
         match event {
             Event::Start(start) => {
+                if path.len() == MAX_DEPTH {
+                    return Err(format!("the XML nests deeper than {MAX_DEPTH} elements"));
+                }
                 path.push(String::from_utf8_lossy(start.local_name().as_ref()).into_owned());
                 text.clear();
             }
@@ -161,6 +168,13 @@ mod tests {
         ] {
             assert_eq!(error_body(body), None, "{body}");
         }
+        let deep = format!(
+            "{}<Error><Code>X</Code></Error>{}",
+            "<a>".repeat(40),
+            "</a>".repeat(40)
+        );
+        assert!(leaves(&deep).unwrap_err().contains("deeper than 32"));
+        assert_eq!(error_body(&deep), None);
     }
 
     #[test]

@@ -169,7 +169,7 @@ impl CrawlSettings {
 }
 
 /// An AWS region name: `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`.
-pub fn check_region(region: &str) -> Result<()> {
+fn check_region(region: &str) -> Result<()> {
     let parts: Vec<&str> = region.split('-').collect();
     let ok = parts.len() >= 3
         && parts[0].len() == 2

@@ -43,13 +43,16 @@ impl Local {
     }
 }
 
+/// One source of the chain, asked.
+type Source<'a> = &'a dyn Fn() -> Result<Lookup, AwsError>;
+
 /// The first source's credentials, or why none had any.
 pub(super) fn resolve(
     env: &Env,
     sts: &StsAccess,
     local: &Local,
 ) -> Result<(Credentials, String), AwsError> {
-    let sources: [(&'static str, &dyn Fn() -> Result<Lookup, AwsError>); 5] = [
+    let sources: [(&'static str, Source<'_>); 5] = [
         ("environment", &|| environment(env)),
         ("web identity", &|| sts::web_identity(env, sts)),
         ("shared files", &|| profile::load(env)),
