@@ -6,8 +6,8 @@
 //! plain data and leaves that know nothing of the rest (`contract`, the host's view of the
 //! WIT; `outcome`, `time`, `httpclient`, `logging`, `report`, `pool`, `oslock`), then
 //! `alert`, then `config`, data only: every setting validated, capability, output and crawl
-//! settings included, with no runtime module under it. Above config the parts that do one thing each:
-//! `engine` (the only module that names wasmtime), `aws` (AWS access: credentials, signing,
+//! settings included, with no runtime module under it. Above config the parts that do one
+//! thing each: `engine` (the only module that names wasmtime), `aws` (AWS access: credentials, signing,
 //! endpoints, calls), `edda` (EDDA over HTTP, snapshot files or a store, read through the
 //! `edda-engine` crate), `store` (the store's writer, for the crawl), `outputs`, `metrics`,
 //! `status` and `cli`; then `capabilities` (on `aws` for S3) and `window`; then `services`

@@ -119,3 +119,99 @@ pub(crate) fn render(metrics: &CrawlMetrics) -> String {
     prometheus_text::encode(&mut text, &registry).expect("metrics encode into a String");
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use reddalert_testkit::prometheus;
+
+    use super::*;
+
+    #[test]
+    fn the_crawls_metrics_parse_and_say_what_each_collection_did() {
+        let metrics = CrawlMetrics {
+            started_ms: 1_514_775_900_000,
+            finished_ms: 1_514_775_912_500,
+            exit_code: 1,
+            collections: vec![
+                CollectionMetrics {
+                    collection: "aws.securityGroups".into(),
+                    account: Some("prod".into()),
+                    resources: 40,
+                    revisions: 3,
+                    gone: 1,
+                    failed: false,
+                    last_success_ms: Some(1_514_775_910_000),
+                },
+                CollectionMetrics {
+                    collection: "view.instances".into(),
+                    account: Some("prod".into()),
+                    resources: 120,
+                    failed: true,
+                    ..CollectionMetrics::default()
+                },
+            ],
+        };
+        let text = render(&metrics);
+        if let Some(verdict) = prometheus::promtool_check(&text) {
+            verdict.unwrap_or_else(|said| panic!("promtool check metrics: {said}\n{text}"));
+        }
+        let families = prometheus::parse(&text);
+        let value = |name: &str, collection: &str| -> Option<f64> {
+            let family = families.iter().find(|f| f.name == name)?;
+            let sample = family.samples.iter().find(|s| {
+                collection.is_empty()
+                    || s.labels.get("collection").map(String::as_str) == Some(collection)
+            })?;
+            Some(sample.value)
+        };
+        assert_eq!(
+            value("reddalert_crawl_last_duration_seconds", ""),
+            Some(12.5)
+        );
+        assert_eq!(value("reddalert_crawl_last_exit_code", ""), Some(1.0));
+        assert_eq!(
+            value("reddalert_crawl_resources", "view.instances"),
+            Some(120.0)
+        );
+        assert_eq!(
+            value("reddalert_crawl_revisions_recorded", "aws.securityGroups"),
+            Some(3.0)
+        );
+        assert_eq!(
+            value("reddalert_crawl_resources_gone", "aws.securityGroups"),
+            Some(1.0)
+        );
+        assert_eq!(
+            value("reddalert_crawl_collection_failed", "view.instances"),
+            Some(1.0)
+        );
+        assert_eq!(
+            value("reddalert_crawl_collection_failed", "aws.securityGroups"),
+            Some(0.0)
+        );
+        let last = "reddalert_crawl_collection_last_success_timestamp_seconds";
+        assert_eq!(value(last, "aws.securityGroups"), Some(1_514_775_910.0));
+        assert_eq!(
+            value(last, "view.instances"),
+            None,
+            "never crawled whole: no series"
+        );
+        assert!(text.contains("account=\"prod\""), "{text}");
+    }
+
+    #[test]
+    fn the_crawls_textfile_sits_beside_the_runs() {
+        let textfile = |path: &str| JOB.textfile(Path::new(path));
+        assert_eq!(
+            textfile("/var/lib/ne/reddalert.prom"),
+            Path::new("/var/lib/ne/reddalert-crawl.prom")
+        );
+        assert_eq!(textfile("metrics"), Path::new("metrics-crawl"));
+        assert_eq!(
+            crate::metrics::Job::RUN.textfile(Path::new("a.prom")),
+            Path::new("a.prom")
+        );
+    }
+}
