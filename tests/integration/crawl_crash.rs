@@ -26,6 +26,9 @@ impl Lcg {
     }
 }
 
+/// One stored revision: collection, id, digest of its document, stime, ltime.
+type Stored = (String, String, Vec<u8>, i64, Option<i64>);
+
 /// Revisions that repeat the one before them (same document, same resource): a crawl
 /// recorded twice.
 fn repeated(account: &Crawled) -> Vec<String> {
@@ -40,7 +43,7 @@ fn repeated(account: &Crawled) -> Vec<String> {
              JOIN collections c ON c.cid = r.cid ORDER BY c.name, r.id, r.stime",
         )
         .unwrap();
-    let rows: Vec<(String, String, Vec<u8>, i64, Option<i64>)> = query
+    let rows: Vec<Stored> = query
         .query_map([], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })

@@ -109,7 +109,8 @@ fn run(api: &dyn Api, global: &str, task: &Task) -> Vec<(Collection, Result<Vec<
             let read = match collection {
                 Collection::Instances => ec2::instances(api, region),
                 Collection::SecurityGroups => ec2::security_groups(api, region),
-                _ => elb::load_balancers(api, region),
+                Collection::LoadBalancers => elb::load_balancers(api, region),
+                global => Err(anyhow!("{} is not read per region", global.root())),
             };
             let name = format!("{region}.{}", collection.root());
             vec![(*collection, read.map(|r| documents(&name, r)))]

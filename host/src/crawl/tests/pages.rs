@@ -276,3 +276,46 @@ fn the_shipped_iam_policy_allows_exactly_the_calls_the_crawl_makes() {
         .collect();
     assert_eq!(allowed, called);
 }
+
+/// An answer cut short (a connection dropped mid-body) is an error for its collection, never
+/// a shorter list of resources, wherever it is cut.
+#[test]
+fn an_answer_cut_short_is_an_error_never_fewer_resources() {
+    let recorded = Replay::recorded();
+    let cases = [
+        (
+            "query ec2 us-east-1 DescribeSecurityGroups ",
+            Collection::SecurityGroups,
+        ),
+        (
+            "query elb eu-west-1 DescribeLoadBalancers ",
+            Collection::LoadBalancers,
+        ),
+        (
+            "query iam us-east-1 GetAccountAuthorizationDetails Filter.member.1=User&MaxItems=1000",
+            Collection::IamUsers,
+        ),
+        (
+            "query iam us-east-1 ListUsers MaxItems=1000",
+            Collection::IamUsers,
+        ),
+    ];
+    for (request, collection) in cases {
+        let body = recorded.get(request).to_owned();
+        for fraction in [0.1, 0.35, 0.5, 0.8, 0.99] {
+            let mut at = (body.len() as f64 * fraction) as usize;
+            while !body.is_char_boundary(at) {
+                at -= 1;
+            }
+            let mut replay = Replay::recorded();
+            replay.set(request, 200, body[..at].to_owned());
+            let read = read_account(&replay, &recorded_regions(), &[collection]);
+            assert!(
+                read[0].1.is_err(),
+                "{request} cut at {at} of {} read as {} resources",
+                body.len(),
+                read[0].1.as_ref().map_or(0, Vec::len)
+            );
+        }
+    }
+}
