@@ -2,11 +2,13 @@
 //! and captured as snapshot files with `reddalert snapshot`, then, in one sitting, the floor
 //! (read each file once, parse it natively into typed models), each stock EDDA rule in wasm
 //! and built natively, and whole runs from the files, from the account loaded into a SQLite
-//! store and from the loopback EDDA, warm and cold. Every figure is reported as a ratio to the floor, which keeps its meaning on a noisy
-//! machine. The alerts of every way of running the rules are compared, with each other and
+//! store and from the loopback EDDA, warm and cold; and apart, what `reddalert crawl` costs
+//! against moto at a small scale. Every figure is reported as a ratio to the floor, which
+//! keeps its meaning on a noisy machine. The alerts of every way of running the rules are compared, with each other and
 //! with an earlier report's: a benchmark that changes what is raised fails.
 
 mod alerts;
+pub mod crawl;
 mod floor;
 mod full;
 pub mod generate;
@@ -169,6 +171,7 @@ pub fn run(opts: &Options) -> Result<Report> {
     if let Some(previous) = &opts.previous {
         compare(previous, opts.scale, &every_rule)?;
     }
+    let crawl = crawl::measure(&opts.host, work, opts.runs)?;
     let mut report = Report {
         machine: machine(),
         scale: opts.scale,
@@ -179,6 +182,7 @@ pub fn run(opts: &Options) -> Result<Report> {
         rules: figures,
         alerts: every_rule,
         store: Some(store_figures),
+        crawl: Some(crawl),
         targets: Vec::new(),
     };
     report.targets = report::targets(&report);

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::AlertSet;
+use crate::crawl::CrawlFigures;
 use crate::floor::Floor;
 use crate::generate::Counts;
 use crate::measure::ProcessCost;
@@ -29,6 +30,10 @@ pub struct Report {
     /// The account loaded into a SQLite store (reports before the store have none).
     #[serde(default)]
     pub store: Option<StoreFigures>,
+    /// `reddalert crawl` against moto, a small account whatever the scale (reports before the
+    /// crawl have none).
+    #[serde(default)]
+    pub crawl: Option<CrawlFigures>,
     pub targets: Vec<Target>,
 }
 
@@ -126,6 +131,22 @@ impl Report {
                 mb(store.bytes),
                 store.bytes_per_1000_revisions / 1e3,
                 store.load_s
+            );
+        }
+        if let Some(crawl) = &self.crawl {
+            let _ = writeln!(
+                out,
+                "\ncrawl against moto (not targeted; {} resources in one region, {} AWS requests a crawl): \
+                 first {:.2} s wall, {:.2} s cpu, {:.0} MB peak; unchanged {:.2} s wall, {:.2} s cpu; \
+                 store {:.0} KB",
+                crawl.resources,
+                crawl.requests,
+                crawl.first.wall_s,
+                crawl.first.cpu_s,
+                crawl.first.peak_rss_mb,
+                crawl.unchanged.wall_s,
+                crawl.unchanged.cpu_s,
+                crawl.store_bytes as f64 / 1e3
             );
         }
         let _ = writeln!(

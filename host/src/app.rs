@@ -84,5 +84,6 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             crate::serve::run(args)?;
             Ok(Outcome::default())
         }
+        Some(Command::Crawl(args)) => crate::crawl::run(&load(&configfile, None)?, args),
     }
 }

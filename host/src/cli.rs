@@ -155,6 +155,19 @@ pub enum Command {
     /// Sign a published module with a key (cosign's key-based format); a second signer signs
     /// beside the first.
     Sign(SignArgs),
+    /// Read the account's AWS APIs and record what changed in its store
+    /// (`edda = "store:<path>"`), as EDDA's crawler did: the cron job that stands in for an
+    /// EDDA server. Exit 0 every collection recorded, 1 some failed (named on stderr), 2
+    /// fatal (bad config, no AWS credentials, a store it cannot open or lock).
+    Crawl(CrawlArgs),
+}
+
+/// `reddalert crawl`.
+#[derive(Debug, Args)]
+pub struct CrawlArgs {
+    /// Crawl only shard i (from 0) of n of the config's accounts, as the run's `--shard`.
+    #[arg(long = "shard", value_name = "I/N")]
+    pub shard: Option<crate::config::Shard>,
 }
 
 /// `reddalert serve-edda`.

@@ -5,6 +5,7 @@
 mod accounts;
 pub(crate) mod capabilities;
 pub(crate) mod check;
+mod crawl;
 mod outputs;
 mod raw;
 mod registry;
@@ -20,6 +21,7 @@ pub use accounts::{Account, Shard, status_path};
 pub use capabilities::{
     CapabilityConfig, ChefSettings, CredentialSource, Grant, NetSettings, S3Settings, SignVersion,
 };
+pub use crawl::CrawlSettings;
 pub use outputs::{
     EsSettings, JsonlSettings, MailSettings, MetricsSettings, OcsfSettings, OutputSettings,
     Pushgateway, Retry, Severity, StdoutFormat, TlsMode, WebhookFormat, WebhookSettings,
@@ -153,6 +155,8 @@ pub struct Config {
     pub metrics: Option<MetricsSettings>,
     /// Trust, registries and sources of pulled rules, and the lock beside the config file.
     pub registry: RegistryConfig,
+    /// How `reddalert crawl` reaches AWS (`[crawl]`); an account's own is in its [`Account`].
+    pub crawl: CrawlSettings,
 }
 
 /// Settings given on the command line, which win over the file.
@@ -225,9 +229,15 @@ impl Config {
             .or_else(|| raw.edda.clone())
             .unwrap_or_else(|| DEFAULT_EDDA.to_owned());
         let edda = parse_edda(&edda, &resolve)?;
-        let accounts = accounts::parse(&raw.account, raw.edda.is_some(), &|e| {
-            parse_edda(e, &resolve)
-        })?;
+        let top_crawl = raw.crawl.clone().unwrap_or_default();
+        let env = |name: &str| std::env::var(name).ok();
+        let crawl = CrawlSettings::from_raw(&top_crawl, &env).context("invalid key `crawl`")?;
+        let accounts = accounts::parse(
+            &raw.account,
+            raw.edda.is_some(),
+            &|e| parse_edda(e, &resolve),
+            &|own| CrawlSettings::from_raw(&top_crawl.overridden_by(own), &env),
+        )?;
         let capabilities = CapabilityConfig::from_raw(&mut raw, &resolve)?;
         let listed = match (&overrides.output, &raw.output) {
             (Some(cli), _) => cli.clone(),
@@ -329,15 +339,17 @@ impl Config {
             accounts,
             metrics,
             registry,
+            crawl,
         })
     }
 
     /// The settings of one account's share of the run: its EDDA, its rule sections over the
-    /// top-level ones, and `threads` of the run's rule parallelism.
+    /// top-level ones, its crawl settings, and `threads` of the run's rule parallelism.
     pub fn for_account(&self, account: &Account, threads: usize) -> Config {
         Config {
             edda: account.edda.clone(),
             rule_sections: account.sections_over(&self.rule_sections),
+            crawl: account.crawl.clone(),
             parallelism: threads.max(1),
             accounts: Vec::new(),
             ..self.clone()

@@ -3,7 +3,8 @@
 //! nightly. One function per parser of untrusted input: the config (TOML and the original
 //! JSON), the status file (ours and the original's), EDDA bodies through the client's checks,
 //! what a guest returns through the contract's decoding, the text formats fed hostile
-//! alerts, and what a registry or a lock file hands `pull` and a run. Each takes arbitrary bytes and must neither panic nor break the invariant it
+//! alerts, AWS's answers through the crawl, and what a registry or a lock file hands `pull`
+//! and a run. Each takes arbitrary bytes and must neither panic nor break the invariant it
 //! asserts. Not an API: nothing else calls these.
 
 use std::path::Path;
@@ -13,6 +14,7 @@ use serde_json::Value;
 use crate::alert::AlertRecord;
 use crate::config::{Config, Overrides, StdoutFormat};
 use crate::contract::{MAX_JSON_DEPTH, Query, Window, json_depth};
+use crate::crawl::{self, Api, Collection, Service};
 use crate::outputs::{self, RunInfo};
 use crate::status::Status;
 
@@ -20,7 +22,7 @@ use crate::status::Status;
 pub type Target = fn(&[u8]);
 
 /// The targets, by the name of their corpus directory under `fuzz/corpus/`.
-pub const TARGETS: [(&str, Target); 8] = [
+pub const TARGETS: [(&str, Target); 10] = [
     ("config", config),
     ("status", status),
     ("edda_body", edda_body),
@@ -29,7 +31,16 @@ pub const TARGETS: [(&str, Target); 8] = [
     ("guest_info", guest_info),
     ("text_formats", text_formats),
     ("registry", registry),
+    ("aws_answers", aws_answers),
+    ("crawl_answer", crawl_answer),
 ];
+
+/// What AWS, STS or a credential endpoint answers (or whatever sits at their address):
+/// error bodies, STS credentials and the credential endpoints' JSON through the AWS access
+/// module's parsers.
+pub fn aws_answers(data: &[u8]) {
+    crate::aws::parse_answers(data);
+}
 
 /// A config file: the first byte picks the original JSON shape or TOML.
 pub fn config(data: &[u8]) {
@@ -151,6 +162,43 @@ static FUZZ_STORE: std::sync::LazyLock<edda_engine::Store> = std::sync::LazyLock
 
 /// A key list with a nested list, as `edda_body` applies it.
 const SELECTED: &str = "view/instances;_expand:(instanceId,tags,state:(name),n)";
+
+/// AWS's answer to every call of a crawl, the same bytes each time: each collection is read
+/// or fails with an error, never a panic or an endless walk over pages, and what is read has an
+/// id and an object for every document.
+pub fn crawl_answer(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    struct Same<'a>(&'a str);
+    impl Api for Same<'_> {
+        fn query(
+            &self,
+            _: Service,
+            _: &str,
+            _: &str,
+            _: &[(&str, String)],
+        ) -> anyhow::Result<String> {
+            Ok(self.0.to_owned())
+        }
+        fn rest_get(
+            &self,
+            _: Service,
+            _: &str,
+            _: &str,
+            _: &[(&str, String)],
+        ) -> anyhow::Result<String> {
+            Ok(self.0.to_owned())
+        }
+    }
+    let regions = ["us-east-1".to_owned()];
+    for (_, read) in crawl::read_account(&Same(text), &regions, &Collection::ALL) {
+        for document in read.into_iter().flatten() {
+            assert!(!document.id.is_empty());
+            assert!(document.data.is_object());
+        }
+    }
+}
 
 /// What a rule returns: the bytes split into alerts (id, details) and a state at `\0`s.
 /// Whatever is accepted is JSON no deeper than the limit, so the status file reads it back.

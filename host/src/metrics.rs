@@ -63,19 +63,19 @@ pub(crate) struct Waiting {
     pub(crate) alerts: u64,
 }
 
-type Labels = Vec<(String, String)>;
+pub(crate) type Labels = Vec<(String, String)>;
 
 /// A gauge family written in the order its series are given. The crate's `Family` keeps a
 /// hash map, whose order changes from run to run: every textfile would differ from the last
 /// for nothing, and so would the text tests compare.
 #[derive(Debug)]
-struct Series<N> {
+pub(crate) struct Series<N> {
     rows: Vec<(Labels, N)>,
 }
 
 impl<N> Series<N> {
     /// The series sorted by their labels.
-    fn sorted(mut rows: Vec<(Labels, N)>) -> Series<N> {
+    pub(crate) fn sorted(mut rows: Vec<(Labels, N)>) -> Series<N> {
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         Series { rows }
     }
@@ -101,20 +101,58 @@ impl<N: EncodeGaugeValue> EncodeMetric for Series<N> {
 /// Writes the textfile and pushes to the Pushgateway, whichever are configured; both are
 /// tried, and an error names each that failed.
 pub(crate) fn publish(settings: &MetricsSettings, metrics: &RunMetrics) -> Result<()> {
-    let text = render(metrics);
+    publish_text(settings, &render(metrics), &Job::RUN)
+}
+
+/// Which job's metrics a text is: the run's, or the crawl's beside them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Job {
+    /// The Pushgateway's `job` label: each job replaces only its own metrics there.
+    pub(crate) name: &'static str,
+    /// What the metrics are, in errors: "the run's metrics".
+    pub(crate) what: &'static str,
+    /// Appended to the textfile's name before its extension (`reddalert.prom` becomes
+    /// `reddalert-crawl.prom`), so the jobs' files sit side by side in the collector's
+    /// directory; empty for the run's, which is the file configured.
+    pub(crate) textfile_suffix: &'static str,
+}
+
+impl Job {
+    pub(crate) const RUN: Job = Job {
+        name: "reddalert",
+        what: "the run's metrics",
+        textfile_suffix: "",
+    };
+
+    /// Where this job's textfile goes, `textfile` being the configured one.
+    pub(crate) fn textfile(&self, textfile: &Path) -> std::path::PathBuf {
+        if self.textfile_suffix.is_empty() {
+            return textfile.to_owned();
+        }
+        let stem = textfile.file_stem().unwrap_or_default().to_string_lossy();
+        let name = match textfile.extension() {
+            Some(ext) => format!("{stem}{}.{}", self.textfile_suffix, ext.to_string_lossy()),
+            None => format!("{stem}{}", self.textfile_suffix),
+        };
+        textfile.with_file_name(name)
+    }
+}
+
+/// Publishes a rendered `text` as `job`'s metrics, as [`publish`] does the run's.
+pub(crate) fn publish_text(settings: &MetricsSettings, text: &str, job: &Job) -> Result<()> {
     let mut failed = Vec::new();
     if let Some(path) = &settings.textfile
-        && let Err(err) = write_textfile(path, &text)
+        && let Err(err) = write_textfile(&job.textfile(path), text)
     {
         failed.push(format!("{err:#}"));
     }
     if let Some(gateway) = &settings.pushgateway
-        && let Err(err) = push(gateway, &text)
+        && let Err(err) = push(gateway, job.name, text)
     {
         failed.push(format!("{err:#}"));
     }
     if !failed.is_empty() {
-        bail!("failed to publish the run's metrics: {}", failed.join("; "));
+        bail!("failed to publish {}: {}", job.what, failed.join("; "));
     }
     Ok(())
 }
@@ -185,7 +223,7 @@ pub(crate) fn render(metrics: &RunMetrics) -> String {
         Series::sorted(failed),
     );
 
-    let failures = FailureKind::ALL.map(|kind| {
+    let failures = FailureKind::OF_A_RUN.map(|kind| {
         let n = metrics.failures.get(&kind).copied().unwrap_or(0);
         (vec![("kind".to_owned(), kind.name().to_owned())], count(n))
     });
@@ -273,9 +311,9 @@ fn write_textfile(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// PUTs `text` to the Pushgateway, replacing the metrics of reddalert's group there.
-fn push(gateway: &Pushgateway, text: &str) -> Result<()> {
-    let url = push_url(gateway);
+/// PUTs `text` to the Pushgateway, replacing the metrics of `job`'s group there.
+fn push(gateway: &Pushgateway, job: &str, text: &str) -> Result<()> {
+    let url = push_url(gateway, job);
     let agent = crate::httpclient::agent_config(gateway.timeout)
         .build()
         .new_agent();
@@ -300,10 +338,10 @@ fn push(gateway: &Pushgateway, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// `<url>/metrics/job/reddalert[/instance/<instance>]`. An instance that is not plain URL
-/// text (a `/`, a space) goes base64url-encoded, as the Pushgateway's `@base64` suffix allows.
-fn push_url(gateway: &Pushgateway) -> String {
-    let mut url = format!("{}/metrics/job/reddalert", gateway.url);
+/// `<url>/metrics/job/<job>[/instance/<instance>]`. An instance that is not plain URL text
+/// (a `/`, a space) goes base64url-encoded, as the Pushgateway's `@base64` suffix allows.
+fn push_url(gateway: &Pushgateway, job: &str) -> String {
+    let mut url = format!("{}/metrics/job/{job}", gateway.url);
     if let Some(instance) = &gateway.instance {
         let plain = instance
             .bytes()

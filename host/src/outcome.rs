@@ -23,11 +23,14 @@ pub enum FailureKind {
     Dropped,
     /// A whole account failed (EDDA unreachable, status file locked or unreadable).
     Account,
+    /// A crawl could not read a collection; nothing of it was recorded.
+    Collection,
 }
 
 impl FailureKind {
-    /// Every kind, for metrics that list each one (at 0 when nothing of it failed).
-    pub const ALL: [FailureKind; 6] = [
+    /// Every kind a run can fail with, for its metrics, which list each one (at 0 when
+    /// nothing of it failed); `Collection` is the crawl's.
+    pub const OF_A_RUN: [FailureKind; 6] = [
         FailureKind::Rule,
         FailureKind::Module,
         FailureKind::Refused,
@@ -44,6 +47,7 @@ impl FailureKind {
             FailureKind::Output => "output",
             FailureKind::Dropped => "dropped",
             FailureKind::Account => "account",
+            FailureKind::Collection => "collection",
         }
     }
 }

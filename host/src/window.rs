@@ -110,10 +110,50 @@ impl RunWindows {
         })
     }
 
+    /// An explicit `--since` after this run's `until`, which only a store's clamp makes (its
+    /// last commit is older than the start asked for): nothing is read, and with
+    /// `store-until` every rule run starts there next time, so `--since` starts a new store
+    /// quiet whether or not a crawl has committed since.
+    pub fn ahead(&self) -> Option<u64> {
+        self.since.filter(|since| *since > self.until)
+    }
+
     /// Where a window that ends at this run's `until` is continued: EDDA's `_since` and
     /// `_until` are both inclusive, so the next window starts 1 ms later, or a change made at
     /// that very millisecond would be read (and raised) twice.
     pub fn next_since(&self) -> u64 {
         self.until + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Overrides;
+
+    fn windows(since: Option<u64>, until: u64, limit: u64) -> RunWindows {
+        let mut config = Config::defaults(&Overrides::default()).unwrap();
+        config.store_until = true;
+        RunWindows::new(&config, since, Some(until), until)
+            .unwrap()
+            .clamp_until(limit)
+    }
+
+    #[test]
+    fn a_since_after_the_stores_last_commit_is_where_the_rules_start_next() {
+        // `--since` now, the store's last commit a minute ago: nothing to read yet.
+        let ahead = windows(Some(1_000_000), 1_000_500, 940_000);
+        assert_eq!(ahead.of(&Status::default(), "iam"), None);
+        assert_eq!(ahead.ahead(), Some(1_000_000));
+        // A since the clamp leaves inside the window, or none given, is read as usual.
+        let inside = windows(Some(900_000), 1_000_500, 940_000);
+        assert_eq!(inside.ahead(), None);
+        assert_eq!(
+            inside
+                .of(&Status::default(), "iam")
+                .map(|w| (w.since_ms, w.until_ms)),
+            Some((900_000, 940_000))
+        );
+        assert_eq!(windows(None, 1_000_500, 940_000).ahead(), None);
     }
 }

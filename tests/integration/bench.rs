@@ -44,6 +44,10 @@ fn the_benchmark_runs_at_a_tiny_scale_and_its_report_parses() {
             "{name}: {cost:?}"
         );
     }
+    let crawl = back.crawl.as_ref().expect("the crawl's figures");
+    // 50 instances, 20 load balancers, 21 users, 5 zones, 69 records and the security groups.
+    assert!(crawl.resources > 165, "{crawl:?}");
+    assert!(crawl.requests > 30 && crawl.first.cpu_s > 0.0, "{crawl:?}");
     let store = back.store.as_ref().expect("the store's figures");
     assert!(store.revisions > 0 && store.bytes > 0 && store.bytes_per_1000_revisions > 0.0);
     // What the rules raised one by one adds up to what the whole run raised.

@@ -12,6 +12,8 @@ mod capabilities_chef;
 mod capabilities_net;
 mod capabilities_s3;
 mod cli;
+mod crawl;
+mod crawl_crash;
 mod edda_batch;
 mod edda_errors;
 mod elasticsearch;

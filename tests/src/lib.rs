@@ -1,3 +1,6 @@
+pub mod aws_account;
+pub mod aws_fakes;
+pub mod aws_proxy;
 pub mod chef;
 pub mod edda;
 pub mod elasticsearch;

@@ -81,6 +81,8 @@ pub struct RawConfig {
     pub chef: Option<super::capabilities::RawChef>,
     /// The S3 API of the `s3` capability.
     pub s3: Option<super::capabilities::RawS3>,
+    /// How `reddalert crawl` reaches AWS: `[crawl]` in TOML, `"crawl": {...}` in JSON.
+    pub crawl: Option<super::crawl::RawCrawl>,
     /// The AWS accounts of the run, one EDDA each: `[[account]]` in TOML, `"account": [...]`
     /// in JSON. None: the single account of `edda`.
     #[serde(default)]

@@ -125,6 +125,19 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
 
     if config.store_until {
         keep_windows_of_rules_not_run(&mut status, shared.installed);
+        if let Some(since) = windows.ahead() {
+            tracing::info!(
+                since,
+                "--since is after the store's last commit: the rules start there next run"
+            );
+            for rule in shared.selected {
+                status
+                    .rules
+                    .entry(rule.info.name.clone())
+                    .or_default()
+                    .since = Some(since);
+            }
+        }
     }
     let mut failures = Vec::new();
     record_refused(&mut status, shared, target.account.as_ref(), &mut failures);

@@ -74,7 +74,7 @@ fn gather(
         finished_ms: now_ms(),
         exit_code,
         rules,
-        failures: FailureKind::ALL
+        failures: FailureKind::OF_A_RUN
             .into_iter()
             .map(|kind| (kind, outcome.count(kind) as u64))
             .collect(),
