@@ -21,7 +21,7 @@ use crate::config::EddaSource;
 use crate::contract::{Query, Window};
 pub(crate) use edda_engine::projection;
 pub use query::{InvalidQuery, request_path, validate};
-pub(crate) use store::{DEFAULT_MAX_STALENESS, StoreReader};
+pub(crate) use store::StoreReader;
 
 /// Why one EDDA request failed.
 #[derive(Debug, Clone, thiserror::Error)]

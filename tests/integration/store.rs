@@ -187,7 +187,7 @@ fn stale_and_never_crawled_collections_fail_their_rules_which_keep_their_windows
     let env = Env::new(
         &format!("store:{}", path.display()),
         guests::STOCK,
-        "store-until = true\n",
+        "store-until = true\n[crawl]\nmax_staleness_minutes = 60\n",
     );
     let first = env.run(&strs(&everything()));
     assert_eq!(first.code, 0, "{}", first.stderr);
@@ -231,6 +231,17 @@ fn stale_and_never_crawled_collections_fail_their_rules_which_keep_their_windows
         assert!(status["rules"][failed]["consecutive_failures"].as_u64() >= Some(1));
     }
     assert_eq!(status["rules"]["elbs"]["since"], T4 + 5_000 + 1, "elbs ran");
+
+    // The operator allows three hours: the groups' rules run, the users' still fail.
+    env.edit_config("max_staleness_minutes = 60", "max_staleness_minutes = 180");
+    let third = env.run(&["--until", &(T4 + 5_000).to_string()]);
+    assert_eq!(third.code, 1, "{}", third.stderr);
+    assert!(!third.stderr.contains("aws.securityGroups"), "{}", third.stderr);
+    let status = env.status_json();
+    for ran in ["secgroups", "ami", "newtag", "missingtag", "elbs"] {
+        assert_eq!(status["rules"][ran]["since"], T4 + 5_000 + 1, "{ran} ran");
+    }
+    assert_eq!(status["rules"]["iam"]["since"], started, "iam kept its window");
 }
 
 #[test]

@@ -58,7 +58,7 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
             config.edda_timeout,
             config.edda_max_response_bytes,
             started_ms,
-            crate::edda::DEFAULT_MAX_STALENESS,
+            config.crawl.max_staleness,
         )?
         .recording(),
     );

@@ -17,9 +17,6 @@ use edda_engine::sqlite::AsOf;
 
 use super::EddaError;
 
-/// How old a collection's last successful crawl may be before the rules reading it fail.
-pub(crate) const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(60 * 60);
-
 /// A store opened for one run (or one `snapshot`).
 #[derive(Debug)]
 pub(crate) struct StoreReader {

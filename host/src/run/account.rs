@@ -89,7 +89,7 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
         config.edda_timeout,
         config.edda_max_response_bytes,
         shared.started_ms,
-        crate::edda::DEFAULT_MAX_STALENESS,
+        config.crawl.max_staleness,
     )?);
     let mut windows = RunWindows::new(config, args.since, args.until, shared.started_ms)?;
     if let Some(limit) = edda.until_limit() {
