@@ -1,11 +1,13 @@
-//! The only module that knows wasmtime. It compiles rule components once (through wasmtime's
-//! on-disk compilation cache, so unchanged modules are not recompiled by the next cron run),
+//! The only module that knows wasmtime. It compiles rule components once (through an on-disk
+//! compilation cache keyed by each module's sha256 ([`cache`]), so unchanged modules are not
+//! recompiled by the next cron run, and a pin covers the compiled code that runs),
 //! checks that a module speaks our contract, keeps a pre-instantiated handle per module, and
 //! runs every guest call in a fresh, deny-all `Store` bounded by fuel, a memory cap, a
 //! wall-clock deadline and a cap on what the guest returns. Failures come back classified as
 //! [`RuleError`] so that one broken rule fails alone.
 
 mod bindings;
+mod cache;
 mod guest;
 mod ticker;
 
@@ -17,8 +19,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker};
-use wasmtime::{Cache, CacheConfig, Config, Store, Trap};
+use wasmtime::component::{Component, ComponentExportIndex, Instance, Linker};
+use wasmtime::{Config, Store, Trap};
 
 use crate::contract::{
     HostServices, Limits, MAX_INFO_COPY_BYTES, RuleInfo, RuleInput, RuleOutput, Usage, bounded,
@@ -60,7 +62,7 @@ pub enum RuleError {
 /// Engine-wide settings.
 #[derive(Debug, Clone, Default)]
 pub struct EngineOptions {
-    /// Where compiled modules are cached; `None` disables the cache.
+    /// Where compiled modules are cached ([`cache`]); `None` disables the cache.
     pub cache_dir: Option<std::path::PathBuf>,
 }
 
@@ -68,7 +70,7 @@ pub struct EngineOptions {
 pub struct Engine {
     engine: wasmtime::Engine,
     linker: Linker<GuestState>,
-    cache: Option<Cache>,
+    cache: Option<cache::ModuleCache>,
     _ticker: ticker::EpochTicker,
 }
 
@@ -94,24 +96,14 @@ impl Engine {
     pub fn new(options: &EngineOptions) -> Result<Engine> {
         let mut config = Config::new();
         config.consume_fuel(true).epoch_interruption(true);
-        let cache = match &options.cache_dir {
-            None => None,
-            Some(dir) => {
-                let mut cache_config = CacheConfig::new();
-                cache_config.with_directory(dir);
-                Some(
-                    Cache::new(cache_config)
-                        .map_err(anyhow_from)
-                        .with_context(|| {
-                            format!("failed to open the module cache in {}", dir.display())
-                        })?,
-                )
-            }
-        };
-        config.cache(cache.clone());
         let engine = wasmtime::Engine::new(&config)
             .map_err(anyhow_from)
             .context("failed to create the wasm engine")?;
+        let cache = options
+            .cache_dir
+            .as_deref()
+            .map(|dir| cache::ModuleCache::open(dir, &engine))
+            .transpose()?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(anyhow_from)
@@ -132,13 +124,17 @@ impl Engine {
     pub fn cache_stats(&self) -> (usize, usize) {
         self.cache
             .as_ref()
-            .map_or((0, 0), |c| (c.cache_hits(), c.cache_misses()))
+            .map_or((0, 0), cache::ModuleCache::stats)
     }
 
     /// Compiles (or loads from the cache) and checks one module.
     pub fn load(&self, bytes: &[u8], origin: &Path) -> Result<Module, LoadError> {
         let sha256 = hex::encode(Sha256::digest(bytes));
-        let component = Component::new(&self.engine, bytes).map_err(|err| LoadError::Invalid {
+        let component = match &self.cache {
+            Some(cache) => cache.load(&self.engine, bytes, &sha256),
+            None => Component::new(&self.engine, bytes),
+        }
+        .map_err(|err| LoadError::Invalid {
             path: origin.to_owned(),
             reason: format!("{err:#}"),
         })?;
