@@ -3,6 +3,7 @@
 //! The engine converts wasmtime's generated types to and from these, so nothing else in the
 //! host depends on wasmtime.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -60,7 +61,7 @@ pub struct RuleInput {
     /// The state from the last successful run.
     pub state: Option<serde_json::Value>,
     /// (declared query path, body) in declaration order.
-    pub data: Vec<(String, std::sync::Arc<str>)>,
+    pub data: Vec<(String, Arc<str>)>,
     pub window: Window,
 }
 
@@ -151,6 +152,11 @@ pub struct Limits {
     pub output_bytes: usize,
     /// Wall-clock deadline of the call.
     pub timeout: Duration,
+    /// Bytes of data-dependent EDDA answers one host call (`fetch`, or a whole `fetch-many`)
+    /// may hand the rule: what the host holds for it at once.
+    pub edda_call_bytes: u64,
+    /// Bytes of data-dependent EDDA answers the rule may be handed in one evaluation.
+    pub edda_run_bytes: u64,
 }
 
 /// Guest log levels.
@@ -210,11 +216,12 @@ pub struct ObjectListing {
 pub trait HostServices: Send + Sync {
     /// A log line from the guest.
     fn log(&self, level: LogLevel, message: &str);
-    /// A data-dependent EDDA query.
-    fn edda(&self, query: &Query) -> Result<String, EddaCallError>;
+    /// A data-dependent EDDA query. The body is shared, never copied per rule: the engine
+    /// lowers it into the guest as it is.
+    fn edda(&self, query: &Query) -> Result<Arc<str>, EddaCallError>;
     /// Many data-dependent EDDA queries, answered in order (the host may run them
     /// concurrently); each counts as one [`HostServices::edda`].
-    fn edda_many(&self, queries: &[Query]) -> Vec<Result<String, EddaCallError>> {
+    fn edda_many(&self, queries: &[Query]) -> Vec<Result<Arc<str>, EddaCallError>> {
         queries.iter().map(|q| self.edda(q)).collect()
     }
     /// Called when a capability call is refused, to log it; returns the error to give.

@@ -77,6 +77,8 @@ pub struct Engine {
 /// A compiled, checked and pre-linked rule module.
 pub struct Module {
     pre: RulePre<GuestState>,
+    /// The module's `evaluate` export, called with the shared bodies lowered as they are.
+    evaluate: ComponentExportIndex,
     /// The contract version the module was built for (`0.1.0`).
     pub interface_version: String,
     /// sha256 of the module's bytes, hex.
@@ -108,7 +110,7 @@ impl Engine {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(anyhow_from)
             .context("failed to link WASI")?;
-        bindings::Rule::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
+        bindings::add_to_linker(&mut linker)
             .map_err(anyhow_from)
             .context("failed to link the rule contract")?;
         let ticker = ticker::EpochTicker::start(engine.clone());
@@ -144,6 +146,13 @@ impl Engine {
                     path: origin.to_owned(),
                     reason,
                 })?;
+        let evaluate = component
+            .get_export_index(None, format!("{GUEST_INTERFACE}{interface_version}"))
+            .and_then(|guest| component.get_export_index(Some(&guest), "evaluate"))
+            .ok_or_else(|| LoadError::Incompatible {
+                path: origin.to_owned(),
+                reason: format!("its {GUEST_INTERFACE}{interface_version} has no `evaluate`"),
+            })?;
         // wasmtime matches import and export names by semver (`guest@0.1.1` finds a module's
         // `guest@0.1.0`), so a module built for an older 0.1.x links like a current one.
         let pre = self
@@ -156,6 +165,7 @@ impl Engine {
             })?;
         Ok(Module {
             pre,
+            evaluate,
             interface_version,
             sha256,
             refusal: None,
@@ -196,7 +206,8 @@ impl Engine {
             bytes: MAX_INFO_COPY_BYTES,
             limit: MAX_INFO_COPY_BYTES,
         };
-        let (info, _) = self.call(module, limits, host, 0, copy, |rule, store| {
+        let (info, _) = self.call(module, limits, host, 0, copy, |instance, store| {
+            let rule = bindings::Rule::new(&mut *store, instance)?;
             let info = rule.reddalert_rules_guest().call_info(store)?;
             Ok(bindings::info_from_wit(info))
         })?;
@@ -231,9 +242,14 @@ impl Engine {
             host,
             input.window.until_ms,
             copy,
-            |rule, store| {
-                rule.reddalert_rules_guest()
-                    .call_evaluate(store, &wit_input)
+            |instance, store| {
+                let evaluate = instance
+                    .get_typed_func::<(bindings::InputRef<'_>,), (bindings::EvaluateResult,)>(
+                        &mut *store,
+                        &module.evaluate,
+                    )?;
+                let (result,) = evaluate.call(&mut *store, (wit_input,))?;
+                Ok(result)
             },
         )?;
         let output = result
@@ -250,7 +266,7 @@ impl Engine {
         host: Arc<dyn HostServices>,
         clock_ms: u64,
         copy: CopyBound,
-        f: impl FnOnce(&bindings::Rule, &mut Store<GuestState>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&Instance, &mut Store<GuestState>) -> wasmtime::Result<R>,
     ) -> Result<(R, Usage), RuleError> {
         let started = std::time::Instant::now();
         let mut store = Store::new(
@@ -268,8 +284,9 @@ impl Engine {
         store.set_hostcall_fuel(copy.bytes);
         let result = module
             .pre
+            .instance_pre()
             .instantiate(&mut store)
-            .and_then(|rule| f(&rule, &mut store));
+            .and_then(|instance| f(&instance, &mut store));
         store.data().flush_guest_output();
         let usage = Usage {
             fuel: limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),

@@ -17,6 +17,7 @@ mod elasticsearch;
 mod hostile;
 mod limits;
 mod mail;
+mod memory;
 mod metrics;
 mod ocsf;
 mod pinning;

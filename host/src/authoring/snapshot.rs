@@ -71,6 +71,7 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
             config.edda_timeout,
             config.edda_max_response_bytes,
         )
+        .with_cache_limit(config.edda_cache_bytes)
         .recording(),
     );
 

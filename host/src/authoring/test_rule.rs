@@ -53,11 +53,18 @@ pub fn run(args: &TestRuleArgs, config: Option<&Config>) -> Result<Outcome> {
         apply_pin(&mut rule, &config.pins);
     }
     let limits = config.map_or(DEFAULT_LIMITS, |c| c.limits_for(&rule.info.name));
-    let edda = Arc::new(EddaClient::new(
-        EddaSource::Snapshot(args.data.clone()),
-        config.map_or(std::time::Duration::from_secs(60), |c| c.edda_timeout),
-        config.map_or(1024 << 20, |c| c.edda_max_response_bytes),
-    ));
+    let edda = Arc::new(
+        EddaClient::new(
+            EddaSource::Snapshot(args.data.clone()),
+            config.map_or(std::time::Duration::from_secs(60), |c| c.edda_timeout),
+            config.map_or(1024 << 20, |c| c.edda_max_response_bytes),
+        )
+        .with_cache_limit(
+            config.map_or(crate::config::DEFAULT_EDDA_CACHE_MIB << 20, |c| {
+                c.edda_cache_bytes
+            }),
+        ),
+    );
     let state = args
         .state
         .as_deref()

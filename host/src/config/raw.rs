@@ -34,6 +34,9 @@ pub struct RawConfig {
     pub edda_max_response_mib: Option<u64>,
     /// Data-dependent EDDA queries a rule may make per run (default 10000).
     pub edda_queries_per_rule: Option<u64>,
+    /// Data-dependent EDDA answers the run's cache keeps, MiB (default 256); past it they are
+    /// handed to the rule that asked and not kept.
+    pub edda_cache_mib: Option<u64>,
     /// Limits of every guest call, with per-rule overrides.
     pub limits: Option<RawLimits>,
     /// (original) Elasticsearch host, for the `elasticsearch` output.
@@ -99,6 +102,11 @@ pub struct RawLimits {
     pub output_mib: Option<u64>,
     /// Wall-clock deadline per call, seconds (fractions allowed).
     pub timeout_seconds: Option<f64>,
+    /// Data-dependent EDDA answers one host call (`fetch` or a whole `fetch-many`) may hand
+    /// a rule, MiB (default 256).
+    pub edda_call_mib: Option<u64>,
+    /// Data-dependent EDDA answers a rule may be handed per run, MiB (default 1024).
+    pub edda_run_mib: Option<u64>,
     /// Per-rule overrides: `[limits.rule.<name>]`.
     #[serde(default)]
     pub rule: BTreeMap<String, RawLimits>,

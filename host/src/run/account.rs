@@ -99,11 +99,14 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
             }
         })
         .unzip();
-    let edda = Arc::new(EddaClient::new(
-        config.edda.clone(),
-        config.edda_timeout,
-        config.edda_max_response_bytes,
-    ));
+    let edda = Arc::new(
+        EddaClient::new(
+            config.edda.clone(),
+            config.edda_timeout,
+            config.edda_max_response_bytes,
+        )
+        .with_cache_limit(config.edda_cache_bytes),
+    );
     let prefetched = prefetch(&edda, &selected, &rule_windows)?;
     let results = evaluate_all(
         shared.engine,
