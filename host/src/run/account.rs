@@ -22,7 +22,7 @@ use crate::outcome::{EddaTraffic, Failure, FailureKind};
 use crate::rules::{Installed, InstalledRule};
 use crate::status::{self, Status, StatusLock};
 use crate::time::now_ms;
-use crate::window::RunWindows;
+use crate::window::{RuleWindow, RunWindows};
 
 /// How long to wait for an overlapping run to finish, as the original did.
 const LOCK_WAIT: Duration = Duration::from_secs(3);
@@ -87,18 +87,23 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
     let windows = RunWindows::new(config, args.since, args.until, shared.started_ms)?;
 
     // A rule that has read up to this run's `until` already has nothing to read: it is not
-    // run, and keeps its state and its start.
-    let (selected, rule_windows): (Vec<&InstalledRule>, Vec<Window>) = shared
-        .selected
-        .iter()
-        .filter_map(|rule| match windows.of(&status, &rule.info.name) {
-            Some(window) => Some((*rule, window)),
-            None => {
-                tracing::info!(rule = %rule.info.name, until = windows.until(), "nothing to read: the rule has read up to this run's until already");
-                None
+    // run, and keeps its state and its start. One whose stored start lies past the run's
+    // clock fails, saying how to reset it: it would otherwise read nothing until then.
+    let mut selected = Vec::new();
+    let mut rule_windows = Vec::new();
+    let mut future = Vec::new();
+    for rule in shared.selected {
+        match windows.of(&status, &rule.info.name) {
+            RuleWindow::Read(window) => {
+                selected.push(*rule);
+                rule_windows.push(window);
             }
-        })
-        .unzip();
+            RuleWindow::UpToDate => {
+                tracing::info!(rule = %rule.info.name, until = windows.until(), "nothing to read: the rule has read up to this run's until already");
+            }
+            RuleWindow::Future(why) => future.push((rule.info.name.clone(), why)),
+        }
+    }
     let edda = Arc::new(
         EddaClient::new(
             config.edda.clone(),
@@ -120,9 +125,21 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
     tracing::info!(requests = edda.distinct_requests(), "EDDA requests made");
 
     if config.store_until {
-        keep_windows_of_rules_not_run(&mut status, shared.installed);
+        keep_windows_of_rules_not_run(&mut status, shared.installed, &windows);
     }
     let mut failures = Vec::new();
+    for (name, why) in future {
+        tracing::warn!(rule = %name, "rule failed: {why}");
+        let what = match &target.account {
+            Some(account) => format!("{} in account {}", name, account.name),
+            None => name.clone(),
+        };
+        crate::report::rule_failed(&what, &why);
+        let entry = status.rules.entry(name).or_default();
+        entry.consecutive_failures += 1;
+        entry.last_error = Some(why.clone());
+        failures.push(Failure::new(FailureKind::Rule, what, why));
+    }
     let mut raised = Vec::new();
     let alerts = record_results(
         &mut status,
@@ -171,16 +188,22 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
 
 /// With `store-until`, every rule the status knows or that is installed gets a start of its
 /// own before the top-level `since` moves on, so one that does not run now (not selected, or
-/// failed to load) still reads its whole window when it next runs.
-fn keep_windows_of_rules_not_run(status: &mut Status, installed: &Installed) {
+/// failed to load) still reads its whole window when it next runs (from this run's `--since`
+/// when it has never had a start).
+fn keep_windows_of_rules_not_run(status: &mut Status, installed: &Installed, windows: &RunWindows) {
     let names: BTreeSet<String> = status
         .rules
         .keys()
         .cloned()
         .chain(installed.names())
         .collect();
+    let default = windows.default_since(status);
     for name in names {
-        let since = status.since_of(&name);
+        let since = status
+            .rules
+            .get(&name)
+            .and_then(|r| r.since)
+            .unwrap_or(default);
         status
             .rules
             .entry(name)
@@ -237,13 +260,17 @@ fn record_results(
                 }
             }
             Err(why) => {
-                match (at.next_since, entry.since) {
-                    (Some(_), Some(since)) => tracing::error!(
+                // Its next window starts where the one it failed on started (the `--since` it
+                // was given, on a first run): never earlier, never later.
+                if at.next_since.is_some() {
+                    entry.since = Some(window.since_ms);
+                    tracing::error!(
                         rule = %name,
                         "rule failed: {why}; its next run reads again from {}",
-                        crate::time::iso_time(since)
-                    ),
-                    _ => tracing::error!(rule = %name, "rule failed: {why}"),
+                        crate::time::iso_time(window.since_ms)
+                    );
+                } else {
+                    tracing::error!(rule = %name, "rule failed: {why}");
                 }
                 let what = match at.account {
                     Some(account) => format!("{} in account {}", name, account.name),
