@@ -91,6 +91,34 @@ pub fn cut(text: &str, cap: usize) -> String {
     format!("{} […cut: {} bytes in all]", &text[..end], text.len())
 }
 
+/// Whether `c` could break a line-based format or drive a terminal: C0 and C1 controls
+/// (newline, carriage return, escape, NUL, vertical tab, form feed, next line, ...), DEL, and
+/// the Unicode line and paragraph separators.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// Text a rule chose (an alert id, its details, a log line, its error) made safe for a text
+/// output or the log: every unsafe character is escaped (`\n`, `\r`, `\t`, else `\u{1b}`), so
+/// it stays one block or one line and can neither forge another line nor hide text in a
+/// terminal.
+pub fn escape_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// What a rule's `info` may declare: queries, the bytes of each query path, of its
 /// description, and of its default config. A module that declares more is refused alone.
 pub const MAX_QUERIES: usize = 64;

@@ -252,8 +252,11 @@ impl Engine {
                 Ok(result)
             },
         )?;
-        let output = result
-            .map_err(|why| RuleError::Failed(bounded(why, crate::contract::MAX_ERROR_BYTES)))?;
+        // What the rule says is logged and stored: cut, and escaped to stay one line.
+        let output = result.map_err(|why| {
+            let why = bounded(why, crate::contract::MAX_ERROR_BYTES);
+            RuleError::Failed(crate::contract::escape_text(&why).into_owned())
+        })?;
         let mut output = bindings::output_from_wit(output, limits.output_bytes)?;
         output.usage = usage;
         Ok(output)
@@ -351,7 +354,10 @@ fn classify(
             let said = if said.is_empty() {
                 String::new()
             } else {
-                format!(" (the rule printed: {said})")
+                format!(
+                    " (the rule printed: {})",
+                    crate::contract::escape_text(&said)
+                )
             };
             RuleError::Trap(bounded(
                 format!("{err:#}{said}"),

@@ -438,8 +438,10 @@ fn timeouts<T>(n: usize) -> Vec<Result<T, NetError>> {
     (0..n).map(|_| Err(NetError::Timeout)).collect()
 }
 
-/// Logs a guest's line under its rule's name.
+/// Logs a guest's line under its rule's name, escaped: a line end or a terminal escape in it
+/// can forge no log line of its own.
 pub fn log_for(rule: &str, level: LogLevel, message: &str) {
+    let message = crate::contract::escape_text(message);
     match level {
         LogLevel::Error => tracing::error!(rule, "{message}"),
         LogLevel::Warn => tracing::warn!(rule, "{message}"),
