@@ -21,8 +21,8 @@ pub use capabilities::{
 };
 pub use outputs::{
     EsSettings, JsonlSettings, MailSettings, MetricsSettings, OcsfSettings, OutputSettings,
-    Pushgateway, Retry, Severity, StdoutFormat, TlsMode, WebhookFormat, WebhookSettings,
-    WebhookUrl, index_name, secret,
+    Pushgateway, Retry, Severity, StdoutFormat, TlsMode, WaitingBounds, WebhookFormat,
+    WebhookSettings, WebhookUrl, index_name, secret,
 };
 pub use raw::{RawConfig, RawLimits};
 
@@ -141,8 +141,8 @@ pub struct Config {
     pub rule_sections: BTreeMap<String, serde_json::Value>,
     /// Grants, call limits and the Chef and S3 settings of rules' capabilities.
     pub capabilities: CapabilityConfig,
-    /// Cap on alerts kept for outputs that did not accept them.
-    pub max_waiting_alerts: usize,
+    /// Bounds on alerts kept for outputs that did not accept them, per account.
+    pub waiting: WaitingBounds,
     /// Expected sha256 of each rule's module (lowercase hex), by rule name.
     pub pins: BTreeMap<String, String>,
     /// The accounts of a run over several (`[[account]]`); empty for the single account of
@@ -250,7 +250,7 @@ impl Config {
             }
         }
         let outputs = outputs::chosen(&raw, &kinds, &resolve)?;
-        let max_waiting_alerts = outputs::max_waiting_alerts(&raw)?;
+        let waiting = outputs::waiting_bounds(&raw)?;
         let metrics = outputs::metrics(&raw, &resolve)?;
         let rules_dir = match &overrides.rules_dir {
             Some(dir) => dir.clone(),
@@ -322,7 +322,7 @@ impl Config {
             rule_limits,
             capabilities,
             rule_sections: raw.plugin,
-            max_waiting_alerts,
+            waiting,
             pins: parse_pins(raw.pin)?,
             accounts,
             metrics,

@@ -20,7 +20,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
 use crate::config::{MetricsSettings, Pushgateway};
-use crate::outcome::FailureKind;
+use crate::outcome::{FailureKind, Shed};
 
 /// What one run did, filled in by the run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,6 +38,8 @@ pub(crate) struct RunMetrics {
     pub(crate) edda_bytes: u64,
     /// Alerts left waiting in the status file, by output.
     pub(crate) waiting: Vec<Waiting>,
+    /// Alerts the bounds on what waits moved out of the way or cut.
+    pub(crate) shed: Shed,
     /// The process's peak resident memory (Linux's `VmHWM`), where the system says it.
     pub(crate) peak_resident_bytes: Option<u64>,
 }
@@ -224,6 +226,27 @@ pub(crate) fn render(metrics: &RunMetrics) -> String {
             )
         })
         .collect();
+    let dropped = [
+        ("max_waiting_alerts", metrics.shed.over_count),
+        ("max_waiting_mib", metrics.shed.over_bytes),
+        ("max_dead_letter_mib", metrics.shed.lost),
+    ]
+    .map(|(bound, n)| (vec![("bound".to_owned(), bound.to_owned())], count(n)));
+    registry.register(
+        "reddalert_alerts_dropped",
+        "Alerts the last run took out of a waiting list, by the bound they were past: \
+         max_waiting_alerts (the oldest) and max_waiting_mib (the largest) went to the \
+         dead-letter file; max_dead_letter_mib counts those not kept anywhere (the file was at \
+         its bound, could not be written, or the status volume was full)",
+        Series {
+            rows: dropped.to_vec(),
+        },
+    );
+    registry.register(
+        "reddalert_alerts_cut",
+        "Alerts of the last run whose details were cut to max_alert_kib",
+        ConstGauge::new(count(metrics.shed.cut)),
+    );
     registry.register(
         "reddalert_waiting_alerts",
         "Alerts waiting in the status file for each output after the last run",

@@ -4,6 +4,7 @@
 //! did not take waits in the status file for the next run ([`delivery`]).
 
 mod append;
+mod bounds;
 mod delivery;
 mod digest;
 mod document;
@@ -24,7 +25,8 @@ use crate::alert::AlertRecord;
 use crate::config::OutputSettings;
 use crate::contract::Window;
 
-pub use delivery::{deliver, write_dead_letters};
+pub use bounds::shed_waiting;
+pub use delivery::deliver;
 pub use digest::{render_html, render_text};
 pub use document::{bulk_body, document, document_id};
 pub(crate) use stdout::render as render_stdout;

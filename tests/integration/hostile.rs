@@ -206,7 +206,11 @@ fn alerts_dropped_past_the_cap_go_to_a_dead_letter_file_not_the_log() {
         "one log line names the file: {}",
         run.stderr
     );
-    assert!(mentions[0].contains("dropped=2"), "{}", mentions[0]);
+    assert!(
+        mentions[0].contains("past_max_waiting_alerts=2"),
+        "{}",
+        mentions[0]
+    );
     assert!(
         !run.stderr.contains("fromPort"),
         "no dropped alert is logged whole: {}",

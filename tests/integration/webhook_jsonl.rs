@@ -149,3 +149,49 @@ fn jsonl_appends_each_run_and_waits_while_the_file_cannot_be_written() {
     }
     assert!(text.ends_with('\n'));
 }
+
+#[test]
+fn a_fifo_at_an_output_path_is_refused_without_blocking_the_run() {
+    let edda = basic_edda();
+    let env = Env::new(
+        &edda.base_url(),
+        &[guests::ELBS],
+        "[jsonl]\npath = \"alerts.jsonl\"\n[ocsf]\npath = \"findings.jsonl\"\n",
+    );
+    for name in ["alerts.jsonl", "findings.jsonl"] {
+        let made = std::process::Command::new("mkfifo")
+            .arg(env.path(name))
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    let a = args(&window(T2, T4), &["-o", "stdout_json,jsonl,ocsf"]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_reddalert"))
+        .args(env.args(&strs(&a)))
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Nobody ever reads the FIFOs: a run that opened them to write would never end.
+    let mut waited = 0;
+    while child.try_wait().unwrap().is_none() {
+        if waited == 600 {
+            let _ = child.kill();
+            panic!("the run blocked on a FIFO for 10 minutes");
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        waited += 1;
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("must be a regular file"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    let pending = &env.status_json()["pending"];
+    assert_eq!(
+        pending[0]["outputs"],
+        serde_json::json!(["jsonl", "ocsf"]),
+        "{pending}"
+    );
+}

@@ -63,9 +63,17 @@ pub struct RawConfig {
     pub webhook: Option<super::outputs::raw::RawWebhook>,
     /// Prometheus metrics of each run (`[metrics]`): a textfile, a Pushgateway, or both.
     pub metrics: Option<super::outputs::metrics::RawMetrics>,
-    /// Alerts kept for outputs that did not accept them (default 10000); past it the oldest
-    /// are moved to a dead-letter file beside the status file.
+    /// Alerts kept per account for outputs that did not accept them (default 10000); past it
+    /// the oldest are moved to a dead-letter file beside the status file.
     pub max_waiting_alerts: Option<usize>,
+    /// Bytes of the alerts kept per account for outputs, MiB (default 64); past it the
+    /// largest are moved to the dead-letter file.
+    pub max_waiting_mib: Option<u64>,
+    /// Bytes of one alert's id and details, KiB (default 1024); larger details are cut.
+    pub max_alert_kib: Option<u64>,
+    /// Bytes of an account's dead-letter file, MiB (default 256); past it alerts moved out of
+    /// the waiting list are not written.
+    pub max_dead_letter_mib: Option<u64>,
     /// (original) Per-rule config sections: `[plugin.<name>]` in TOML, `"plugin.<name>"` in
     /// the original JSON.
     #[serde(default)]

@@ -40,6 +40,12 @@ fn sample() -> RunMetrics {
             alerts: 3,
         }],
         peak_resident_bytes: Some(150 << 20),
+        shed: Shed {
+            over_count: 4,
+            over_bytes: 2,
+            lost: 1,
+            cut: 5,
+        },
     }
 }
 
@@ -67,6 +73,8 @@ fn the_rendered_text_parses_and_says_what_the_run_did() {
     assert_eq!(
         names,
         [
+            "reddalert_alerts_cut",
+            "reddalert_alerts_dropped",
             "reddalert_edda_requests",
             "reddalert_edda_response_bytes",
             "reddalert_failures",
@@ -104,6 +112,15 @@ fn the_rendered_text_parses_and_says_what_the_run_did() {
         one("reddalert_last_run_peak_resident_bytes"),
         Some(150.0 * 1_048_576.0)
     );
+    assert_eq!(one("reddalert_alerts_cut"), Some(5.0));
+    let dropped = family(&families, "reddalert_alerts_dropped");
+    for (bound, n) in [
+        ("max_waiting_alerts", 4.0),
+        ("max_waiting_mib", 2.0),
+        ("max_dead_letter_mib", 1.0),
+    ] {
+        assert_eq!(dropped.value(&[("bound", bound)]), Some(n), "{bound}");
+    }
 
     let secgroups = [("rule", "secgroups"), ("account", "123456789012")];
     let iam = [("rule", "iam")];

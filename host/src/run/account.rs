@@ -14,11 +14,11 @@ use anyhow::{Context as _, Result};
 use super::evaluate::{evaluate_all, prefetch};
 use crate::alert::{AccountTag, AlertRecord, PendingAlert};
 use crate::cli::RunArgs;
-use crate::config::Config;
+use crate::config::{Config, WaitingBounds};
 use crate::contract::{RuleOutput, Window};
 use crate::edda::EddaClient;
 use crate::engine::Engine;
-use crate::outcome::{EddaTraffic, Failure, FailureKind};
+use crate::outcome::{EddaTraffic, Failure, FailureKind, Shed};
 use crate::rules::{Installed, InstalledRule};
 use crate::status::{self, Status, StatusLock};
 use crate::time::now_ms;
@@ -60,6 +60,8 @@ pub(super) struct Evaluated {
     pub edda: EddaTraffic,
     /// Every rule that failed.
     pub failures: Vec<Failure>,
+    /// Alerts the bounds on what waits moved or cut before the write-ahead save.
+    pub shed: Shed,
     _lock: StatusLock,
 }
 
@@ -141,7 +143,8 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
         failures.push(Failure::new(FailureKind::Rule, what, why));
     }
     let mut raised = Vec::new();
-    let alerts = record_results(
+    let mut shed = Shed::default();
+    let (alerts, cut) = record_results(
         &mut status,
         &selected,
         results,
@@ -150,26 +153,54 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
             account: target.account.as_ref(),
             started_ms: shared.started_ms,
             next_since: config.store_until.then_some(windows.next_since()),
+            alert_bytes: config.waiting.alert_bytes,
         },
         &mut failures,
         &mut raised,
     );
+    shed.cut = cut;
     if config.store_until {
         status.since = Some(windows.next_since());
     }
 
     // Write ahead: the new states and the alerts they raised are saved together, owed to
-    // every output, before any output sees them.
+    // every output, before any output sees them. The file stays within the bytes what waits
+    // may take (the largest go to the dead-letter file first); the count is held after
+    // delivery, so that a run raising many alerts still delivers them all.
     status.pending.extend(
         alerts
             .into_iter()
             .map(|a| PendingAlert::owed(a, shared.outputs)),
     );
+    let moved = crate::outputs::shed_waiting(
+        &mut status.pending,
+        &WaitingBounds {
+            alerts: usize::MAX,
+            ..config.waiting
+        },
+        &status::dead_letter_path(&target.statusfile),
+        &target.statusfile,
+    );
+    if let Some(failure) = super::shed_failure(&moved, &target.statusfile) {
+        failures.push(failure);
+    }
+    shed.add(moved);
     status.last_run = Some(now_ms());
-    status.save(&target.statusfile).context(
+    let given_up = status.save(&target.statusfile).context(
         "failed to save the status file before delivering: no alert was delivered and no rule \
          state moved on, so the next run raises this run's alerts again",
     )?;
+    shed.lost += given_up.len() as u64;
+    if !given_up.is_empty() {
+        failures.push(Failure::new(
+            FailureKind::Dropped,
+            target.statusfile.display().to_string(),
+            format!(
+                "{} waiting alerts were given up: the status volume is full",
+                given_up.len()
+            ),
+        ));
+    }
     Ok(Evaluated {
         account: target.account.clone(),
         statusfile: target.statusfile.clone(),
@@ -182,6 +213,7 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
             bytes: edda.bytes_received(),
         },
         failures,
+        shed,
         _lock: lock,
     })
 }
@@ -219,11 +251,14 @@ struct Recording<'a> {
     started_ms: u64,
     /// With `store-until`, where a rule that succeeded reads from next time.
     next_since: Option<u64>,
+    /// The bytes of one alert (`max_alert_kib`).
+    alert_bytes: u64,
 }
 
-/// Files each rule's result in the status and returns the alerts raised. A rule that
-/// succeeded gets its new state (and, with `store-until`, its next window starts at
-/// `next_since`); one that failed keeps its state and the start of its window.
+/// Files each rule's result in the status and returns the alerts raised, and how many of them
+/// were cut to `max_alert_kib`. A rule that succeeded gets its new state (and, with
+/// `store-until`, its next window starts at `next_since`); one that failed keeps its state and
+/// the start of its window.
 fn record_results(
     status: &mut Status,
     rules: &[&InstalledRule],
@@ -232,8 +267,9 @@ fn record_results(
     at: Recording,
     failures: &mut Vec<Failure>,
     raised: &mut Vec<(String, usize)>,
-) -> Vec<AlertRecord> {
+) -> (Vec<AlertRecord>, u64) {
     let mut alerts = Vec::new();
+    let mut cut_in_all = 0;
     for ((rule, result), window) in rules.iter().zip(results).zip(windows) {
         let name = &rule.info.name;
         let entry = status.rules.entry(name.clone()).or_default();
@@ -241,15 +277,29 @@ fn record_results(
             Ok(output) => {
                 tracing::info!(rule = %name, alerts = output.alerts.len(), "rule finished");
                 raised.push((name.clone(), output.alerts.len()));
-                alerts.extend(output.alerts.into_iter().map(|f| AlertRecord {
-                    rule: name.clone(),
-                    id: f.id,
-                    details: f.details,
-                    rule_version: rule.info.version.clone(),
-                    window: *window,
-                    raised_ms: at.started_ms,
-                    account: at.account.cloned(),
+                let mut cut = 0;
+                alerts.extend(output.alerts.into_iter().map(|f| {
+                    let mut record = AlertRecord {
+                        rule: name.clone(),
+                        id: f.id,
+                        details: f.details,
+                        rule_version: rule.info.version.clone(),
+                        window: *window,
+                        raised_ms: at.started_ms,
+                        account: at.account.cloned(),
+                    };
+                    cut += u64::from(record.cut_to(at.alert_bytes));
+                    record
                 }));
+                if cut > 0 {
+                    tracing::warn!(
+                        rule = %name,
+                        alerts = cut,
+                        "alerts larger than max_alert_kib ({} KiB) had their details cut to it",
+                        at.alert_bytes >> 10
+                    );
+                    cut_in_all += cut;
+                }
                 entry.state = output.state;
                 entry.version = Some(rule.info.version.clone());
                 entry.last_success = Some(at.started_ms);
@@ -283,5 +333,5 @@ fn record_results(
             }
         }
     }
-    alerts
+    (alerts, cut_in_all)
 }

@@ -65,12 +65,21 @@ fn open(path: &Path) -> Result<File> {
         return File::open(path)
             .with_context(|| format!("failed to open lock directory {}", path.display()));
     }
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    // Never wait on a FIFO someone put there: it is refused below instead.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options
         .open(path)
-        .with_context(|| format!("failed to open lock file {}", path.display()))
+        .with_context(|| format!("failed to open lock file {}", path.display()))?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        bail!(
+            "the lock file {} is not a regular file; remove it (no run holds it then)",
+            path.display()
+        );
+    }
+    Ok(file)
 }
 
 /// The pid of a live original reddalert on this host that holds its lock directory. The
