@@ -100,20 +100,25 @@ impl<N: EncodeGaugeValue> EncodeMetric for Series<N> {
     }
 }
 
-/// Writes the textfile and pushes to the Pushgateway, whichever are configured; both are
-/// tried, and an error names each that failed.
+/// Pushes to the Pushgateway and writes the textfile, whichever are configured; both are
+/// tried, and an error names each that failed. A push that failed is counted in the textfile
+/// as an output failure of the run (which exits 1 for it).
 pub(crate) fn publish(settings: &MetricsSettings, metrics: &RunMetrics) -> Result<()> {
-    let text = render(metrics);
     let mut failed = Vec::new();
-    if let Some(path) = &settings.textfile
-        && let Err(err) = write_textfile(path, &text)
+    if let Some(gateway) = &settings.pushgateway
+        && let Err(err) = push(gateway, &render(metrics))
     {
         failed.push(format!("{err:#}"));
     }
-    if let Some(gateway) = &settings.pushgateway
-        && let Err(err) = push(gateway, &text)
-    {
-        failed.push(format!("{err:#}"));
+    if let Some(path) = &settings.textfile {
+        let mut metrics = metrics.clone();
+        if !failed.is_empty() {
+            *metrics.failures.entry(FailureKind::Output).or_default() += 1;
+            metrics.exit_code = metrics.exit_code.max(1);
+        }
+        if let Err(err) = write_textfile(path, &render(&metrics)) {
+            failed.push(format!("{err:#}"));
+        }
     }
     if !failed.is_empty() {
         bail!("failed to publish the run's metrics: {}", failed.join("; "));
@@ -299,7 +304,10 @@ fn write_textfile(path: &Path, text: &str) -> Result<()> {
 /// PUTs `text` to the Pushgateway, replacing the metrics of reddalert's group there.
 fn push(gateway: &Pushgateway, text: &str) -> Result<()> {
     let url = push_url(gateway);
+    // A redirect is not followed: ureq would follow a 301 to a PUT with a bodiless GET, and
+    // the metrics would never arrive while the push looked fine.
     let agent = crate::httpclient::agent_config(gateway.timeout)
+        .max_redirects(0)
         .build()
         .new_agent();
     let mut response = agent
@@ -315,8 +323,16 @@ fn push(gateway: &Pushgateway, text: &str) -> Result<()> {
             .limit(4 << 10)
             .read_to_string()
             .unwrap_or_default();
+        let redirect = match response.headers().get("location") {
+            Some(to) if (300..400).contains(&status) => format!(
+                " (a redirect to {}, which a PUT does not follow: set `pushgateway` to where it \
+                 leads)",
+                to.to_str().unwrap_or("?")
+            ),
+            _ => String::new(),
+        };
         bail!(
-            "the Pushgateway at {url} answered {status}: {}",
+            "the Pushgateway at {url} answered {status}{redirect}: {}",
             body.trim()
         );
     }
