@@ -158,6 +158,70 @@ fn a_stale_lock_directory_of_the_original_is_reported_and_ignored() {
     assert_eq!(run.alerts_of("elbs").len(), 1);
 }
 
+/// Kills a child process when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A lock directory of the original naming `pid`, as its lockfile names its entry.
+fn original_lock(env: &Env, pid: u32) {
+    let lock_dir = env.path("status.json.lock");
+    let _ = std::fs::create_dir(&lock_dir);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    std::fs::write(lock_dir.join(format!("{}.-7f3a2b1c{pid}", host.trim())), "").unwrap();
+}
+
+#[test]
+fn a_stale_lock_naming_a_pid_now_used_by_another_reddalert_is_ignored() {
+    use std::os::unix::process::CommandExt as _;
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "");
+    // Not the original: whatever its command line says, it is no Python reddalert script.
+    let decoy = Child(
+        Command::new("sleep")
+            .arg0("/usr/local/bin/reddalert")
+            .arg("60")
+            .spawn()
+            .unwrap(),
+    );
+    original_lock(&env, decoy.0.id());
+    let run = env.run(&["--since", &T2.to_string(), "--until", &T4.to_string()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("rm -r") && run.stderr.contains("status.json.lock"),
+        "says how to clear it: {}",
+        run.stderr
+    );
+    assert_eq!(run.alerts_of("elbs").len(), 1);
+}
+
+#[test]
+fn a_live_original_holding_its_lock_directory_stops_the_run_saying_how_to_clear_it() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "");
+    let script = env.path("reddalert.py");
+    std::fs::write(&script, "import time\ntime.sleep(60)\n").unwrap();
+    let original = Child(Command::new("python3").arg(&script).spawn().unwrap());
+    // The original takes its lock once it runs.
+    original_lock(&env, original.0.id());
+    let run = env.run(&["--since", &T2.to_string(), "--until", &T4.to_string()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "is locked by the original reddalert (pid {}",
+            original.0.id()
+        )) && run.stderr.contains("rm -r"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
 #[test]
 fn state_or_details_too_deep_to_read_back_fail_the_rule_alone() {
     let edda = basic_edda();
