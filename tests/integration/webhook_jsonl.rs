@@ -151,6 +151,34 @@ fn jsonl_appends_each_run_and_waits_while_the_file_cannot_be_written() {
 }
 
 #[test]
+fn a_secret_holding_a_line_break_is_refused_at_start_naming_the_variable_only() {
+    let edda = basic_edda();
+    let hook = FakeWebhook::start();
+    let env = Env::new(
+        &edda.base_url(),
+        &[guests::ELBS],
+        "[webhook]\nurl_env = \"REDDALERT_TEST_HOOK\"\ntoken_env = \"REDDALERT_TEST_TOKEN\"\n",
+    );
+    let a = args(&window(T2, T4), &["-o", "webhook"]);
+    let run = env.run_with_env(
+        &strs(&a),
+        &[
+            ("REDDALERT_TEST_HOOK", &hook.url()),
+            ("REDDALERT_TEST_TOKEN", "t0ken\r\nX-Forged: 1\n"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("REDDALERT_TEST_TOKEN") && run.stderr.contains("line break"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("t0ken"), "the value is never shown");
+    assert!(hook.requests().is_empty(), "no rule ran, nothing was sent");
+    assert!(!env.status.exists(), "nothing was saved");
+}
+
+#[test]
 fn a_fifo_at_an_output_path_is_refused_without_blocking_the_run() {
     let edda = basic_edda();
     let env = Env::new(

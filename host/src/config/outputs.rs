@@ -512,9 +512,17 @@ pub fn index_name(pattern: &str, raised_ms: u64) -> Result<String> {
     Ok(name)
 }
 
-/// Reads an environment variable a config key names, for a secret.
+/// Reads an environment variable a config key names, for a secret. One holding a line break
+/// or another control character (a file read with a trailing newline, say) is refused here,
+/// before any rule runs, naming the variable and never the value: it could only fail every
+/// delivery later, as a header or URL no server takes.
 pub fn secret(var: &str, key: &str) -> Result<String> {
     match std::env::var(var) {
+        Ok(value) if value.chars().any(char::is_control) => bail!(
+            "environment variable {var} (named by `{key}`) holds a line break or another \
+             control character, which no header or URL may carry; set it without one (a value \
+             read from a file keeps its trailing newline: strip it)"
+        ),
         Ok(value) if !value.is_empty() => Ok(value),
         Ok(_) => bail!("environment variable {var} (named by `{key}`) is empty"),
         Err(_) => bail!("environment variable {var} (named by `{key}`) is not set"),
