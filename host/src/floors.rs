@@ -13,6 +13,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("logging", 0),
     ("report", 0),
     ("pool", 0),
+    ("out", 0),
     ("alert", 1),
     ("config", 2),
     ("engine", 3),

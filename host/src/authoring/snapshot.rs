@@ -15,6 +15,7 @@ use crate::cli::SnapshotArgs;
 use crate::config::{Config, EddaSource};
 use crate::contract::{Query, Window};
 use crate::edda::{EddaClient, EddaError, snapshot};
+use crate::out::outln;
 use crate::outcome::{Failure, FailureKind, Outcome};
 use crate::rules::evaluation::{Evaluator, Reach};
 use crate::rules::{Installed, InstalledRule};
@@ -150,7 +151,7 @@ fn save(
             Err(EddaError::Status { status, .. }) => format!("  (EDDA error {status})"),
             _ => String::new(),
         };
-        println!("saved {}{note}", path.display());
+        outln!("saved {}{note}", path.display())?;
         files.push(snapshot::file_name(&query));
     }
     let manifest = Manifest {
@@ -167,12 +168,12 @@ fn save(
     let path = dir.join(MANIFEST);
     std::fs::write(&path, serde_json::to_string_pretty(&manifest)? + "\n")
         .with_context(|| format!("failed to write {}", path.display()))?;
-    println!(
+    outln!(
         "saved {} files for the window {} .. {} to {}",
         manifest.files.len(),
         show_time(window.since_ms),
         show_time(window.until_ms),
         dir.display()
-    );
+    )?;
     Ok(())
 }
