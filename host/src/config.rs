@@ -24,8 +24,8 @@ pub use capabilities::{
 pub use crawl::CrawlSettings;
 pub use outputs::{
     EsSettings, JsonlSettings, MailSettings, MetricsSettings, OcsfSettings, OutputSettings,
-    Pushgateway, Retry, Severity, StdoutFormat, TlsMode, WebhookFormat, WebhookSettings,
-    WebhookUrl, index_name, secret,
+    Pushgateway, Retry, Severity, StdoutFormat, TlsMode, WaitingBounds, WebhookFormat,
+    WebhookSettings, WebhookUrl, index_name, secret,
 };
 pub use raw::{RawConfig, RawLimits};
 pub use registry::{RegistryConfig, RegistrySettings, TrustLevel, TrustSettings};
@@ -139,13 +139,16 @@ pub struct Config {
     pub edda_timeout: Duration,
     pub edda_max_response_bytes: u64,
     pub edda_queries_per_rule: u64,
+    /// Bytes of data-dependent EDDA answers the run's cache keeps for the rules that ask
+    /// them again; past it answers are handed over and not kept.
+    pub edda_cache_bytes: u64,
     pub limits: Limits,
     pub rule_limits: BTreeMap<String, Limits>,
     pub rule_sections: BTreeMap<String, serde_json::Value>,
     /// Grants, call limits and the Chef and S3 settings of rules' capabilities.
     pub capabilities: CapabilityConfig,
-    /// Cap on alerts kept for outputs that did not accept them.
-    pub max_waiting_alerts: usize,
+    /// Bounds on alerts kept for outputs that did not accept them, per account.
+    pub waiting: WaitingBounds,
     /// Expected sha256 of each rule's module (lowercase hex), by rule name.
     pub pins: BTreeMap<String, String>,
     /// The accounts of a run over several (`[[account]]`); empty for the single account of
@@ -173,12 +176,17 @@ pub const LOCK_FILE: &str = "reddalert.lock";
 
 pub const DEFAULT_EDDA: &str = "http://localhost:8080/edda";
 
+/// What the run's EDDA cache keeps of data-dependent answers by default, MiB.
+pub const DEFAULT_EDDA_CACHE_MIB: u64 = 256;
+
 /// Default limits of one guest call; generous for a 200 MB account, finite for a broken rule.
 pub const DEFAULT_LIMITS: Limits = Limits {
     fuel: 50_000_000_000,
     memory_bytes: 2048 << 20,
     output_bytes: 64 << 20,
     timeout: Duration::from_secs(300),
+    edda_call_bytes: 256 << 20,
+    edda_run_bytes: 1024 << 20,
 };
 
 impl Config {
@@ -261,7 +269,7 @@ impl Config {
             }
         }
         let outputs = outputs::chosen(&raw, &kinds, &resolve)?;
-        let max_waiting_alerts = outputs::max_waiting_alerts(&raw)?;
+        let waiting = outputs::waiting_bounds(&raw)?;
         let metrics = outputs::metrics(&raw, &resolve)?;
         let rules_dir = match &overrides.rules_dir {
             Some(dir) => dir.clone(),
@@ -330,11 +338,17 @@ impl Config {
                 10_000,
                 0..=10_000_000,
             )?,
+            edda_cache_bytes: check::within(
+                "edda_cache_mib",
+                raw.edda_cache_mib,
+                DEFAULT_EDDA_CACHE_MIB,
+                0..=65_536,
+            )? << 20,
             limits,
             rule_limits,
             capabilities,
             rule_sections: raw.plugin,
-            max_waiting_alerts,
+            waiting,
             pins: parse_pins(raw.pin)?,
             accounts,
             metrics,
@@ -457,6 +471,18 @@ fn apply_limits(mut limits: Limits, raw: &RawLimits) -> Result<Limits> {
         limits.timeout.as_secs_f64(),
         MAX_RULE_SECONDS,
     )?;
+    limits.edda_call_bytes = check::within(
+        "edda_call_mib",
+        raw.edda_call_mib,
+        limits.edda_call_bytes >> 20,
+        1..=4096,
+    )? << 20;
+    limits.edda_run_bytes = check::within(
+        "edda_run_mib",
+        raw.edda_run_mib,
+        limits.edda_run_bytes >> 20,
+        1..=65_536,
+    )? << 20;
     Ok(limits)
 }
 

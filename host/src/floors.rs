@@ -14,6 +14,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("report", 0),
     ("pool", 0),
     ("oslock", 0),
+    ("out", 0),
     ("alert", 1),
     ("config", 2),
     ("engine", 3),

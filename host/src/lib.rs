@@ -4,7 +4,7 @@
 //! The modules stand on floors, and each imports only from floors below its own (a test,
 //! `floors`, reads every `crate::` path of the sources and holds them to it). On the ground:
 //! plain data and leaves that know nothing of the rest (`contract`, the host's view of the
-//! WIT; `outcome`, `time`, `httpclient`, `logging`, `report`, `pool`, `oslock`), then
+//! WIT; `outcome`, `time`, `httpclient`, `logging`, `report`, `pool`, `oslock`, `out`), then
 //! `alert`, then `config`, data only: every setting validated, capability, output, crawl and
 //! registry settings included, with no runtime module under it. Above config the parts that
 //! do one thing each: `engine` (the only module that names wasmtime), `aws` (AWS access:
@@ -37,6 +37,7 @@ pub(crate) mod listing;
 pub mod logging;
 pub(crate) mod metrics;
 pub(crate) mod oslock;
+pub mod out;
 pub(crate) mod outcome;
 pub(crate) mod outputs;
 pub(crate) mod pool;

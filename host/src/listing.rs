@@ -16,6 +16,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use crate::config::Config;
+use crate::out::outln;
 use crate::rules::{Installed, Pin};
 use crate::status::Status;
 use crate::time::iso_time;
@@ -92,24 +93,24 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
             "stores": stores,
             "compilation_cache": {"dir": config.cache_dir, "hits": hits, "misses": misses},
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(());
     }
     for r in &installed.rules {
-        println!("{} {}  {}", r.info.name, r.info.version, r.info.description);
-        println!(
+        outln!("{} {}  {}", r.info.name, r.info.version, r.info.description)?;
+        outln!(
             "    interface  reddalert:rules/guest@{}",
             r.module.interface_version
-        );
-        println!("    module     {}", r.path.display());
-        println!("    sha256     {}", r.module.sha256);
+        )?;
+        outln!("    module     {}", r.path.display())?;
+        outln!("    sha256     {}", r.module.sha256)?;
         match Pin::check(&config.pins, &r.info.name, &r.module.sha256) {
             Pin::Unpinned => {
-                println!("    pin        none (unpinned: any module with this name runs)")
+                outln!("    pin        none (unpinned: any module with this name runs)")?
             }
-            Pin::Matches => println!("    pin        matches"),
+            Pin::Matches => outln!("    pin        matches")?,
             Pin::Mismatch(pinned) => {
-                println!("    pin        MISMATCH: pinned {pinned}; this rule is refused")
+                outln!("    pin        MISMATCH: pinned {pinned}; this rule is refused")?
             }
         }
         if let Some(p) = &r.provenance {
@@ -121,10 +122,10 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
             }
         }
         if let Some(status) = &status {
-            println!(
+            outln!(
                 "    status     {}",
                 standing_text(status, &r.info.name, config.store_until)
-            );
+            )?;
         }
         for q in &r.info.queries {
             let mode = match (q.window, q.updated_only) {
@@ -132,23 +133,23 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
                 (true, false) => "window",
                 (true, true) => "updated in window",
             };
-            println!("    query      {} ({mode})", q.path);
+            outln!("    query      {} ({mode})", q.path)?;
         }
         for line in crate::capabilities::describe_text(
             &config.capabilities,
             &r.info.name,
             &r.info.capabilities,
         ) {
-            println!("    {line}");
+            outln!("    {line}")?;
         }
     }
     for b in &installed.broken {
-        println!(
+        outln!(
             "(unloadable) {}\n    sha256     {}\n    error      {}",
             b.path.display(),
             b.sha256,
             b.error
-        );
+        )?;
     }
     for r in &installed.refused {
         println!(
@@ -163,7 +164,7 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
         println!("(locked, not installed) {name}");
     }
     for (name, sha256) in unused_pins {
-        println!("(pinned, not installed) {name}\n    pin        {sha256}");
+        outln!("(pinned, not installed) {name}\n    pin        {sha256}")?;
     }
     stores::print(&stores);
     Ok(())

@@ -20,7 +20,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
 use crate::config::{MetricsSettings, Pushgateway};
-use crate::outcome::FailureKind;
+use crate::outcome::{FailureKind, Shed};
 
 /// What one run did, filled in by the run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,6 +38,8 @@ pub(crate) struct RunMetrics {
     pub(crate) edda_bytes: u64,
     /// Alerts left waiting in the status file, by output.
     pub(crate) waiting: Vec<Waiting>,
+    /// Alerts the bounds on what waits moved out of the way or cut.
+    pub(crate) shed: Shed,
     /// The process's peak resident memory (Linux's `VmHWM`), where the system says it.
     pub(crate) peak_resident_bytes: Option<u64>,
 }
@@ -98,10 +100,19 @@ impl<N: EncodeGaugeValue> EncodeMetric for Series<N> {
     }
 }
 
-/// Writes the textfile and pushes to the Pushgateway, whichever are configured; both are
-/// tried, and an error names each that failed.
+/// Pushes to the Pushgateway and writes the textfile, whichever are configured; both are
+/// tried, and an error names each that failed. A push that failed is counted in the textfile
+/// as an output failure of the run (which exits 1 for it).
 pub(crate) fn publish(settings: &MetricsSettings, metrics: &RunMetrics) -> Result<()> {
-    publish_text(settings, &render(metrics), &Job::RUN)
+    publish_text(settings, &Job::RUN, |push_failed| {
+        if !push_failed {
+            return render(metrics);
+        }
+        let mut metrics = metrics.clone();
+        *metrics.failures.entry(FailureKind::Output).or_default() += 1;
+        metrics.exit_code = metrics.exit_code.max(1);
+        render(&metrics)
+    })
 }
 
 /// Which job's metrics a text is: the run's, or the crawl's beside them.
@@ -138,16 +149,21 @@ impl Job {
     }
 }
 
-/// Publishes a rendered `text` as `job`'s metrics, as [`publish`] does the run's.
-pub(crate) fn publish_text(settings: &MetricsSettings, text: &str, job: &Job) -> Result<()> {
+/// Publishes `job`'s metrics as [`publish`] does the run's: pushed first, then written to
+/// the textfile as `render(push_failed)` gives them, so the file counts a failed push.
+pub(crate) fn publish_text(
+    settings: &MetricsSettings,
+    job: &Job,
+    render: impl Fn(bool) -> String,
+) -> Result<()> {
     let mut failed = Vec::new();
-    if let Some(path) = &settings.textfile
-        && let Err(err) = write_textfile(&job.textfile(path), text)
+    if let Some(gateway) = &settings.pushgateway
+        && let Err(err) = push(gateway, job.name, &render(false))
     {
         failed.push(format!("{err:#}"));
     }
-    if let Some(gateway) = &settings.pushgateway
-        && let Err(err) = push(gateway, job.name, text)
+    if let Some(path) = &settings.textfile
+        && let Err(err) = write_textfile(&job.textfile(path), &render(!failed.is_empty()))
     {
         failed.push(format!("{err:#}"));
     }
@@ -262,6 +278,27 @@ pub(crate) fn render(metrics: &RunMetrics) -> String {
             )
         })
         .collect();
+    let dropped = [
+        ("max_waiting_alerts", metrics.shed.over_count),
+        ("max_waiting_mib", metrics.shed.over_bytes),
+        ("max_dead_letter_mib", metrics.shed.lost),
+    ]
+    .map(|(bound, n)| (vec![("bound".to_owned(), bound.to_owned())], count(n)));
+    registry.register(
+        "reddalert_alerts_dropped",
+        "Alerts the last run took out of a waiting list, by the bound they were past: \
+         max_waiting_alerts (the oldest) and max_waiting_mib (the largest) went to the \
+         dead-letter file; max_dead_letter_mib counts those not kept anywhere (the file was at \
+         its bound, could not be written, or the status volume was full)",
+        Series {
+            rows: dropped.to_vec(),
+        },
+    );
+    registry.register(
+        "reddalert_alerts_cut",
+        "Alerts of the last run whose details were cut to max_alert_kib",
+        ConstGauge::new(count(metrics.shed.cut)),
+    );
     registry.register(
         "reddalert_waiting_alerts",
         "Alerts waiting in the status file for each output after the last run",
@@ -314,7 +351,10 @@ fn write_textfile(path: &Path, text: &str) -> Result<()> {
 /// PUTs `text` to the Pushgateway, replacing the metrics of `job`'s group there.
 fn push(gateway: &Pushgateway, job: &str, text: &str) -> Result<()> {
     let url = push_url(gateway, job);
+    // A redirect is not followed: ureq would follow a 301 to a PUT with a bodiless GET, and
+    // the metrics would never arrive while the push looked fine.
     let agent = crate::httpclient::agent_config(gateway.timeout)
+        .max_redirects(0)
         .build()
         .new_agent();
     let mut response = agent
@@ -330,8 +370,16 @@ fn push(gateway: &Pushgateway, job: &str, text: &str) -> Result<()> {
             .limit(4 << 10)
             .read_to_string()
             .unwrap_or_default();
+        let redirect = match response.headers().get("location") {
+            Some(to) if (300..400).contains(&status) => format!(
+                " (a redirect to {}, which a PUT does not follow: set `pushgateway` to where it \
+                 leads)",
+                to.to_str().unwrap_or("?")
+            ),
+            _ => String::new(),
+        };
         bail!(
-            "the Pushgateway at {url} answered {status}: {}",
+            "the Pushgateway at {url} answered {status}{redirect}: {}",
             body.trim()
         );
     }

@@ -19,7 +19,8 @@ pub enum FailureKind {
     Refused,
     /// An output did not take some alerts; they wait for the next run.
     Output,
-    /// Alerts past `max_waiting_alerts` were moved to the dead-letter file.
+    /// Waiting alerts past `max_waiting_alerts` or `max_waiting_mib` were moved to the
+    /// dead-letter file (or, past `max_dead_letter_mib`, not kept at all).
     Dropped,
     /// A whole account failed (EDDA unreachable, status file locked or unreadable).
     Account,
@@ -88,6 +89,35 @@ pub struct Outcome {
     pub raised: std::collections::BTreeMap<(Option<String>, String), usize>,
     /// What was asked of EDDA.
     pub edda: EddaTraffic,
+    /// Alerts the bounds on what waits moved out of the way or cut.
+    pub shed: Shed,
+}
+
+/// Alerts the bounds on what waits moved out of the way or cut, by bound.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Shed {
+    /// Past `max_waiting_alerts`: the oldest, moved to the dead-letter file.
+    pub over_count: u64,
+    /// Past `max_waiting_mib`: the largest, moved to the dead-letter file.
+    pub over_bytes: u64,
+    /// Of those, not kept anywhere: past `max_dead_letter_mib`, or the file failed.
+    pub lost: u64,
+    /// Alerts whose details were cut to `max_alert_kib`.
+    pub cut: u64,
+}
+
+impl Shed {
+    /// Alerts moved out of a waiting list.
+    pub fn moved(&self) -> u64 {
+        self.over_count + self.over_bytes
+    }
+
+    pub fn add(&mut self, other: Shed) {
+        self.over_count += other.over_count;
+        self.over_bytes += other.over_bytes;
+        self.lost += other.lost;
+        self.cut += other.cut;
+    }
 }
 
 /// Requests made to EDDA (or snapshot files read) and the bytes of the bodies received.

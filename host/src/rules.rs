@@ -409,7 +409,7 @@ impl HostServices for InfoHost {
     fn edda(
         &self,
         _query: &crate::contract::Query,
-    ) -> Result<String, crate::contract::EddaCallError> {
+    ) -> Result<Arc<str>, crate::contract::EddaCallError> {
         Err(crate::contract::EddaCallError::Denied)
     }
 }

@@ -27,7 +27,7 @@ use crate::alert::{AccountTag, PendingAlert};
 use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::contract::Window;
-use crate::outcome::{Failure, FailureKind, Outcome};
+use crate::outcome::{Failure, FailureKind, Outcome, Shed};
 use crate::outputs::{self, Output, RunInfo};
 use crate::rules::Installed;
 use crate::status;
@@ -130,6 +130,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
         }
         outcome.edda.requests += done.edda.requests;
         outcome.edda.bytes += done.edda.bytes;
+        outcome.shed.add(done.shed);
     }
     deliver_all(
         &mut outputs,
@@ -273,7 +274,7 @@ fn deliver_all(
         },
         started_ms,
     };
-    let (pending, report) = outputs::deliver(outputs, owed, &run_info, config.max_waiting_alerts);
+    let (pending, report) = outputs::deliver(outputs, owed, &run_info);
     outcome.failures.extend(report.tell());
     // Every alert names the account whose file it waited in (stamped when the file was
     // loaded), so it goes back there; without accounts there is one file.
@@ -291,25 +292,21 @@ fn deliver_all(
         let i = home(&entry);
         evaluated[i].status.pending.push(entry);
     }
-    let mut dropped: Vec<Vec<PendingAlert>> = evaluated.iter().map(|_| Vec::new()).collect();
-    for entry in report.dropped {
-        dropped[home(&entry)].push(entry);
-    }
     let mut fatal = None;
-    for ((done, dropped), had_owed) in evaluated.iter_mut().zip(dropped).zip(had_owed) {
-        if !dropped.is_empty() {
-            let path = status::dead_letter_path(&done.statusfile);
-            if let Err(err) = outputs::write_dead_letters(&path, &dropped) {
-                // Kept over the cap rather than lost: the next run tries again.
-                tracing::error!(
-                    "{err:#}; the alerts past max_waiting_alerts stay in the status file"
-                );
-                let mut kept = dropped;
-                kept.append(&mut done.status.pending);
-                done.status.pending = kept;
-            }
+    for (done, had_owed) in evaluated.iter_mut().zip(had_owed) {
+        // Each account's bounds hold for its own alerts: a noisy account never pushes a
+        // quiet one's alerts out.
+        let moved = outputs::shed_waiting(
+            &mut done.status.pending,
+            &config.waiting,
+            &status::dead_letter_path(&done.statusfile),
+            &done.statusfile,
+        );
+        if let Some(failure) = shed_failure(&moved, &done.statusfile) {
+            outcome.failures.push(failure);
         }
-        if !had_owed {
+        outcome.shed.add(moved);
+        if !had_owed && moved.moved() == 0 {
             continue;
         }
         let saved = done.status.save(&done.statusfile).context(
@@ -317,7 +314,18 @@ fn deliver_all(
              are still listed as owed and will be delivered again (Elasticsearch answers 409)",
         );
         match (saved, done.account_name()) {
-            (Ok(()), _) => {}
+            (Ok(given_up), _) if given_up.is_empty() => {}
+            (Ok(given_up), _) => {
+                outcome.shed.lost += given_up.len() as u64;
+                outcome.failures.push(Failure::new(
+                    FailureKind::Dropped,
+                    done.statusfile.display().to_string(),
+                    format!(
+                        "{} waiting alerts were given up: the status volume is full",
+                        given_up.len()
+                    ),
+                ));
+            }
             (Err(err), None) => fatal = Some(err),
             (Err(err), Some(name)) => {
                 tracing::error!(account = name, "{err:#}");
@@ -328,6 +336,25 @@ fn deliver_all(
         }
     }
     fatal.map_or(Ok(()), Err)
+}
+
+/// The failure that alerts moved out of a waiting list make (the run exits 1), naming the
+/// status file they waited in.
+fn shed_failure(shed: &Shed, statusfile: &std::path::Path) -> Option<Failure> {
+    (shed.moved() > 0).then(|| {
+        Failure::new(
+            FailureKind::Dropped,
+            statusfile.display().to_string(),
+            format!(
+                "{} waiting alerts were moved to the dead-letter file ({} past \
+                 max_waiting_alerts, {} past max_waiting_mib), {} of them not kept",
+                shed.moved(),
+                shed.over_count,
+                shed.over_bytes,
+                shed.lost
+            ),
+        )
+    })
 }
 
 /// A `plugin.<name>` section that matches no installed rule is most likely a typo.

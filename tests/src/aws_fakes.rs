@@ -72,6 +72,7 @@ fn xml(status: u16, body: String) -> Reply {
         status,
         content_type: "text/xml",
         body: body.into_bytes(),
+        location: None,
     }
 }
 

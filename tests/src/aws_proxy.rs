@@ -68,6 +68,7 @@ impl FailingProxy {
                     status: f.status,
                     content_type: "text/xml",
                     body: error_xml(&f.code, "failed by the test's proxy").into_bytes(),
+                    location: None,
                 },
                 None => forward(&address, request),
             }
@@ -141,6 +142,7 @@ fn forward(address: &str, request: &Request) -> Reply {
         status: 502,
         content_type: "text/plain",
         body: why.into_bytes(),
+        location: None,
     };
     let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.path);
     for (name, value) in &request.headers {
@@ -173,6 +175,7 @@ fn forward(address: &str, request: &Request) -> Reply {
             status,
             content_type: "text/xml",
             body,
+            location: None,
         },
         None => fail("moto's answer was not HTTP".to_owned()),
     }

@@ -15,6 +15,7 @@ use crate::cli::SnapshotArgs;
 use crate::config::{Config, EddaSource};
 use crate::contract::{Query, Window};
 use crate::edda::{EddaClient, EddaError, snapshot};
+use crate::out::outln;
 use crate::outcome::{Failure, FailureKind, Outcome};
 use crate::rules::evaluation::{Evaluator, Reach};
 use crate::rules::{Installed, InstalledRule};
@@ -60,6 +61,7 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
             started_ms,
             config.crawl.max_staleness,
         )?
+        .with_cache_limit(config.edda_cache_bytes)
         .recording(),
     );
     let mut window = crate::window::for_run(config, args.since, args.until, &status, started_ms)?;
@@ -161,7 +163,7 @@ fn save(
             Err(EddaError::Status { status, .. }) => format!("  (EDDA error {status})"),
             _ => String::new(),
         };
-        println!("saved {}{note}", path.display());
+        outln!("saved {}{note}", path.display())?;
         files.push(snapshot::file_name(&query));
     }
     let manifest = Manifest {
@@ -179,12 +181,12 @@ fn save(
     let path = dir.join(MANIFEST);
     std::fs::write(&path, serde_json::to_string_pretty(&manifest)? + "\n")
         .with_context(|| format!("failed to write {}", path.display()))?;
-    println!(
+    outln!(
         "saved {} files for the window {} .. {} to {}",
         manifest.files.len(),
         show_time(window.since_ms),
         show_time(window.until_ms),
         dir.display()
-    );
+    )?;
     Ok(())
 }

@@ -59,8 +59,17 @@ pub(crate) fn run(config: &Config, args: &CrawlArgs) -> Result<Outcome> {
             },
             collections: collected.into_inner().unwrap_or_else(|e| e.into_inner()),
         };
-        let text = super::metrics::render(&metrics);
-        if let Err(err) = crate::metrics::publish_text(settings, &text, &JOB) {
+        let render = |push_failed: bool| {
+            let exit_code = match push_failed {
+                true => metrics.exit_code.max(1),
+                false => metrics.exit_code,
+            };
+            super::metrics::render(&CrawlMetrics {
+                exit_code,
+                ..metrics.clone()
+            })
+        };
+        if let Err(err) = crate::metrics::publish_text(settings, &JOB, render) {
             tracing::error!("{err:#}");
             if let Ok(outcome) = &mut result {
                 let why = format!("{err:#}");

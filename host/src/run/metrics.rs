@@ -85,6 +85,7 @@ fn gather(
             .into_iter()
             .map(|(output, alerts)| Waiting { output, alerts })
             .collect(),
+        shed: outcome.shed,
     }
 }
 
