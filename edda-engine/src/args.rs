@@ -5,8 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use super::query::java_split;
-
 pub(crate) type Args = BTreeMap<String, Option<String>>;
 
 /// `Utils.parseMatrixArguments`: Java `split` quirks included, the last repeated key wins.
@@ -27,6 +25,18 @@ pub(crate) fn parse_matrix(matrix: &str) -> Result<Args, String> {
         return Err("java.util.NoSuchElementException: next on empty iterator".into());
     }
     Ok(args)
+}
+
+/// Java's `String.split` on one character: trailing empty strings are dropped.
+pub(crate) fn java_split(s: &str, sep: char) -> impl Iterator<Item = String> {
+    let mut parts: Vec<String> = s.split(sep).map(str::to_string).collect();
+    while parts.len() > 1 && parts.last().is_some_and(String::is_empty) {
+        parts.pop();
+    }
+    if parts.len() == 1 && parts[0].is_empty() && !s.is_empty() {
+        parts.clear();
+    }
+    parts.into_iter()
 }
 
 /// `ReqDetails`: the modifier flags derived from the matrix arguments.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::ROOT_COLLECTIONS;
-use crate::args::Details;
+use crate::args::{Details, java_split};
 use crate::matcher::{Cond, Engine, Lit, Rule, eval};
 use crate::source::{Filter, Source, SourceError, Stored};
 
@@ -84,18 +84,6 @@ fn make_query(d: &Details) -> BTreeMap<String, Rule> {
         q.insert("id".into(), field("id", cond));
     }
     q
-}
-
-/// Java's `String.split` on one character: trailing empty strings are dropped.
-pub(crate) fn java_split(s: &str, sep: char) -> impl Iterator<Item = String> {
-    let mut parts: Vec<String> = s.split(sep).map(str::to_string).collect();
-    while parts.len() > 1 && parts.last().is_some_and(String::is_empty) {
-        parts.pop();
-    }
-    if parts.len() == 1 && parts[0].is_empty() && !s.is_empty() {
-        parts.clear();
-    }
-    parts.into_iter()
 }
 
 /// A revision as EDDA's `Record.toMap` (the `_meta` envelope). `with_data` false leaves

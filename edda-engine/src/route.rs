@@ -10,9 +10,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
+use crate::args::java_split;
 use crate::args::{Details, parse_matrix};
 use crate::projection::Selector;
-use crate::query::{java_split, select_records};
+use crate::query::select_records;
 use crate::source::{Source, SourceError};
 use crate::{ROOT_COLLECTIONS, account_root, diff, render, selector};
 

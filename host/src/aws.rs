@@ -15,6 +15,7 @@ mod credentials;
 mod endpoint;
 mod env;
 mod error;
+mod keys;
 mod request;
 mod sigv4;
 mod transport;

@@ -307,7 +307,7 @@ impl EddaClient {
         let started = Instant::now();
         let body = match &self.source {
             EddaSource::Http(_) => self.fetch_http(path, query, read),
-            EddaSource::Snapshot(dir) => fetch_snapshot(dir, query, read.max_bytes),
+            EddaSource::Snapshot(dir) => snapshot::fetch(dir, query, read.max_bytes),
             EddaSource::Store(store_path) => {
                 self.fetch_store(store_path, path, query, read.max_bytes)
             }
@@ -427,68 +427,6 @@ fn select(selector: &projection::Selector, body: &str) -> Result<Arc<str>, Strin
     Ok(selected.into())
 }
 
-fn fetch_snapshot(dir: &std::path::Path, query: &Query, max_bytes: Option<u64>) -> Cached {
-    let path = snapshot::file_path(dir, query);
-    if let Some(limit) = max_bytes
-        && std::fs::metadata(&path).is_ok_and(|m| m.len() > limit)
-    {
-        return Err(EddaError::TooLarge {
-            url: path.display().to_string(),
-            limit,
-        });
-    }
-    // A query with a key list reads the file of the whole documents and selects; a file saved
-    // for the selector itself (as hosts before selectors were applied here saved it) wins. A
-    // filter's file is named with its selector (`file_path` keeps it) and read as it is.
-    if let Some((_, selector)) = projection::applicable(&query.path) {
-        let saved = dir.join(snapshot::selected_file_name(query));
-        if !saved.is_file() {
-            let text = read_snapshot(&path, query)?;
-            // Selecting parses the whole body: no separate check is needed.
-            return select(&selector, &text).map_err(|reason| EddaError::Snapshot {
-                path,
-                reason: format!(
-                    "failed to apply the field selector of {:?}: {reason}",
-                    query.path
-                ),
-            });
-        }
-        let text = read_snapshot(&saved, query)?;
-        return check_body(&saved.display().to_string(), text, query);
-    }
-    let text = read_snapshot(&path, query)?;
-    check_body(&path.display().to_string(), text, query)
-}
-
-/// A snapshot file's text; a snapshot of an EDDA error (say the 400 of a `_diff` on a new
-/// user) replays as that error.
-fn read_snapshot(path: &std::path::Path, query: &Query) -> Result<String, EddaError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Err(EddaError::MissingSnapshot {
-                query: query.path.clone(),
-                path: path.to_owned(),
-            });
-        }
-        Err(err) => {
-            return Err(EddaError::Snapshot {
-                path: path.to_owned(),
-                reason: err.to_string(),
-            });
-        }
-    };
-    if let Ok(body) = serde_json::from_str::<ErrorBody>(&text) {
-        return Err(EddaError::Status {
-            url: path.display().to_string(),
-            status: body.code,
-            name: body.name,
-            message: body.message,
-        });
-    }
-    Ok(text)
-}
-
 /// What the client makes of a body EDDA answered 200 for `query` (a check, de-duplicated
 /// id listings), as for any fetch.
 pub fn check_response(query: &Query, text: String) -> Cached {
@@ -538,111 +476,4 @@ fn snippet(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn q(path: &str, window: bool) -> Query {
-        Query {
-            path: path.into(),
-            window,
-            updated_only: false,
-        }
-    }
-
-    #[test]
-    fn dedupes_id_listings_of_windows_only() {
-        let body = check_body("u", r#"["a","b","a"]"#.into(), &q("aws/iamUsers", true)).unwrap();
-        assert_eq!(&*body, r#"["a","b"]"#);
-        let body = check_body("u", r#"["a","a"]"#.into(), &q("aws/iamUsers", false)).unwrap();
-        assert_eq!(&*body, r#"["a","a"]"#);
-    }
-
-    #[test]
-    fn classifies_bad_bodies() {
-        assert!(matches!(
-            check_body("u", "<html>".into(), &q("x", false)),
-            Err(EddaError::NotJson { .. })
-        ));
-        assert!(matches!(
-            check_body("u", "[{\"a\":".into(), &q("x", false)),
-            Err(EddaError::Truncated { .. })
-        ));
-        assert!(
-            check_body(
-                "u",
-                "--- a\n+++ b\n".into(),
-                &q("aws/iamUsers/a;_diff=200", false)
-            )
-            .is_ok()
-        );
-    }
-
-    fn snapshot_client(files: &[(&str, &str)]) -> (tempfile::TempDir, EddaClient) {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in files {
-            std::fs::write(dir.path().join(name), text).unwrap();
-        }
-        let source = EddaSource::Snapshot(dir.path().to_owned());
-        (
-            dir,
-            EddaClient::new(source, Duration::from_secs(1), 1 << 20),
-        )
-    }
-
-    #[test]
-    fn a_selector_reads_the_whole_documents_file_and_selects_from_it() {
-        let whole = r#"[{"instanceId":"i-1","imageId":"ami-1","networkInterfaces":[{"x":1}]}]"#;
-        let (_dir, client) = snapshot_client(&[("view.instances;_expand.json", whole)]);
-        let w = Window {
-            since_ms: 0,
-            until_ms: 1,
-        };
-        let body = client
-            .fetch(&q("view/instances;_expand:(instanceId,imageId)", false), w)
-            .unwrap();
-        assert_eq!(&*body, r#"[{"instanceId":"i-1","imageId":"ami-1"}]"#);
-        // The same file still serves the query without a selector, whole.
-        let body = client
-            .fetch(&q("view/instances;_expand", false), w)
-            .unwrap();
-        assert_eq!(&*body, whole);
-        // A filter is EDDA's to answer: its file is the one saved for it, named with it; the
-        // whole documents are not filtered here.
-        let err = client
-            .fetch(&q("view/instances;_expand:(instanceId~/i-/)", false), w)
-            .unwrap_err();
-        assert!(
-            matches!(&err, EddaError::MissingSnapshot { path, .. }
-                if path.ends_with("view.instances;_expand:(instanceId~.i-.).json")),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn a_file_saved_for_the_selector_itself_is_read_as_it_is() {
-        let (_dir, client) = snapshot_client(&[
-            ("view.instances;_expand.json", r#"[{"instanceId":"whole"}]"#),
-            (
-                "view.instances;_expand:(instanceId).json",
-                r#"[{"instanceId":"saved"}]"#,
-            ),
-        ]);
-        let w = Window {
-            since_ms: 0,
-            until_ms: 1,
-        };
-        let body = client
-            .fetch(&q("view/instances;_expand:(instanceId)", false), w)
-            .unwrap();
-        assert_eq!(&*body, r#"[{"instanceId":"saved"}]"#);
-    }
-
-    #[test]
-    fn api_root_accepts_base_with_or_without_api() {
-        let c = |b: &str| {
-            EddaClient::new(EddaSource::Http(b.into()), Duration::from_secs(1), 1).api_root()
-        };
-        assert_eq!(c("http://h:8080/edda"), "http://h:8080/edda/api/v2/");
-        assert_eq!(c("http://h:8080/edda/api"), "http://h:8080/edda/api/v2/");
-    }
-}
+mod tests;

@@ -110,7 +110,7 @@ impl Engine {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(anyhow_from)
             .context("failed to link WASI")?;
-        bindings::add_to_linker(&mut linker)
+        guest::add_to_linker(&mut linker)
             .map_err(anyhow_from)
             .context("failed to link the rule contract")?;
         let ticker = ticker::EpochTicker::start(engine.clone());

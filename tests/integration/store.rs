@@ -236,12 +236,19 @@ fn stale_and_never_crawled_collections_fail_their_rules_which_keep_their_windows
     env.edit_config("max_staleness_minutes = 60", "max_staleness_minutes = 180");
     let third = env.run(&["--until", &(T4 + 5_000).to_string()]);
     assert_eq!(third.code, 1, "{}", third.stderr);
-    assert!(!third.stderr.contains("aws.securityGroups"), "{}", third.stderr);
+    assert!(
+        !third.stderr.contains("aws.securityGroups"),
+        "{}",
+        third.stderr
+    );
     let status = env.status_json();
     for ran in ["secgroups", "ami", "newtag", "missingtag", "elbs"] {
         assert_eq!(status["rules"][ran]["since"], T4 + 5_000 + 1, "{ran} ran");
     }
-    assert_eq!(status["rules"]["iam"]["since"], started, "iam kept its window");
+    assert_eq!(
+        status["rules"]["iam"]["since"], started,
+        "iam kept its window"
+    );
 }
 
 #[test]

@@ -7,79 +7,20 @@
 mod chain;
 mod container;
 mod imds;
+mod lookup;
 mod profile;
 mod sts;
 
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
 
 use jiff::Timestamp;
 
 use super::AwsError;
-use super::endpoint::Resolver;
 use super::env::Env;
-use super::transport::Transport;
 
+pub(crate) use super::keys::Credentials;
 pub(crate) use container::parse_json;
-pub(crate) use sts::Role;
-
-/// Credentials are fetched again this long before they expire.
-const REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
-
-/// AWS credentials.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Credentials {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    pub session_token: Option<String>,
-    /// When temporary credentials stop working; `None` for long-term keys.
-    pub expires: Option<Timestamp>,
-}
-
-impl Credentials {
-    pub(crate) fn new(
-        access_key_id: &str,
-        secret_access_key: &str,
-        session_token: Option<String>,
-        expires: Option<Timestamp>,
-    ) -> Credentials {
-        Credentials {
-            access_key_id: access_key_id.to_owned(),
-            secret_access_key: secret_access_key.to_owned(),
-            session_token,
-            expires,
-        }
-    }
-
-    /// Whether they must be fetched again before use.
-    fn due(&self, now: Timestamp) -> bool {
-        self.expires.is_some_and(|at| {
-            at.duration_since(now)
-                .try_into()
-                .map_or(true, |left: Duration| left <= REFRESH_BEFORE)
-        })
-    }
-
-    /// Whether they no longer work at all.
-    fn expired(&self, now: Timestamp) -> bool {
-        self.expires.is_some_and(|at| at <= now)
-    }
-}
-
-impl std::fmt::Debug for Credentials {
-    /// The key id names the identity; the secret and the token are never shown.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"<redacted>")
-            .field(
-                "session_token",
-                &self.session_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field("expires", &self.expires)
-            .finish()
-    }
-}
+pub(crate) use sts::{Role, StsAccess};
 
 /// Where a client's credentials come from.
 #[derive(Clone)]
@@ -113,13 +54,6 @@ impl std::fmt::Debug for Origin {
     }
 }
 
-/// STS as the credential sources reach it: where, for which region, how.
-pub(crate) struct StsAccess {
-    pub endpoints: Resolver,
-    pub region: String,
-    pub transport: Transport,
-}
-
 /// The credentials of one client, cached.
 pub(crate) struct Provider {
     origin: Origin,
@@ -127,7 +61,7 @@ pub(crate) struct Provider {
     env: Env,
     sts: StsAccess,
     /// The chain's link-local sources (container, instance metadata).
-    local: chain::Local,
+    local: lookup::Local,
     cache: Mutex<Option<Credentials>>,
 }
 
@@ -138,7 +72,7 @@ impl Provider {
             role,
             env,
             sts,
-            local: chain::Local::standard(),
+            local: lookup::Local::standard(),
             cache: Mutex::new(None),
         }
     }
@@ -208,19 +142,13 @@ impl Provider {
 
     /// Replaces the link-local sources' addresses and timeouts (tests).
     #[cfg(test)]
-    pub(crate) fn set_local(&mut self, local: chain::Local) {
+    pub(crate) fn set_local(&mut self, local: lookup::Local) {
         self.local = local;
     }
 }
 
-/// An ISO 8601 expiry from a credential answer.
-fn expiry(text: &str) -> Result<Timestamp, String> {
-    text.parse::<Timestamp>()
-        .map_err(|_| format!("its expiry {text:?} is not an ISO 8601 time"))
-}
-
 /// The chain's standard link-local sources, for tests to move.
 #[cfg(test)]
-pub(crate) fn chain_local() -> chain::Local {
-    chain::Local::standard()
+pub(crate) fn chain_local() -> lookup::Local {
+    lookup::Local::standard()
 }

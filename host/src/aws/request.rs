@@ -4,8 +4,8 @@
 //! built afresh per attempt, so its `x-amz-date` is current when it is sent.
 
 use super::Service;
-use super::credentials::Credentials;
 use super::endpoint::{self, Endpoint};
+use super::keys::Credentials;
 use super::sigv4::{self, Unsigned};
 use super::transport::Outgoing;
 

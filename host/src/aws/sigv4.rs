@@ -8,7 +8,7 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::credentials::Credentials;
+use super::keys::Credentials;
 
 /// SHA-256 of an empty body, the payload hash of every GET.
 pub(crate) const EMPTY_SHA256: &str =

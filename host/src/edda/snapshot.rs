@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::EddaError;
+use super::{Cached, EddaError};
 use crate::contract::Query;
 
 /// The file name of a query's snapshot: the query path with `/` written as `.`, then the
@@ -67,6 +67,69 @@ pub fn file_contents(response: &Result<Arc<str>, EddaError>) -> Option<String> {
         }
         Err(_) => None,
     }
+}
+
+/// The answer to `query` from the snapshot directory `dir`, read no further than `max_bytes`.
+pub(super) fn fetch(dir: &Path, query: &Query, max_bytes: Option<u64>) -> Cached {
+    let path = file_path(dir, query);
+    if let Some(limit) = max_bytes
+        && std::fs::metadata(&path).is_ok_and(|m| m.len() > limit)
+    {
+        return Err(EddaError::TooLarge {
+            url: path.display().to_string(),
+            limit,
+        });
+    }
+    // A query with a key list reads the file of the whole documents and selects; a file saved
+    // for the selector itself (as hosts before selectors were applied here saved it) wins. A
+    // filter's file is named with its selector (`file_path` keeps it) and read as it is.
+    if let Some((_, selector)) = super::projection::applicable(&query.path) {
+        let saved = dir.join(selected_file_name(query));
+        if !saved.is_file() {
+            let text = read_snapshot(&path, query)?;
+            // Selecting parses the whole body: no separate check is needed.
+            return super::select(&selector, &text).map_err(|reason| EddaError::Snapshot {
+                path,
+                reason: format!(
+                    "failed to apply the field selector of {:?}: {reason}",
+                    query.path
+                ),
+            });
+        }
+        let text = read_snapshot(&saved, query)?;
+        return super::check_body(&saved.display().to_string(), text, query);
+    }
+    let text = read_snapshot(&path, query)?;
+    super::check_body(&path.display().to_string(), text, query)
+}
+
+/// A snapshot file's text; a snapshot of an EDDA error (say the 400 of a `_diff` on a new
+/// user) replays as that error.
+fn read_snapshot(path: &Path, query: &Query) -> Result<String, EddaError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(EddaError::MissingSnapshot {
+                query: query.path.clone(),
+                path: path.to_owned(),
+            });
+        }
+        Err(err) => {
+            return Err(EddaError::Snapshot {
+                path: path.to_owned(),
+                reason: err.to_string(),
+            });
+        }
+    };
+    if let Ok(body) = serde_json::from_str::<super::ErrorBody>(&text) {
+        return Err(EddaError::Status {
+            url: path.display().to_string(),
+            status: body.code,
+            name: body.name,
+            message: body.message,
+        });
+    }
+    Ok(text)
 }
 
 #[cfg(test)]

@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use wasmtime::StoreContextMut;
-use wasmtime::component::{ComponentType, HasSelf, Linker, Lower};
+use wasmtime::component::{ComponentType, Lower};
 
 use crate::contract::{
     Capability, MAX_JSON_DEPTH, Query, RuleAlert, RuleInfo, RuleInput, RuleOutput, Usage,
@@ -13,7 +12,6 @@ use crate::contract::{
 };
 
 use super::RuleError;
-use super::guest::GuestState;
 
 // The file, not the directory: `wit/deps/` holds frozen releases, one of which is this very
 // package until the next version is started.
@@ -81,33 +79,6 @@ fn capability_from_wit(c: wit::Capability) -> Capability {
         wit::Capability::Chef => Capability::Chef,
         wit::Capability::S3 => Capability::S3,
     }
-}
-
-/// Links the contract's imports. `edda` is linked by hand rather than through bindgen, whose
-/// host traits return owned `String`s: its answers are the run's shared bodies (`Arc<str>`),
-/// lowered into the guest as they are, so a body many rules read is never copied per rule.
-pub(super) fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
-    reddalert::rules::log::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    reddalert::rules::net::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    reddalert::rules::chef::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    reddalert::rules::s3::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    let mut edda = linker.instance(&format!(
-        "reddalert:rules/edda@{}",
-        super::INTERFACE_VERSION
-    ))?;
-    edda.func_wrap(
-        "fetch",
-        |store: StoreContextMut<'_, GuestState>, (query,): (wit::Query,)| {
-            Ok((store.data().edda_fetch(query),))
-        },
-    )?;
-    edda.func_wrap(
-        "fetch-many",
-        |store: StoreContextMut<'_, GuestState>, (queries,): (Vec<wit::Query>,)| {
-            Ok((store.data().edda_fetch_many(queries),))
-        },
-    )?;
-    Ok(())
 }
 
 /// `rule-input` as the host lowers it into the guest: the declared bodies are the run's

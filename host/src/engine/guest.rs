@@ -1,13 +1,13 @@
 //! The per-call store data of a guest: a deny-all WASI context (no files, environment, network
 //! or inherited stdio; a frozen clock), a memory limiter that remembers whether it fired, the
 //! captured guest stdout/stderr, and the host side of the contract's imports, which forwards
-//! to the [`HostServices`] of the rule being run.
+//! to the [`HostServices`] of the rule being run, and how those imports are linked.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::ResourceLimiter;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{ResourceLimiter, StoreContextMut};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
@@ -192,7 +192,7 @@ impl log::Host for GuestState {
     }
 }
 
-/// The `edda` import, linked by hand ([`super::bindings::add_to_linker`]): its answers are the
+/// The `edda` import, linked by hand ([`add_to_linker`]): its answers are the
 /// run's shared bodies, handed to the guest as they are.
 impl GuestState {
     pub(super) fn edda_fetch(&self, q: types::Query) -> Result<Arc<str>, types::EddaError> {
@@ -331,4 +331,31 @@ impl s3::Host for GuestState {
     fn get_object_acl(&mut self, bucket: String, key: String) -> Result<String, types::NetError> {
         self.host.s3_object_acl(&bucket, &key).map_err(net_error)
     }
+}
+
+/// Links the contract's imports. `edda` is linked by hand rather than through bindgen, whose
+/// host traits return owned `String`s: its answers are the run's shared bodies (`Arc<str>`),
+/// lowered into the guest as they are, so a body many rules read is never copied per rule.
+pub(super) fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
+    super::bindings::reddalert::rules::log::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    super::bindings::reddalert::rules::net::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    super::bindings::reddalert::rules::chef::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    super::bindings::reddalert::rules::s3::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    let mut edda = linker.instance(&format!(
+        "reddalert:rules/edda@{}",
+        super::INTERFACE_VERSION
+    ))?;
+    edda.func_wrap(
+        "fetch",
+        |store: StoreContextMut<'_, GuestState>, (query,): (types::Query,)| {
+            Ok((store.data().edda_fetch(query),))
+        },
+    )?;
+    edda.func_wrap(
+        "fetch-many",
+        |store: StoreContextMut<'_, GuestState>, (queries,): (Vec<types::Query>,)| {
+            Ok((store.data().edda_fetch_many(queries),))
+        },
+    )?;
+    Ok(())
 }

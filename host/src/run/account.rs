@@ -86,14 +86,16 @@ pub(super) fn evaluate(shared: &Shared, target: &Target) -> Result<Evaluated> {
             }
         }
     }
-    let edda = Arc::new(EddaClient::open(
-        config.edda.clone(),
-        config.edda_timeout,
-        config.edda_max_response_bytes,
-        shared.started_ms,
-        config.crawl.max_staleness,
-    )?
-    .with_cache_limit(config.edda_cache_bytes));
+    let edda = Arc::new(
+        EddaClient::open(
+            config.edda.clone(),
+            config.edda_timeout,
+            config.edda_max_response_bytes,
+            shared.started_ms,
+            config.crawl.max_staleness,
+        )?
+        .with_cache_limit(config.edda_cache_bytes),
+    );
     let mut windows = RunWindows::new(config, args.since, args.until, shared.started_ms)?;
     if let Some(limit) = edda.until_limit() {
         // A store answers as of its last commit: a later `until` could skip a change that

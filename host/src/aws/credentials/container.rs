@@ -9,10 +9,10 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
-use super::chain::{Local, Lookup, read_small};
-use super::{Credentials, expiry};
+use super::lookup::{Local, Lookup, read_small};
 use crate::aws::env::Env;
 use crate::aws::error::AwsError;
+use crate::aws::keys::{Credentials, expiry};
 use crate::aws::transport::Outgoing;
 
 /// The answer of a credentials endpoint (ECS, EKS Pod Identity and IMDS share it).

@@ -5,8 +5,8 @@
 //! skips the source; `AWS_EC2_METADATA_SERVICE_ENDPOINT` moves it. Timeouts are one second
 //! and a missing service is not retried, so a host off EC2 fails fast.
 
-use super::chain::{Local, Lookup};
 use super::container::parse_json;
+use super::lookup::{Local, Lookup};
 use crate::aws::endpoint::check_url;
 use crate::aws::env::Env;
 use crate::aws::error::AwsError;

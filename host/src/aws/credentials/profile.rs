@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::Credentials;
-use super::chain::Lookup;
+use super::lookup::Lookup;
 use crate::aws::env::Env;
 use crate::aws::error::AwsError;
+use crate::aws::keys::Credentials;
 
 /// Profile keys that ask for a way of getting credentials reddalert does not implement.
 const UNSUPPORTED: &[(&str, &str)] = &[

@@ -4,13 +4,22 @@
 //! `AWS_WEB_IDENTITY_TOKEN_FILE` for a pod whose service account names `AWS_ROLE_ARN`). The
 //! token file is read again at each refresh: the kubelet rotates it.
 
-use super::chain::{Lookup, read_small};
-use super::{Credentials, StsAccess, expiry};
+use super::lookup::{Lookup, read_small};
 use crate::aws::Service;
+use crate::aws::endpoint::Resolver;
 use crate::aws::env::Env;
 use crate::aws::error::AwsError;
+use crate::aws::keys::{Credentials, expiry};
 use crate::aws::transport::Call;
+use crate::aws::transport::Transport;
 use crate::aws::{request, xml};
+
+/// STS as the credential sources reach it: where, for which region, how.
+pub(crate) struct StsAccess {
+    pub endpoints: Resolver,
+    pub region: String,
+    pub transport: Transport,
+}
 
 /// A role to assume on top of the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
