@@ -365,7 +365,10 @@ fn rules_lists_a_rules_dir_without_any_config_file() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(doc["rules"][0]["name"], "elbs", "{doc}");
-    assert!(stderr.contains("listing with default settings"), "{stderr}");
+    assert!(
+        stderr.contains("no config file; using the default settings"),
+        "{stderr}"
+    );
 }
 
 #[test]
