@@ -1,5 +1,6 @@
 //! `reddalert rules`: what is installed and how each rule stands. Per rule: name, version,
-//! description, interface, module file, sha256 and pin, queries and capabilities with their
+//! description, interface, module file, sha256 and pin, the config it runs with (its declared
+//! defaults under the config's `plugin.<name>` section), queries and capabilities with their
 //! grants, and (from the status file, when there is one) its health and where its next window
 //! starts, so a rule that is behind after failures is plain to see. Modules that failed to
 //! load and pins that match no module are listed too.
@@ -10,7 +11,8 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use crate::config::Config;
+use crate::config::{Config, merge_rule_config};
+use crate::contract::RuleInfo;
 use crate::rules::{Installed, Pin};
 use crate::status::Status;
 use crate::time::iso_time;
@@ -26,6 +28,8 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
         .map(|r| {
             let pin = Pin::check(&config.pins, &r.info.name, &r.module.sha256);
             json!({
+                "default_config": r.info.default_config,
+                "config": rule_config(config, &r.info),
                 "name": r.info.name,
                 "version": r.info.version,
                 "description": r.info.description,
@@ -81,6 +85,7 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
                 println!("    pin        MISMATCH: pinned {pinned}; this rule is refused")
             }
         }
+        println!("    config     {}", rule_config(config, &r.info));
         if let Some(status) = &status {
             println!(
                 "    status     {}",
@@ -115,6 +120,11 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
         println!("(pinned, not installed) {name}\n    pin        {sha256}");
     }
     Ok(())
+}
+
+/// The config `rule` runs with: its declared defaults, the config's `plugin.<name>` over them.
+fn rule_config(config: &Config, info: &RuleInfo) -> Value {
+    merge_rule_config(&info.default_config, config.rule_sections.get(&info.name))
 }
 
 /// The status file, when there is one that can be read; the listing goes on without it.
