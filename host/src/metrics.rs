@@ -19,7 +19,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use crate::config::{MetricsSettings, Pushgateway};
+use crate::config::{MetricsSettings, Pushgateway, Shard};
 use crate::outcome::FailureKind;
 
 /// What one run did, filled in by the run.
@@ -40,6 +40,9 @@ pub(crate) struct RunMetrics {
     pub(crate) waiting: Vec<Waiting>,
     /// The process's peak resident memory (Linux's `VmHWM`), where the system says it.
     pub(crate) peak_resident_bytes: Option<u64>,
+    /// The shard this run was (`--shard I/N`): each shard's metrics are a Pushgateway group
+    /// of their own, or the shards of one Kubernetes Job would replace each other's.
+    pub(crate) shard: Option<Shard>,
 }
 
 /// One rule in one account.
@@ -54,6 +57,11 @@ pub(crate) struct RuleMetrics {
     pub(crate) alerts: u64,
     /// Whether it failed in this run.
     pub(crate) failed: bool,
+    /// Its attempts that failed since it last succeeded (from the status file).
+    pub(crate) consecutive_failures: u32,
+    /// With `store-until`, where its next window starts (epoch ms): the end of the window of
+    /// its last success. It stays put while the rule fails or does not run at all.
+    pub(crate) window_start_ms: Option<u64>,
 }
 
 /// Alerts waiting for one output.
@@ -109,7 +117,7 @@ pub(crate) fn publish(settings: &MetricsSettings, metrics: &RunMetrics) -> Resul
         failed.push(format!("{err:#}"));
     }
     if let Some(gateway) = &settings.pushgateway
-        && let Err(err) = push(gateway, &text)
+        && let Err(err) = push(gateway, metrics.shard, &text)
     {
         failed.push(format!("{err:#}"));
     }
@@ -158,6 +166,8 @@ pub(crate) fn render(metrics: &RunMetrics) -> String {
     let mut last_success = Vec::new();
     let mut alerts = Vec::new();
     let mut failed = Vec::new();
+    let mut consecutive = Vec::new();
+    let mut window_start = Vec::new();
     for rule in &metrics.rules {
         let mut labels = vec![("rule".to_owned(), rule.name.clone())];
         if let Some(account) = &rule.account {
@@ -166,7 +176,11 @@ pub(crate) fn render(metrics: &RunMetrics) -> String {
         if let Some(ms) = rule.last_success_ms {
             last_success.push((labels.clone(), seconds(ms)));
         }
+        if let Some(ms) = rule.window_start_ms {
+            window_start.push((labels.clone(), seconds(ms)));
+        }
         alerts.push((labels.clone(), count(rule.alerts)));
+        consecutive.push((labels.clone(), i64::from(rule.consecutive_failures)));
         failed.push((labels, i64::from(rule.failed)));
     }
     registry.register(
@@ -183,6 +197,17 @@ pub(crate) fn render(metrics: &RunMetrics) -> String {
         "reddalert_rule_failed",
         "1 when the rule's last attempt failed (it reads its window again next run), else 0",
         Series::sorted(failed),
+    );
+    registry.register(
+        "reddalert_rule_consecutive_failures",
+        "Attempts of each rule that failed since it last succeeded (0 once it succeeds)",
+        Series::sorted(consecutive),
+    );
+    registry.register(
+        "reddalert_rule_window_start_timestamp_seconds",
+        "With store-until, where each rule's next window starts, in seconds since the epoch: \
+         the end of its last successful window, which stays put while it fails or does not run",
+        Series::sorted(window_start),
     );
 
     let failures = FailureKind::ALL.map(|kind| {
@@ -274,8 +299,8 @@ fn write_textfile(path: &Path, text: &str) -> Result<()> {
 }
 
 /// PUTs `text` to the Pushgateway, replacing the metrics of reddalert's group there.
-fn push(gateway: &Pushgateway, text: &str) -> Result<()> {
-    let url = push_url(gateway);
+fn push(gateway: &Pushgateway, shard: Option<Shard>, text: &str) -> Result<()> {
+    let url = push_url(gateway, shard);
     let agent = crate::httpclient::agent_config(gateway.timeout)
         .build()
         .new_agent();
@@ -300,9 +325,10 @@ fn push(gateway: &Pushgateway, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// `<url>/metrics/job/reddalert[/instance/<instance>]`. An instance that is not plain URL
-/// text (a `/`, a space) goes base64url-encoded, as the Pushgateway's `@base64` suffix allows.
-fn push_url(gateway: &Pushgateway) -> String {
+/// `<url>/metrics/job/reddalert[/instance/<instance>][/shard/<i>]`. An instance that is not
+/// plain URL text (a `/`, a space) goes base64url-encoded, as the Pushgateway's `@base64`
+/// suffix allows.
+fn push_url(gateway: &Pushgateway, shard: Option<Shard>) -> String {
     let mut url = format!("{}/metrics/job/reddalert", gateway.url);
     if let Some(instance) = &gateway.instance {
         let plain = instance
@@ -314,6 +340,9 @@ fn push_url(gateway: &Pushgateway) -> String {
             let encoded = base64::engine::general_purpose::URL_SAFE.encode(instance);
             url.push_str(&format!("/instance@base64/{encoded}"));
         }
+    }
+    if let Some(shard) = shard {
+        url.push_str(&format!("/shard/{}", shard.index));
     }
     url
 }

@@ -18,6 +18,7 @@ mod hostile;
 mod limits;
 mod mail;
 mod metrics;
+mod monitoring;
 mod ocsf;
 mod pinning;
 mod python_rule;
