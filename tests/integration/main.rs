@@ -11,6 +11,7 @@ mod capabilities_chef;
 mod capabilities_net;
 mod capabilities_s3;
 mod cli;
+mod docs;
 mod edda_batch;
 mod edda_errors;
 mod elasticsearch;

@@ -241,3 +241,10 @@ pub fn assert_version(text: &str, target: Option<&str>) {
         assert_eq!(built_for, target, "{text}");
     }
 }
+
+/// A compilation cache the tests that only list many modules share, so each module compiles
+/// once per build of the suite rather than once per test (wasmtime keys it by module and
+/// engine, and writes it atomically).
+pub fn shared_module_cache() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-module-cache")
+}
