@@ -112,8 +112,10 @@ $pins"
 edit '# secgroups = "0f3c…64 hex digits…"' ''
 
 cp etc/crontab.example "$stage/etc/reddalert.crontab"
-cp etc/systemd/reddalert.service etc/systemd/reddalert.timer "$stage/etc/systemd/"
+cp etc/systemd/reddalert.service etc/systemd/reddalert.timer \
+    etc/systemd/reddalert-crawl.service etc/systemd/reddalert-crawl.timer "$stage/etc/systemd/"
 cp etc/monitoring/* "$stage/etc/monitoring/"
+cp etc/iam-policy.json "$stage/etc/"
 cp README.md LICENSE "$stage/"
 cp docs/*.md "$stage/docs/"
 cp etc/install.sh "$stage/install.sh"

@@ -4,8 +4,9 @@
 #   /usr/local/lib/reddalert/rules/*.wasm      the twelve stock rules
 #   /etc/reddalert/reddalert.toml              the config, pinning those rules (an existing
 #                                              one is kept; this one goes beside it as .new)
-#   /etc/systemd/system/reddalert.{service,timer}
-#   /usr/local/share/reddalert/                the crontab line and the monitoring rules
+#   /etc/systemd/system/reddalert.{service,timer}, reddalert-crawl.{service,timer}
+#   /usr/local/share/reddalert/                the crontab lines, the monitoring rules, the
+#                                              crawl's IAM policy
 #   /usr/local/share/doc/reddalert/            README, docs, license
 #
 #   sudo ./install.sh                   install
@@ -13,6 +14,8 @@
 #
 # Then edit /etc/reddalert/reddalert.toml (edda, outputs) and start the timer:
 #   systemctl enable --now reddalert.timer
+# and, for an account without EDDA (edda = "store:..."), the crawl's:
+#   systemctl enable --now reddalert-crawl.timer
 set -eu
 cd "$(dirname "$0")"
 sha256sum --quiet --strict -c SHA256SUMS
@@ -32,7 +35,7 @@ fi
 install -d "$root/etc/systemd/system"
 install -m 644 etc/systemd/*.service etc/systemd/*.timer "$root/etc/systemd/system/"
 install -d "$root/usr/local/share/reddalert/monitoring"
-install -m 644 etc/reddalert.crontab "$root/usr/local/share/reddalert/"
+install -m 644 etc/reddalert.crontab etc/iam-policy.json "$root/usr/local/share/reddalert/"
 install -m 644 etc/monitoring/* "$root/usr/local/share/reddalert/monitoring/"
 install -d "$root/usr/local/share/doc/reddalert/docs"
 install -m 644 README.md LICENSE "$root/usr/local/share/doc/reddalert/"

@@ -1,5 +1,6 @@
 //! Whole runs of `reddalert` (the six stock EDDA rules, each with its default config), as cron
-//! would start them: from the snapshot files (`edda = "dir:…"`) and from a loopback EDDA,
+//! would start them: from the snapshot files (`edda = "dir:…"`), from a SQLite store
+//! (`edda = "store:…"`) and from a loopback EDDA,
 //! warm (the compilation cache filled by a run before the timed ones) and cold (a new, empty
 //! cache each time). Each run starts from no status file, with the window given.
 
@@ -17,6 +18,8 @@ use crate::measure::{ProcessCost, run_child, summarise};
 pub enum Source<'a> {
     Snapshot(&'a Path),
     Loopback(&'a str),
+    /// A SQLite store (`edda = "store:…"`).
+    Store(&'a Path),
 }
 
 /// A config for runs over `rules` from `source`, caching compiled modules in `cache`.
@@ -24,6 +27,7 @@ pub fn write_config(path: &Path, source: &Source, rules: &Path, cache: &Path) ->
     let edda = match source {
         Source::Snapshot(dir) => format!("dir:{}", dir.display()),
         Source::Loopback(url) => (*url).to_owned(),
+        Source::Store(path) => format!("store:{}", path.display()),
     };
     let text = format!(
         "edda = {edda:?}\noutput = [\"stdout_json\"]\nrules_dir = {rules:?}\ncache_dir = {cache:?}\n\

@@ -1,18 +1,21 @@
 //! reddalert's benchmark: a deterministic synthetic account served by the loopback fake EDDA
 //! and captured as snapshot files with `reddalert snapshot`, then, in one sitting, the floor
 //! (read each file once, parse it natively into typed models), each stock EDDA rule in wasm
-//! and built natively, and whole runs from the files and from the loopback EDDA, warm and
-//! cold. Every figure is reported as a ratio to the floor, which keeps its meaning on a noisy
-//! machine. The alerts of every way of running the rules are compared, with each other and
+//! and built natively, and whole runs from the files, from the account loaded into a SQLite
+//! store and from the loopback EDDA, warm and cold; and apart, what `reddalert crawl` costs
+//! against moto at a small scale. Every figure is reported as a ratio to the floor, which
+//! keeps its meaning on a noisy machine. The alerts of every way of running the rules are compared, with each other and
 //! with an earlier report's: a benchmark that changes what is raised fails.
 
 mod alerts;
+pub mod crawl;
 mod floor;
 mod full;
 pub mod generate;
 mod measure;
 mod native;
 pub mod report;
+mod store;
 mod wasm;
 
 use std::collections::BTreeMap;
@@ -63,6 +66,8 @@ pub fn run(opts: &Options) -> Result<Report> {
     let counts = Counts::at(opts.scale);
     eprintln!("bench: generating the account at scale {}", opts.scale);
     let store = generate::account(counts, &fixtures_dir().join("basic"))?;
+    let sqlite = work.join("account.sqlite");
+    let store_figures = store::load(&store, &sqlite)?;
     let edda = FakeEdda::start(store);
     let modules: Vec<PathBuf> = MODULES
         .iter()
@@ -84,6 +89,8 @@ pub fn run(opts: &Options) -> Result<Report> {
     capture(opts, &loopback, &snapshot)?;
     let files = work.join("files.toml");
     write_config(&files, &Source::Snapshot(&snapshot), &rules, &cache)?;
+    let from_store = work.join("store.toml");
+    write_config(&from_store, &Source::Store(&sqlite), &rules, &cache)?;
     let cold_cache = work.join("cold-cache");
     let cold = work.join("cold.toml");
     write_config(&cold, &Source::Snapshot(&snapshot), &rules, &cold_cache)?;
@@ -145,6 +152,10 @@ pub fn run(opts: &Options) -> Result<Report> {
         runner.run(&cold, &cold_cache, &[], opts.runs, true)?,
     )?;
     check(
+        "store_warm",
+        runner.run(&from_store, &cache, &[], opts.runs, false)?,
+    )?;
+    check(
         "loopback_warm",
         runner.run(&loopback, &cache, &[], opts.runs, false)?,
     )?;
@@ -160,6 +171,7 @@ pub fn run(opts: &Options) -> Result<Report> {
     if let Some(previous) = &opts.previous {
         compare(previous, opts.scale, &every_rule)?;
     }
+    let crawl = crawl::measure(&opts.host, work, opts.runs)?;
     let mut report = Report {
         machine: machine(),
         scale: opts.scale,
@@ -169,6 +181,8 @@ pub fn run(opts: &Options) -> Result<Report> {
         full,
         rules: figures,
         alerts: every_rule,
+        store: Some(store_figures),
+        crawl: Some(crawl),
         targets: Vec::new(),
     };
     report.targets = report::targets(&report);

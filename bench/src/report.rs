@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::AlertSet;
+use crate::crawl::CrawlFigures;
 use crate::floor::Floor;
 use crate::generate::Counts;
 use crate::measure::ProcessCost;
@@ -20,12 +21,32 @@ pub struct Report {
     /// Timed runs per figure (medians are quoted).
     pub runs: usize,
     pub floor: Floor,
-    /// Whole runs: `snapshot_warm`, `snapshot_cold`, `loopback_warm`, `iam_loopback_warm`.
+    /// Whole runs: `snapshot_warm`, `snapshot_cold`, `store_warm`, `loopback_warm`,
+    /// `iam_loopback_warm`.
     pub full: BTreeMap<String, ProcessCost>,
     pub rules: Vec<RuleFigures>,
     /// What the whole run from snapshot files raised.
     pub alerts: AlertSet,
+    /// The account loaded into a SQLite store (reports before the store have none).
+    #[serde(default)]
+    pub store: Option<StoreFigures>,
+    /// `reddalert crawl` against moto, a small account whatever the scale (reports before the
+    /// crawl have none).
+    #[serde(default)]
+    pub crawl: Option<CrawlFigures>,
     pub targets: Vec<Target>,
+}
+
+/// The account in a SQLite store, as `reddalert crawl` would have recorded it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoreFigures {
+    /// Revisions stored, live and closed.
+    pub revisions: u64,
+    /// The store file's size after a checkpoint.
+    pub bytes: u64,
+    pub bytes_per_1000_revisions: f64,
+    /// Seconds to load it (one transaction).
+    pub load_s: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,6 +123,32 @@ impl Report {
                 cost.peak_rss_mb
             );
         }
+        if let Some(store) = &self.store {
+            let _ = writeln!(
+                out,
+                "\nstore: {} revisions in {:.1} MB, {:.0} KB per 1,000 revisions; loaded in {:.2} s",
+                store.revisions,
+                mb(store.bytes),
+                store.bytes_per_1000_revisions / 1e3,
+                store.load_s
+            );
+        }
+        if let Some(crawl) = &self.crawl {
+            let _ = writeln!(
+                out,
+                "\ncrawl against moto (not targeted; {} resources in one region, {} AWS requests a crawl): \
+                 first {:.2} s wall, {:.2} s cpu, {:.0} MB peak; unchanged {:.2} s wall, {:.2} s cpu; \
+                 store {:.0} KB",
+                crawl.resources,
+                crawl.requests,
+                crawl.first.wall_s,
+                crawl.first.cpu_s,
+                crawl.first.peak_rss_mb,
+                crawl.unchanged.wall_s,
+                crawl.unchanged.cpu_s,
+                crawl.store_bytes as f64 / 1e3
+            );
+        }
         let _ = writeln!(
             out,
             "\n| rule | wasm call s | native s | wasm ÷ native | test-rule process s | fuel | peak guest MB | alerts |"
@@ -156,6 +203,15 @@ pub fn targets(r: &Report) -> Vec<Target> {
             met: run.peak_rss_mb <= bound,
         });
     }
+    if let (Some(files), Some(store)) = (r.full.get("snapshot_warm"), r.full.get("store_warm")) {
+        let ratio = store.wall_s / files.wall_s;
+        out.push(Target {
+            what: "whole warm run from the store against the same from snapshot files".into(),
+            goal: "≤ 1.2×".into(),
+            measured: format!("{ratio:.2}× ({:.0} MB peak RSS)", store.peak_rss_mb),
+            met: ratio <= 1.2,
+        });
+    }
     if let Some(worst) = r
         .rules
         .iter()
@@ -179,7 +235,7 @@ pub fn targets(r: &Report) -> Vec<Target> {
         });
     }
     out.push(Target {
-        what: "alerts: test-rule, native, whole runs (files, loopback) agree".into(),
+        what: "alerts: test-rule, native, whole runs (files, store, loopback) agree".into(),
         goal: "identical".into(),
         measured: format!(
             "{} alerts, sha256 {}",

@@ -40,10 +40,35 @@ pub struct AccountTag {
     pub tags: BTreeMap<String, String>,
 }
 
+/// The most of an alert's id that is kept: an id names a resource, and a longer one is cut
+/// (with a marker saying how long it was).
+pub const MAX_ALERT_ID_BYTES: usize = 4096;
+
 impl AlertRecord {
     /// The account's name, when the alert has one.
     pub fn account_name(&self) -> Option<&str> {
         self.account.as_ref().map(|a| a.name.as_str())
+    }
+
+    /// Bounds the alert to `max_bytes` of id and details (`max_alert_kib`): an id longer than
+    /// [`MAX_ALERT_ID_BYTES`] is cut, and details whose JSON text would take the alert past
+    /// `max_bytes` become that text cut to fit, as a string marked with its whole length.
+    /// Whether anything was cut.
+    pub fn cut_to(&mut self, max_bytes: u64) -> bool {
+        let mut cut = false;
+        if self.id.len() > MAX_ALERT_ID_BYTES {
+            self.id = crate::contract::cut(&self.id, MAX_ALERT_ID_BYTES);
+            cut = true;
+        }
+        let room = usize::try_from(max_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(self.id.len());
+        let text = self.details.to_string();
+        if text.len() > room {
+            self.details = serde_json::Value::String(crate::contract::cut(&text, room));
+            cut = true;
+        }
+        cut
     }
 }
 

@@ -49,6 +49,16 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Config::load(path, &overrides)
     };
     let configfile = cli.common.configfile();
+    // With no config file at all (none given, the default absent), `rules --rules-dir`, `push`
+    // and `sign` use the default settings rather than failing.
+    let or_defaults = || {
+        if cli.common.configfile.is_none() && !configfile.exists() {
+            tracing::info!(default = %configfile.display(), "no config file; using the default settings");
+            Config::defaults(&overrides)
+        } else {
+            load(&configfile, None)
+        }
+    };
     match &cli.command {
         None => {
             let config = load(&configfile, None)?;
@@ -68,15 +78,16 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             result
         }
         Some(Command::Rules { json }) => {
-            // With no config file at all (none given, the default absent), the listing of a
-            // `--rules-dir` uses the default settings rather than failing.
-            let config = if cli.common.configfile.is_none() && !configfile.exists() {
-                tracing::info!(default = %configfile.display(), "no config file; listing with default settings");
-                Config::defaults(&overrides)?
-            } else {
-                load(&configfile, None)?
-            };
-            crate::listing::list_rules(&config, &cli.run.statusfile, *json)?;
+            crate::listing::list_rules(&or_defaults()?, &cli.run.statusfile, *json)?;
+            Ok(Outcome::default())
+        }
+        Some(Command::Pull(args)) => crate::pull::run(&load(&configfile, None)?, args),
+        Some(Command::Push(args)) => {
+            crate::authoring::publish::push(&or_defaults()?, args)?;
+            Ok(Outcome::default())
+        }
+        Some(Command::Sign(args)) => {
+            crate::authoring::publish::sign(&or_defaults()?, args)?;
             Ok(Outcome::default())
         }
         Some(Command::NewRule(args)) => {
@@ -93,5 +104,10 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Some(Command::Snapshot(args)) => {
             crate::authoring::snapshot::run(&load(&configfile, args.edda.as_ref())?, args)
         }
+        Some(Command::ServeEdda(args)) => {
+            crate::serve::run(args)?;
+            Ok(Outcome::default())
+        }
+        Some(Command::Crawl(args)) => crate::crawl::run(&load(&configfile, None)?, args),
     }
 }

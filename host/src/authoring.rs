@@ -2,9 +2,11 @@
 //! runs one module against snapshot files in the sandbox and limits of a real run
 //! ([`test_rule`]), and `snapshot` saves the EDDA responses the installed rules read in a run,
 //! including the queries they make at run time ([`snapshot`]), so that an author captures real
-//! data once and replays it offline. A snapshot directory also records its window in
+//! data once and replays it offline. `push` and `sign` publish a module to an OCI registry
+//! and sign it ([`publish`]). A snapshot directory also records its window in
 //! [`MANIFEST`], which `test-rule` uses as its default window.
 
+pub mod publish;
 pub mod scaffold;
 pub mod snapshot;
 pub mod test_rule;

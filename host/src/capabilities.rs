@@ -13,7 +13,6 @@ mod http;
 mod policy;
 mod s3;
 mod s3_xml;
-mod sigv4;
 mod tcp;
 #[cfg(test)]
 mod tests;

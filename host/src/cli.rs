@@ -127,7 +127,8 @@ impl Common {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the installed rules: name, version, description, queries, interface, origin,
-    /// sha256 and pin, and the modules that failed to load.
+    /// sha256 and pin, source, manifest digest and signers, and the modules that failed to
+    /// load or were refused.
     Rules {
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -142,6 +143,92 @@ pub enum Command {
     /// Save the EDDA responses the rules read in a run (declared queries and the ones they
     /// make at run time) as snapshot files, for test-rule and `edda = "dir:<DIR>"`.
     Snapshot(SnapshotArgs),
+    /// Serve a store `reddalert crawl` writes, read-only, over EDDA's HTTP API
+    /// (`/edda/api/v2/...`), for other EDDA clients.
+    ServeEdda(ServeEddaArgs),
+    /// Install rules from their OCI registries (`[source]`): verify their signatures, then
+    /// write each module and its entry in reddalert.lock. Exit 1 when a rule failed (it stays
+    /// as it was installed).
+    Pull(PullArgs),
+    /// Publish a rule module to an OCI registry as a WebAssembly artifact, signed with --sign.
+    Push(PushArgs),
+    /// Sign a published module with a key (cosign's key-based format); a second signer signs
+    /// beside the first.
+    Sign(SignArgs),
+    /// Read the account's AWS APIs and record what changed in its store
+    /// (`edda = "store:<path>"`), as EDDA's crawler did: the cron job that stands in for an
+    /// EDDA server. Exit 0 every collection recorded, 1 some failed (named on stderr), 2
+    /// fatal (bad config, no AWS credentials, a store it cannot open or lock).
+    Crawl(CrawlArgs),
+}
+
+/// `reddalert crawl`.
+#[derive(Debug, Args)]
+pub struct CrawlArgs {
+    /// Crawl only shard i (from 0) of n of the config's accounts, as the run's `--shard`.
+    #[arg(long = "shard", value_name = "I/N")]
+    pub shard: Option<crate::config::Shard>,
+}
+
+/// `reddalert serve-edda`.
+#[derive(Debug, Args)]
+pub struct ServeEddaArgs {
+    /// The store file (`edda = "store:<path>"` in a config).
+    #[arg(long, value_name = "PATH")]
+    pub store: PathBuf,
+
+    /// Address to listen on; loopback unless another is given.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    /// Requests answered at once; more wait for a free thread.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: u16,
+
+    /// Answer a collection last crawled longer ago than this with a 503 (0: never).
+    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    pub max_staleness_minutes: u64,
+}
+
+/// `reddalert pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Rules to pull (default: every `[source]`).
+    #[arg(value_name = "RULE")]
+    pub rules: Vec<String>,
+
+    /// Fetch exactly the manifests reddalert.lock names (a mirror, an air gap), verified with
+    /// the signatures stored there.
+    #[arg(long)]
+    pub locked: bool,
+}
+
+/// `reddalert push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The rule module (.wasm).
+    #[arg(value_name = "RULE.wasm")]
+    pub module: PathBuf,
+
+    /// Where to publish it: host/repository:tag.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+
+    /// Sign it with this key (PEM PKCS#8 ECDSA P-256).
+    #[arg(long, value_name = "KEY.pem")]
+    pub sign: Option<PathBuf>,
+}
+
+/// `reddalert sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The published module: host/repository:tag or host/repository@sha256:....
+    #[arg(value_name = "REF")]
+    pub reference: String,
+
+    /// The signing key (PEM PKCS#8 ECDSA P-256).
+    #[arg(long, value_name = "KEY.pem")]
+    pub key: PathBuf,
 }
 
 /// `reddalert new-rule`.

@@ -5,8 +5,10 @@
 mod accounts;
 pub(crate) mod capabilities;
 pub(crate) mod check;
+mod crawl;
 mod outputs;
 mod raw;
+mod registry;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,12 +21,14 @@ pub use accounts::{Account, Shard, status_path};
 pub use capabilities::{
     CapabilityConfig, ChefSettings, CredentialSource, Grant, NetSettings, S3Settings, SignVersion,
 };
+pub use crawl::CrawlSettings;
 pub use outputs::{
     EsSettings, JsonlSettings, MailSettings, MetricsSettings, OcsfSettings, OutputSettings,
-    Pushgateway, Retry, Severity, StdoutFormat, TlsMode, WebhookFormat, WebhookSettings,
-    WebhookUrl, index_name, secret,
+    Pushgateway, Retry, Severity, StdoutFormat, TlsMode, WaitingBounds, WebhookFormat,
+    WebhookSettings, WebhookUrl, index_name, secret,
 };
 pub use raw::{RawConfig, RawLimits};
+pub use registry::{RegistryConfig, RegistrySettings, TrustLevel, TrustSettings};
 
 /// Where EDDA data comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +37,8 @@ pub enum EddaSource {
     Http(String),
     /// A directory of snapshot files, one per query (the demo account, offline tests).
     Snapshot(PathBuf),
+    /// The SQLite store `reddalert crawl` writes (`store:<path>`).
+    Store(PathBuf),
 }
 
 /// The outputs alerts can go to.
@@ -133,13 +139,16 @@ pub struct Config {
     pub edda_timeout: Duration,
     pub edda_max_response_bytes: u64,
     pub edda_queries_per_rule: u64,
+    /// Bytes of data-dependent EDDA answers the run's cache keeps for the rules that ask
+    /// them again; past it answers are handed over and not kept.
+    pub edda_cache_bytes: u64,
     pub limits: Limits,
     pub rule_limits: BTreeMap<String, Limits>,
     pub rule_sections: BTreeMap<String, serde_json::Value>,
     /// Grants, call limits and the Chef and S3 settings of rules' capabilities.
     pub capabilities: CapabilityConfig,
-    /// Cap on alerts kept for outputs that did not accept them.
-    pub max_waiting_alerts: usize,
+    /// Bounds on alerts kept for outputs that did not accept them, per account.
+    pub waiting: WaitingBounds,
     /// Expected sha256 of each rule's module (lowercase hex), by rule name.
     pub pins: BTreeMap<String, String>,
     /// The accounts of a run over several (`[[account]]`); empty for the single account of
@@ -147,6 +156,10 @@ pub struct Config {
     pub accounts: Vec<Account>,
     /// Where each run's Prometheus metrics go, when `[metrics]` is set.
     pub metrics: Option<MetricsSettings>,
+    /// Trust, registries and sources of pulled rules, and the lock beside the config file.
+    pub registry: RegistryConfig,
+    /// How `reddalert crawl` reaches AWS (`[crawl]`); an account's own is in its [`Account`].
+    pub crawl: CrawlSettings,
 }
 
 /// Settings given on the command line, which win over the file.
@@ -158,7 +171,13 @@ pub struct Overrides {
     pub rules_dir: Option<PathBuf>,
 }
 
+/// The lock of pulled rules, beside the config file.
+pub const LOCK_FILE: &str = "reddalert.lock";
+
 pub const DEFAULT_EDDA: &str = "http://localhost:8080/edda";
+
+/// What the run's EDDA cache keeps of data-dependent answers by default, MiB.
+pub const DEFAULT_EDDA_CACHE_MIB: u64 = 256;
 
 /// Default limits of one guest call; generous for a 200 MB account, finite for a broken rule.
 pub const DEFAULT_LIMITS: Limits = Limits {
@@ -166,6 +185,8 @@ pub const DEFAULT_LIMITS: Limits = Limits {
     memory_bytes: 2048 << 20,
     output_bytes: 64 << 20,
     timeout: Duration::from_secs(300),
+    edda_call_bytes: 256 << 20,
+    edda_run_bytes: 1024 << 20,
 };
 
 impl Config {
@@ -216,9 +237,15 @@ impl Config {
             .or_else(|| raw.edda.clone())
             .unwrap_or_else(|| DEFAULT_EDDA.to_owned());
         let edda = parse_edda(&edda, &resolve)?;
-        let accounts = accounts::parse(&raw.account, raw.edda.is_some(), &|e| {
-            parse_edda(e, &resolve)
-        })?;
+        let top_crawl = raw.crawl.clone().unwrap_or_default();
+        let env = |name: &str| std::env::var(name).ok();
+        let crawl = CrawlSettings::from_raw(&top_crawl, &env).context("invalid key `crawl`")?;
+        let accounts = accounts::parse(
+            &raw.account,
+            raw.edda.is_some(),
+            &|e| parse_edda(e, &resolve),
+            &|own| CrawlSettings::from_raw(&top_crawl.overridden_by(own), &env),
+        )?;
         let capabilities = CapabilityConfig::from_raw(&mut raw, &resolve)?;
         let listed = match (&overrides.output, &raw.output) {
             (Some(cli), _) => cli.clone(),
@@ -242,7 +269,7 @@ impl Config {
             }
         }
         let outputs = outputs::chosen(&raw, &kinds, &resolve)?;
-        let max_waiting_alerts = outputs::max_waiting_alerts(&raw)?;
+        let waiting = outputs::waiting_bounds(&raw)?;
         let metrics = outputs::metrics(&raw, &resolve)?;
         let rules_dir = match &overrides.rules_dir {
             Some(dir) => dir.clone(),
@@ -267,6 +294,13 @@ impl Config {
                 .with_context(|| format!("invalid key `limits.rule.{name}`"))?;
             rule_limits.insert(name.clone(), l);
         }
+        let registry = registry::parse(
+            raw.trust.take(),
+            raw.registry.take(),
+            std::mem::take(&mut raw.source),
+            base.join(LOCK_FILE),
+            &resolve,
+        )?;
         for (name, section) in &raw.plugin {
             ensure!(
                 section.is_object(),
@@ -304,23 +338,32 @@ impl Config {
                 10_000,
                 0..=10_000_000,
             )?,
+            edda_cache_bytes: check::within(
+                "edda_cache_mib",
+                raw.edda_cache_mib,
+                DEFAULT_EDDA_CACHE_MIB,
+                0..=65_536,
+            )? << 20,
             limits,
             rule_limits,
             capabilities,
             rule_sections: raw.plugin,
-            max_waiting_alerts,
+            waiting,
             pins: parse_pins(raw.pin)?,
             accounts,
             metrics,
+            registry,
+            crawl,
         })
     }
 
     /// The settings of one account's share of the run: its EDDA, its rule sections over the
-    /// top-level ones, and `threads` of the run's rule parallelism.
+    /// top-level ones, its crawl settings, and `threads` of the run's rule parallelism.
     pub fn for_account(&self, account: &Account, threads: usize) -> Config {
         Config {
             edda: account.edda.clone(),
             rule_sections: account.sections_over(&self.rule_sections),
+            crawl: account.crawl.clone(),
             parallelism: threads.max(1),
             accounts: Vec::new(),
             ..self.clone()
@@ -383,9 +426,17 @@ fn parse_edda(value: &str, resolve: &dyn Fn(&str) -> PathBuf) -> Result<EddaSour
     if let Some(dir) = value.strip_prefix("dir:") {
         return Ok(EddaSource::Snapshot(resolve(dir)));
     }
+    if let Some(store) = value.strip_prefix("store:") {
+        ensure!(
+            !store.is_empty(),
+            "invalid key `edda`: `store:` needs the path of the store file (store:<path>)"
+        );
+        return Ok(EddaSource::Store(resolve(store)));
+    }
     ensure!(
         value.starts_with("http://") || value.starts_with("https://"),
-        "invalid key `edda`: {value:?} is neither an http(s) URL nor `dir:<snapshot directory>`"
+        "invalid key `edda`: {value:?} is neither an http(s) URL, `dir:<snapshot directory>` \
+         nor `store:<store file>`"
     );
     Ok(EddaSource::Http(value.trim_end_matches('/').to_owned()))
 }
@@ -420,6 +471,18 @@ fn apply_limits(mut limits: Limits, raw: &RawLimits) -> Result<Limits> {
         limits.timeout.as_secs_f64(),
         MAX_RULE_SECONDS,
     )?;
+    limits.edda_call_bytes = check::within(
+        "edda_call_mib",
+        raw.edda_call_mib,
+        limits.edda_call_bytes >> 20,
+        1..=4096,
+    )? << 20;
+    limits.edda_run_bytes = check::within(
+        "edda_run_mib",
+        raw.edda_run_mib,
+        limits.edda_run_bytes >> 20,
+        1..=65_536,
+    )? << 20;
     Ok(limits)
 }
 

@@ -3,6 +3,7 @@
 //! The engine converts wasmtime's generated types to and from these, so nothing else in the
 //! host depends on wasmtime.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -60,7 +61,7 @@ pub struct RuleInput {
     /// The state from the last successful run.
     pub state: Option<serde_json::Value>,
     /// (declared query path, body) in declaration order.
-    pub data: Vec<(String, std::sync::Arc<str>)>,
+    pub data: Vec<(String, Arc<str>)>,
     pub window: Window,
 }
 
@@ -88,6 +89,34 @@ pub fn cut(text: &str, cap: usize) -> String {
         end -= 1;
     }
     format!("{} […cut: {} bytes in all]", &text[..end], text.len())
+}
+
+/// Whether `c` could break a line-based format or drive a terminal: C0 and C1 controls
+/// (newline, carriage return, escape, NUL, vertical tab, form feed, next line, ...), DEL, and
+/// the Unicode line and paragraph separators.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// Text a rule chose (an alert id, its details, a log line, its error) made safe for a text
+/// output or the log: every unsafe character is escaped (`\n`, `\r`, `\t`, else `\u{1b}`), so
+/// it stays one block or one line and can neither forge another line nor hide text in a
+/// terminal.
+pub fn escape_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// What a rule's `info` may declare: queries, the bytes of each query path, of its
@@ -151,6 +180,11 @@ pub struct Limits {
     pub output_bytes: usize,
     /// Wall-clock deadline of the call.
     pub timeout: Duration,
+    /// Bytes of data-dependent EDDA answers one host call (`fetch`, or a whole `fetch-many`)
+    /// may hand the rule: what the host holds for it at once.
+    pub edda_call_bytes: u64,
+    /// Bytes of data-dependent EDDA answers the rule may be handed in one evaluation.
+    pub edda_run_bytes: u64,
 }
 
 /// Guest log levels.
@@ -210,11 +244,12 @@ pub struct ObjectListing {
 pub trait HostServices: Send + Sync {
     /// A log line from the guest.
     fn log(&self, level: LogLevel, message: &str);
-    /// A data-dependent EDDA query.
-    fn edda(&self, query: &Query) -> Result<String, EddaCallError>;
+    /// A data-dependent EDDA query. The body is shared, never copied per rule: the engine
+    /// lowers it into the guest as it is.
+    fn edda(&self, query: &Query) -> Result<Arc<str>, EddaCallError>;
     /// Many data-dependent EDDA queries, answered in order (the host may run them
     /// concurrently); each counts as one [`HostServices::edda`].
-    fn edda_many(&self, queries: &[Query]) -> Vec<Result<String, EddaCallError>> {
+    fn edda_many(&self, queries: &[Query]) -> Vec<Result<Arc<str>, EddaCallError>> {
         queries.iter().map(|q| self.edda(q)).collect()
     }
     /// Called when a capability call is refused, to log it; returns the error to give.

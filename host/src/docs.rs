@@ -171,6 +171,16 @@ fn every_config_snippet_parses_and_every_shell_snippet_is_shell() {
             // names, so nothing here depends on files that exist on this machine.
             let file = match snippet.lang.as_str() {
                 "toml" => "/nonexistent/reddalert.toml",
+                // The crawl's IAM policy is shown as it is shipped.
+                "json" if snippet.text.contains("\"Statement\"") => {
+                    let shipped = root().join("etc/iam-policy.json");
+                    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+                    let file = std::fs::read_to_string(&shipped).unwrap();
+                    if parse(&snippet.text).is_none() || parse(&snippet.text) != parse(&file) {
+                        failed.push(format!("{at}: not the policy of {}", shipped.display()));
+                    }
+                    continue;
+                }
                 "json" => "/nonexistent/configfile.json",
                 "sh" => {
                     let ok = std::process::Command::new("bash")
@@ -301,7 +311,7 @@ fn normalise(key: &str, maps: &BTreeSet<String>) -> String {
         if maps.contains(&joined) {
             break;
         }
-        let named = matches!(joined.as_str(), "grant" | "limits.rule");
+        let named = matches!(joined.as_str(), "grant" | "limits.rule" | "registry.auth");
         out.push(if named { "<rule>".into() } else { part.into() });
     }
     out.join(".")
@@ -314,8 +324,10 @@ fn example_keys(maps: &BTreeSet<String>) -> BTreeSet<String> {
     let mut keys = BTreeSet::new();
     for line in text.lines() {
         let line = line.trim_start_matches('#').trim();
-        // A header may carry a comment after it: `[account.plugin.elbs]  # ...`.
+        // A header may carry a comment after it: `[account.plugin.elbs]  # ...`; a quoted
+        // name (`[registry.auth."registry.example.com"]`) is one name, dots and all.
         let header = line.split(" #").next().unwrap_or_default().trim();
+        let header = &unquoted(header);
         if let Some(header) = header.strip_prefix("[[").and_then(|l| l.strip_suffix("]]")) {
             table = format!("{header}[]");
         } else if let Some(header) = header.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
@@ -336,6 +348,39 @@ fn example_keys(maps: &BTreeSet<String>) -> BTreeSet<String> {
     keys
 }
 
+/// `text` with each quoted name (`"registry.example.com"`) made a plain one, `x`.
+fn unquoted(text: &str) -> String {
+    let mut parts = text.split('"');
+    let mut out = parts.next().unwrap_or_default().to_owned();
+    while let (Some(_quoted), Some(rest)) = (parts.next(), parts.next()) {
+        out.push('x');
+        out.push_str(rest);
+    }
+    out
+}
+
+/// A key as `docs/configuration.md` writes it, each placeholder (`<rule>`, `<host>`,
+/// `<name>`) made a plain name, `x`.
+fn placeholders_named(key: &str) -> String {
+    let mut out = String::new();
+    let mut rest = key;
+    while let Some(at) = rest.find('<') {
+        out.push_str(&rest[..at]);
+        match rest[at..].find('>') {
+            Some(end) => {
+                out.push('x');
+                rest = &rest[at + end + 1..];
+            }
+            None => {
+                out.push_str(&rest[at..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The first cell of every row of the key tables of `docs/configuration.md`.
 fn documented_keys(maps: &BTreeSet<String>) -> BTreeSet<String> {
     let text = std::fs::read_to_string(root().join("docs/configuration.md")).unwrap();
@@ -344,7 +389,7 @@ fn documented_keys(maps: &BTreeSet<String>) -> BTreeSet<String> {
         .into_iter()
         .filter_map(|(_, line)| line.strip_prefix("| `"))
         .filter_map(|row| row.split_once("` |"))
-        .map(|(key, _)| normalise(&key.replace(".<rule>", ".x"), maps))
+        .map(|(key, _)| normalise(&placeholders_named(key), maps))
         .collect()
 }
 
@@ -356,6 +401,9 @@ fn configuration_md_and_the_example_list_every_key_the_config_takes() {
         "mail.host",
         "grant.<rule>.allow_private",
         "account[].name",
+        "account[].crawl.role_arn",
+        "registry.auth.<rule>.username_env",
+        "limits.edda_call_mib",
     ] {
         assert!(keys.contains(key), "the walk finds {key}: {keys:?}");
     }
@@ -367,6 +415,8 @@ fn configuration_md_and_the_example_list_every_key_the_config_takes() {
         "ocsf.severity",
         "account[].plugin",
         "account[].tags",
+        "trust.keys",
+        "source",
     ]
     .map(String::from)
     .into();
@@ -383,7 +433,15 @@ fn configuration_md_and_the_example_list_every_key_the_config_takes() {
          and leaves out: {missing:?}"
     );
 
-    let example = example_keys(&maps);
+    let mut example = example_keys(&maps);
+    // `[account.crawl]` takes any key of `[crawl]`, as the example says: the keys shown under
+    // `[crawl]` stand for it.
+    let crawl: Vec<String> = example
+        .iter()
+        .filter_map(|k| k.strip_prefix("crawl."))
+        .map(|k| format!("account[].crawl.{k}"))
+        .collect();
+    example.extend(crawl);
     let missing: Vec<&String> = keys.difference(&example).collect();
     let unknown: Vec<&String> = example.difference(&keys).collect();
     assert!(

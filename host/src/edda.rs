@@ -3,9 +3,9 @@
 //! validity check). Failures are classified so the run can decide: an unreachable EDDA is
 //! fatal, while an HTTP error or a bad body fails only the rules that needed that query.
 
-pub(crate) mod projection;
 mod query;
 pub mod snapshot;
+mod store;
 
 use std::collections::HashMap;
 use std::io::Read as _;
@@ -19,7 +19,9 @@ use serde::de::IgnoredAny;
 
 use crate::config::EddaSource;
 use crate::contract::{Query, Window};
+pub(crate) use edda_engine::projection;
 pub use query::{InvalidQuery, request_path, validate};
+pub(crate) use store::StoreReader;
 
 /// Why one EDDA request failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -49,6 +51,12 @@ pub enum EddaError {
     Snapshot { path: PathBuf, reason: String },
     #[error("the rule's deadline passed while it waited for EDDA ({url})")]
     Deadline { url: String },
+    #[error("failed to read the EDDA store {}: {reason}", path.display())]
+    Store { path: PathBuf, reason: String },
+    #[error(
+        "EDDA's response for {url} is larger than the {limit} bytes the rule may still be given"
+    )]
+    TooLarge { url: String, limit: u64 },
 }
 
 impl EddaError {
@@ -69,13 +77,35 @@ struct ErrorBody {
 
 type Cached = Result<Arc<str>, EddaError>;
 
+/// One request path in the run's cache: its answer once kept, and a turn taken by whoever
+/// fetches it for a rule, so that concurrent askers wait for the first instead of repeating it.
+#[derive(Default)]
+struct Slot {
+    answer: std::sync::OnceLock<Cached>,
+    fetching: Mutex<()>,
+}
+
+/// How one request is read: `timeout` replaces the client's own, and `max_bytes` (a rule's
+/// bound, below the client's) cuts the body short.
+#[derive(Debug, Clone, Copy, Default)]
+struct Read {
+    timeout: Option<Duration>,
+    max_bytes: Option<u64>,
+}
+
 /// A per-run EDDA client with a shared cache.
 pub struct EddaClient {
     source: EddaSource,
     agent: ureq::Agent,
     timeout: Duration,
     max_response_bytes: u64,
-    cache: Mutex<HashMap<String, Arc<std::sync::OnceLock<Cached>>>>,
+    /// The store read when the source is one (`EddaClient::open`).
+    store: Option<StoreReader>,
+    cache: Mutex<HashMap<String, Arc<Slot>>>,
+    /// Bytes of rules' run-time answers the cache may keep, and keeps now. Declared queries
+    /// are held for the whole run anyway and are not counted.
+    cache_limit: u64,
+    cached_bytes: AtomicU64,
     recorder: Option<Mutex<Vec<(Query, Cached)>>>,
     /// Requests made and bytes of the bodies received, for the run's metrics.
     requests: AtomicU64,
@@ -91,10 +121,46 @@ impl EddaClient {
             timeout,
             max_response_bytes,
             cache: Mutex::new(HashMap::new()),
+            store: None,
+            cache_limit: u64::MAX,
+            cached_bytes: AtomicU64::new(0),
             recorder: None,
             requests: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
         }
+    }
+
+    /// A client for any source: a store is opened now, as of its clock (a store that cannot
+    /// be opened is an error, as an unreachable EDDA), with collections crawled longer than
+    /// `max_staleness` before `now_ms` refused.
+    pub(crate) fn open(
+        source: EddaSource,
+        timeout: Duration,
+        max_response_bytes: u64,
+        now_ms: u64,
+        max_staleness: Duration,
+    ) -> anyhow::Result<EddaClient> {
+        let store = match &source {
+            EddaSource::Store(path) => Some(StoreReader::open(path, now_ms, max_staleness)?),
+            _ => None,
+        };
+        Ok(EddaClient {
+            store,
+            ..EddaClient::new(source, timeout, max_response_bytes)
+        })
+    }
+
+    /// The latest `until` this client can answer for: a store's clock (its last commit) when
+    /// the source is a store, none otherwise.
+    pub(crate) fn until_limit(&self) -> Option<u64> {
+        self.store.as_ref().map(|s| s.clock_ms().unwrap_or(0))
+    }
+
+    /// Keeps at most `bytes` of the answers to rules' run-time queries (`edda_cache_mib`);
+    /// past it such answers go to the rule that asked and are not kept.
+    pub fn with_cache_limit(mut self, bytes: u64) -> EddaClient {
+        self.cache_limit = bytes;
+        self
     }
 
     /// Keeps every distinct response (and failure) from now on, for `snapshot`.
@@ -117,6 +183,7 @@ impl EddaClient {
             EddaSource::Http(base) if base.ends_with("/api") => format!("{base}/v2/"),
             EddaSource::Http(base) => format!("{base}/api/v2/"),
             EddaSource::Snapshot(dir) => format!("{}/", dir.display()),
+            EddaSource::Store(path) => format!("store:{}/", path.display()),
         }
     }
 
@@ -124,43 +191,82 @@ impl EddaClient {
     pub fn fetch(&self, query: &Query, window: Window) -> Cached {
         validate(&query.path)?;
         let path = request_path(query, window);
-        let cell = {
-            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            cache.entry(path.clone()).or_default().clone()
-        };
         // Concurrent askers of the same path wait for the first fetch instead of repeating it.
-        cell.get_or_init(|| self.fetch_uncached(query, &path, None))
+        self.slot(&path)
+            .answer
+            .get_or_init(|| self.fetch_uncached(query, &path, Read::default()))
             .clone()
     }
 
-    /// Like [`EddaClient::fetch`], for a rule's run-time query: the request ends by the
-    /// rule's `deadline`. An answer cut short by the deadline is not cached, so another rule
-    /// asking the same path tries again with its own time.
-    pub fn fetch_by(&self, query: &Query, window: Window, deadline: Instant) -> Cached {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left >= self.timeout {
-            return self.fetch(query, window);
-        }
+    fn slot(&self, path: &str) -> Arc<Slot> {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.entry(path.to_owned()).or_default().clone()
+    }
+
+    /// A rule's run-time query: from the cache when any rule asked it before, else fetched
+    /// by the rule's `deadline` and read only up to `max_bytes` (what the rule may still be
+    /// given; a longer answer is [`EddaError::TooLarge`]). An answer is kept for the other
+    /// rules while the cache holds less than its limit; one cut short by the deadline or the
+    /// rule's bytes is not kept, so another rule asking the same path tries again with its
+    /// own.
+    pub fn fetch_for_rule(
+        &self,
+        query: &Query,
+        window: Window,
+        deadline: Option<Instant>,
+        max_bytes: u64,
+    ) -> Cached {
         validate(&query.path)?;
         let path = request_path(query, window);
-        let cell = {
-            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            cache.entry(path.clone()).or_default().clone()
-        };
-        if let Some(done) = cell.get() {
+        let slot = self.slot(&path);
+        if let Some(done) = slot.answer.get() {
+            return done.clone();
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        // A rule with time to spare waits for another's fetch of the same path; one whose
+        // deadline comes first fetches on its own, within its time.
+        let _turn = left
+            .is_none_or(|l| l >= self.timeout)
+            .then(|| slot.fetching.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(done) = slot.answer.get() {
             return done.clone();
         }
         let deadline_passed = || EddaError::Deadline {
             url: format!("{}{path}", self.api_root()),
         };
-        if left.is_zero() {
+        if left.is_some_and(|l| l.is_zero()) {
             return Err(deadline_passed());
         }
-        let result = self.fetch_uncached(query, &path, Some(left));
-        if result.as_ref().is_err_and(EddaError::is_unreachable) && Instant::now() >= deadline {
+        let timeout = left.filter(|l| *l < self.timeout);
+        let read = Read {
+            timeout,
+            max_bytes: Some(max_bytes).filter(|m| *m < self.max_response_bytes),
+        };
+        let result = self.fetch_uncached(query, &path, read);
+        if result.as_ref().is_err_and(EddaError::is_unreachable)
+            && deadline.is_some_and(|d| Instant::now() >= d)
+        {
             return Err(deadline_passed());
         }
-        cell.get_or_init(|| result).clone()
+        let size = result.as_ref().map_or(0, |b| b.len() as u64);
+        let keep = !matches!(result, Err(EddaError::TooLarge { .. }))
+            && self
+                .cached_bytes
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                    held.checked_add(size).filter(|h| *h <= self.cache_limit)
+                })
+                .is_ok();
+        if keep {
+            return slot.answer.get_or_init(|| result).clone();
+        }
+        if size > 0 {
+            tracing::debug!(
+                path,
+                bytes = size,
+                "the run's EDDA cache is full (edda_cache_mib): the answer is not kept"
+            );
+        }
+        result
     }
 
     /// How many distinct requests this run made.
@@ -178,10 +284,10 @@ impl EddaClient {
         self.bytes.load(Ordering::Relaxed)
     }
 
-    /// Fetches without the cache; `timeout`, when given, replaces the client's own.
-    fn fetch_uncached(&self, query: &Query, path: &str, timeout: Option<Duration>) -> Cached {
+    /// Fetches without the cache, as `read` says.
+    fn fetch_uncached(&self, query: &Query, path: &str, read: Read) -> Cached {
         if self.recorder.is_some()
-            && matches!(self.source, EddaSource::Http(_))
+            && matches!(self.source, EddaSource::Http(_) | EddaSource::Store(_))
             && let Some((base, selector)) = projection::applicable(path)
         {
             // `snapshot` saves whole documents, whatever key list a rule selects: the query is
@@ -191,7 +297,7 @@ impl EddaClient {
                 path: projection::split(&query.path).0.to_owned(),
                 ..query.clone()
             };
-            let body = self.fetch_uncached(&whole, base, timeout)?;
+            let body = self.fetch_uncached(&whole, base, read)?;
             return select(&selector, &body).map_err(|reason| EddaError::NotJson {
                 url: format!("{}{path}", self.api_root()),
                 reason,
@@ -200,8 +306,11 @@ impl EddaClient {
         }
         let started = Instant::now();
         let body = match &self.source {
-            EddaSource::Http(_) => self.fetch_http(path, query, timeout),
-            EddaSource::Snapshot(dir) => fetch_snapshot(dir, query),
+            EddaSource::Http(_) => self.fetch_http(path, query, read),
+            EddaSource::Snapshot(dir) => fetch_snapshot(dir, query, read.max_bytes),
+            EddaSource::Store(store_path) => {
+                self.fetch_store(store_path, path, query, read.max_bytes)
+            }
         };
         self.requests.fetch_add(1, Ordering::Relaxed);
         if let Ok(b) = &body {
@@ -223,31 +332,65 @@ impl EddaClient {
         body
     }
 
-    fn fetch_http(&self, path: &str, query: &Query, timeout: Option<Duration>) -> Cached {
+    fn fetch_store(
+        &self,
+        store_path: &std::path::Path,
+        path: &str,
+        query: &Query,
+        max_bytes: Option<u64>,
+    ) -> Cached {
+        let url = format!("{}{path}", self.api_root());
+        let Some(store) = &self.store else {
+            return Err(EddaError::Store {
+                path: store_path.to_owned(),
+                reason: "the store was not opened (EddaClient::open)".into(),
+            });
+        };
+        let text = store.fetch(&url, path)?;
+        if let Some(limit) = max_bytes.filter(|m| text.len() as u64 > *m) {
+            return Err(EddaError::TooLarge { url, limit });
+        }
+        // The engine writes JSON: only a window's id listing needs the client's de-duplication.
+        if query.window {
+            return check_body(&url, text, query);
+        }
+        Ok(text.into())
+    }
+
+    fn fetch_http(&self, path: &str, query: &Query, read: Read) -> Cached {
         let url = format!("{}{path}", self.api_root());
         let unreachable = |reason: String| EddaError::Unreachable {
             url: url.clone(),
             reason,
         };
         let request = self.agent.get(&url);
-        let request = match timeout {
+        let request = match read.timeout {
             Some(t) => request.config().timeout_global(Some(t)).build(),
             None => request,
         };
         let mut response = request.call().map_err(|err| unreachable(err.to_string()))?;
         let status = response.status().as_u16();
         let mut bytes = Vec::new();
-        let read = response
+        let mut reader = response
             .body_mut()
             .with_config()
             .limit(self.max_response_bytes)
-            .reader()
-            .read_to_end(&mut bytes);
-        if let Err(err) = read {
+            .reader();
+        // A rule's own bound stops the read one byte past it, before the rest is held.
+        let done = match read.max_bytes {
+            Some(max) => (&mut reader)
+                .take(max.saturating_add(1))
+                .read_to_end(&mut bytes),
+            None => reader.read_to_end(&mut bytes),
+        };
+        if let Err(err) = done {
             return Err(EddaError::Truncated {
                 url,
                 reason: err.to_string(),
             });
+        }
+        if let Some(limit) = read.max_bytes.filter(|m| bytes.len() as u64 > *m) {
+            return Err(EddaError::TooLarge { url, limit });
         }
         let text = String::from_utf8(bytes).map_err(|err| EddaError::NotJson {
             url: url.clone(),
@@ -284,8 +427,16 @@ fn select(selector: &projection::Selector, body: &str) -> Result<Arc<str>, Strin
     Ok(selected.into())
 }
 
-fn fetch_snapshot(dir: &std::path::Path, query: &Query) -> Cached {
+fn fetch_snapshot(dir: &std::path::Path, query: &Query, max_bytes: Option<u64>) -> Cached {
     let path = snapshot::file_path(dir, query);
+    if let Some(limit) = max_bytes
+        && std::fs::metadata(&path).is_ok_and(|m| m.len() > limit)
+    {
+        return Err(EddaError::TooLarge {
+            url: path.display().to_string(),
+            limit,
+        });
+    }
     // A query with a key list reads the file of the whole documents and selects; a file saved
     // for the selector itself (as hosts before selectors were applied here saved it) wins. A
     // filter's file is named with its selector (`file_path` keeps it) and read as it is.

@@ -1,11 +1,13 @@
-//! The only module that knows wasmtime. It compiles rule components once (through wasmtime's
-//! on-disk compilation cache, so unchanged modules are not recompiled by the next cron run),
+//! The only module that knows wasmtime. It compiles rule components once (through an on-disk
+//! compilation cache keyed by each module's sha256 ([`cache`]), so unchanged modules are not
+//! recompiled by the next cron run, and a pin covers the compiled code that runs),
 //! checks that a module speaks our contract, keeps a pre-instantiated handle per module, and
 //! runs every guest call in a fresh, deny-all `Store` bounded by fuel, a memory cap, a
 //! wall-clock deadline and a cap on what the guest returns. Failures come back classified as
 //! [`RuleError`] so that one broken rule fails alone.
 
 mod bindings;
+mod cache;
 mod guest;
 mod ticker;
 
@@ -17,8 +19,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker};
-use wasmtime::{Cache, CacheConfig, Config, Store, Trap};
+use wasmtime::component::{Component, ComponentExportIndex, Instance, Linker};
+use wasmtime::{Config, Store, Trap};
 
 use crate::contract::{
     HostServices, Limits, MAX_INFO_COPY_BYTES, RuleInfo, RuleInput, RuleOutput, Usage, bounded,
@@ -60,7 +62,7 @@ pub enum RuleError {
 /// Engine-wide settings.
 #[derive(Debug, Clone, Default)]
 pub struct EngineOptions {
-    /// Where compiled modules are cached; `None` disables the cache.
+    /// Where compiled modules are cached ([`cache`]); `None` disables the cache.
     pub cache_dir: Option<std::path::PathBuf>,
 }
 
@@ -68,13 +70,15 @@ pub struct EngineOptions {
 pub struct Engine {
     engine: wasmtime::Engine,
     linker: Linker<GuestState>,
-    cache: Option<Cache>,
+    cache: Option<cache::ModuleCache>,
     _ticker: ticker::EpochTicker,
 }
 
 /// A compiled, checked and pre-linked rule module.
 pub struct Module {
     pre: RulePre<GuestState>,
+    /// The module's `evaluate` export, called with the shared bodies lowered as they are.
+    evaluate: ComponentExportIndex,
     /// The contract version the module was built for (`0.1.0`).
     pub interface_version: String,
     /// sha256 of the module's bytes, hex.
@@ -94,29 +98,19 @@ impl Engine {
     pub fn new(options: &EngineOptions) -> Result<Engine> {
         let mut config = Config::new();
         config.consume_fuel(true).epoch_interruption(true);
-        let cache = match &options.cache_dir {
-            None => None,
-            Some(dir) => {
-                let mut cache_config = CacheConfig::new();
-                cache_config.with_directory(dir);
-                Some(
-                    Cache::new(cache_config)
-                        .map_err(anyhow_from)
-                        .with_context(|| {
-                            format!("failed to open the module cache in {}", dir.display())
-                        })?,
-                )
-            }
-        };
-        config.cache(cache.clone());
         let engine = wasmtime::Engine::new(&config)
             .map_err(anyhow_from)
             .context("failed to create the wasm engine")?;
+        let cache = options
+            .cache_dir
+            .as_deref()
+            .map(|dir| cache::ModuleCache::open(dir, &engine))
+            .transpose()?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(anyhow_from)
             .context("failed to link WASI")?;
-        bindings::Rule::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
+        bindings::add_to_linker(&mut linker)
             .map_err(anyhow_from)
             .context("failed to link the rule contract")?;
         let ticker = ticker::EpochTicker::start(engine.clone());
@@ -132,13 +126,17 @@ impl Engine {
     pub fn cache_stats(&self) -> (usize, usize) {
         self.cache
             .as_ref()
-            .map_or((0, 0), |c| (c.cache_hits(), c.cache_misses()))
+            .map_or((0, 0), cache::ModuleCache::stats)
     }
 
     /// Compiles (or loads from the cache) and checks one module.
     pub fn load(&self, bytes: &[u8], origin: &Path) -> Result<Module, LoadError> {
         let sha256 = hex::encode(Sha256::digest(bytes));
-        let component = Component::new(&self.engine, bytes).map_err(|err| LoadError::Invalid {
+        let component = match &self.cache {
+            Some(cache) => cache.load(&self.engine, bytes, &sha256),
+            None => Component::new(&self.engine, bytes),
+        }
+        .map_err(|err| LoadError::Invalid {
             path: origin.to_owned(),
             reason: format!("{err:#}"),
         })?;
@@ -148,6 +146,13 @@ impl Engine {
                     path: origin.to_owned(),
                     reason,
                 })?;
+        let evaluate = component
+            .get_export_index(None, format!("{GUEST_INTERFACE}{interface_version}"))
+            .and_then(|guest| component.get_export_index(Some(&guest), "evaluate"))
+            .ok_or_else(|| LoadError::Incompatible {
+                path: origin.to_owned(),
+                reason: format!("its {GUEST_INTERFACE}{interface_version} has no `evaluate`"),
+            })?;
         // wasmtime matches import and export names by semver (`guest@0.1.1` finds a module's
         // `guest@0.1.0`), so a module built for an older 0.1.x links like a current one.
         let pre = self
@@ -160,10 +165,25 @@ impl Engine {
             })?;
         Ok(Module {
             pre,
+            evaluate,
             interface_version,
             sha256,
             refusal: None,
         })
+    }
+
+    /// The names `module` imports and exports, as a registry artifact's config lists them.
+    pub fn world(&self, module: &Module) -> (Vec<String>, Vec<String>) {
+        let ty = module.pre.instance_pre().component().component_type();
+        let imports = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        let exports = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        (imports, exports)
     }
 
     /// Finds the `reddalert:rules/guest@X` export and checks X against ours before anything
@@ -200,7 +220,8 @@ impl Engine {
             bytes: MAX_INFO_COPY_BYTES,
             limit: MAX_INFO_COPY_BYTES,
         };
-        let (info, _) = self.call(module, limits, host, 0, copy, |rule, store| {
+        let (info, _) = self.call(module, limits, host, 0, copy, |instance, store| {
+            let rule = bindings::Rule::new(&mut *store, instance)?;
             let info = rule.reddalert_rules_guest().call_info(store)?;
             Ok(bindings::info_from_wit(info))
         })?;
@@ -235,13 +256,21 @@ impl Engine {
             host,
             input.window.until_ms,
             copy,
-            |rule, store| {
-                rule.reddalert_rules_guest()
-                    .call_evaluate(store, &wit_input)
+            |instance, store| {
+                let evaluate = instance
+                    .get_typed_func::<(bindings::InputRef<'_>,), (bindings::EvaluateResult,)>(
+                        &mut *store,
+                        &module.evaluate,
+                    )?;
+                let (result,) = evaluate.call(&mut *store, (wit_input,))?;
+                Ok(result)
             },
         )?;
-        let output = result
-            .map_err(|why| RuleError::Failed(bounded(why, crate::contract::MAX_ERROR_BYTES)))?;
+        // What the rule says is logged and stored: cut, and escaped to stay one line.
+        let output = result.map_err(|why| {
+            let why = bounded(why, crate::contract::MAX_ERROR_BYTES);
+            RuleError::Failed(crate::contract::escape_text(&why).into_owned())
+        })?;
         let mut output = bindings::output_from_wit(output, limits.output_bytes)?;
         output.usage = usage;
         Ok(output)
@@ -254,7 +283,7 @@ impl Engine {
         host: Arc<dyn HostServices>,
         clock_ms: u64,
         copy: CopyBound,
-        f: impl FnOnce(&bindings::Rule, &mut Store<GuestState>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&Instance, &mut Store<GuestState>) -> wasmtime::Result<R>,
     ) -> Result<(R, Usage), RuleError> {
         let started = std::time::Instant::now();
         let mut store = Store::new(
@@ -272,8 +301,9 @@ impl Engine {
         store.set_hostcall_fuel(copy.bytes);
         let result = module
             .pre
+            .instance_pre()
             .instantiate(&mut store)
-            .and_then(|rule| f(&rule, &mut store));
+            .and_then(|instance| f(&instance, &mut store));
         store.data().flush_guest_output();
         let usage = Usage {
             fuel: limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
@@ -338,7 +368,10 @@ fn classify(
             let said = if said.is_empty() {
                 String::new()
             } else {
-                format!(" (the rule printed: {said})")
+                format!(
+                    " (the rule printed: {})",
+                    crate::contract::escape_text(&said)
+                )
             };
             RuleError::Trap(bounded(
                 format!("{err:#}{said}"),

@@ -2,8 +2,9 @@
 //! replays their corpus on every `cargo test` (stable), so a regression is caught without
 //! nightly. One function per parser of untrusted input: the config (TOML and the original
 //! JSON), the status file (ours and the original's), EDDA bodies through the client's checks,
-//! what a guest returns through the contract's decoding, and the text formats fed hostile
-//! alerts. Each takes arbitrary bytes and must neither panic nor break the invariant it
+//! what a guest returns through the contract's decoding, the text formats fed hostile
+//! alerts, AWS's answers through the crawl, and what a registry or a lock file hands `pull`
+//! and a run. Each takes arbitrary bytes and must neither panic nor break the invariant it
 //! asserts. Not an API: nothing else calls these.
 
 use std::path::Path;
@@ -13,6 +14,7 @@ use serde_json::Value;
 use crate::alert::AlertRecord;
 use crate::config::{Config, Overrides, StdoutFormat};
 use crate::contract::{MAX_JSON_DEPTH, Query, Window, json_depth};
+use crate::crawl::{self, Api, Collection, Service};
 use crate::outputs::{self, RunInfo};
 use crate::status::Status;
 
@@ -20,14 +22,25 @@ use crate::status::Status;
 pub type Target = fn(&[u8]);
 
 /// The targets, by the name of their corpus directory under `fuzz/corpus/`.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 10] = [
     ("config", config),
     ("status", status),
     ("edda_body", edda_body),
+    ("serve_request", serve_request),
     ("guest_output", guest_output),
     ("guest_info", guest_info),
     ("text_formats", text_formats),
+    ("registry", registry),
+    ("aws_answers", aws_answers),
+    ("crawl_answer", crawl_answer),
 ];
+
+/// What AWS, STS or a credential endpoint answers (or whatever sits at their address):
+/// error bodies, STS credentials and the credential endpoints' JSON through the AWS access
+/// module's parsers.
+pub fn aws_answers(data: &[u8]) {
+    crate::aws::parse_answers(data);
+}
 
 /// A config file: the first byte picks the original JSON shape or TOML.
 pub fn config(data: &[u8]) {
@@ -83,8 +96,109 @@ pub fn edda_body(data: &[u8]) {
     }
 }
 
+/// What `serve-edda` reads from the network: a request head, parsed, then answered by the
+/// engine over a small store. A request is refused or answered, never a panic; a JSON answer is
+/// JSON; and answering from stored text gives the bytes of answering from built values.
+pub fn serve_request(data: &[u8]) {
+    let Ok(request) = crate::serve::http::parse_head(data) else {
+        return;
+    };
+    let target = crate::serve::http::api_target(&request.target);
+    let store = &*FUZZ_STORE;
+    let reply = edda_engine::handle(store, &request.method, &target);
+    if reply.status == 200 && reply.content_type == "application/json" && !reply.body.is_empty() {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&reply.body)
+            .expect("a JSON answer is JSON");
+    }
+    if let Some(path) = target
+        .strip_prefix("/edda/api/v2/")
+        .filter(|p| !p.is_empty())
+        && request.method == "GET"
+    {
+        let path = path.split('?').next().unwrap_or_default();
+        let from_values = edda_engine::route::answer_from_values(store, path);
+        assert_eq!(
+            (reply.status, &reply.body),
+            (from_values.status, &from_values.body),
+            "stored text and built values answer {path:?} differently"
+        );
+    }
+}
+
+/// Two collections with history, ids, nested lists, nulls and dates: enough for every branch
+/// of the engine a request can reach.
+static FUZZ_STORE: std::sync::LazyLock<edda_engine::Store> = std::sync::LazyLock::new(|| {
+    let mut store = edda_engine::Store::new();
+    let rev = |id: &str, stime: i64, ltime: Option<i64>, data: Value| edda_engine::Revision {
+        id: id.into(),
+        stime,
+        ltime,
+        ctime: Some(1),
+        data,
+    };
+    let sg = |port: i64| {
+        serde_json::json!({"groupId": "sg-1", "groupName": "web", "ipPermissions": [
+            {"fromPort": port, "ipRanges": ["0.0.0.0/0"], "toPort": port}], "tags": [
+            {"key": "Name", "value": "web", "Name": "web"}], "vpcId": null})
+    };
+    store.insert("aws.securityGroups", rev("sg-1", 10, Some(20), sg(22)));
+    store.insert("aws.securityGroups", rev("sg-1", 20, None, sg(443)));
+    store.insert(
+        "us-east-1.aws.securityGroups",
+        rev(
+            "sg-2",
+            15,
+            None,
+            serde_json::json!({"groupId": "sg-2", "n": [1, [2, {"a": true}]]}),
+        ),
+    );
+    for (id, stime, ltime) in [("alice", 5, None), ("bob", 5, Some(30))] {
+        let user = serde_json::json!({"name": id, "groups": ["dev"], "accessKeys": [],
+            "attributes": {"createDate": 1_514_764_800_000_i64, "arn": null}});
+        store.insert("aws.iamUsers", rev(id, stime, ltime, user));
+    }
+    store
+});
+
 /// A key list with a nested list, as `edda_body` applies it.
 const SELECTED: &str = "view/instances;_expand:(instanceId,tags,state:(name),n)";
+
+/// AWS's answer to every call of a crawl, the same bytes each time: each collection is read
+/// or fails with an error, never a panic or an endless walk over pages, and what is read has an
+/// id and an object for every document.
+pub fn crawl_answer(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    struct Same<'a>(&'a str);
+    impl Api for Same<'_> {
+        fn query(
+            &self,
+            _: Service,
+            _: &str,
+            _: &str,
+            _: &[(&str, String)],
+        ) -> anyhow::Result<String> {
+            Ok(self.0.to_owned())
+        }
+        fn rest_get(
+            &self,
+            _: Service,
+            _: &str,
+            _: &str,
+            _: &[(&str, String)],
+        ) -> anyhow::Result<String> {
+            Ok(self.0.to_owned())
+        }
+    }
+    let regions = ["us-east-1".to_owned()];
+    for (_, read) in crawl::read_account(&Same(text), &regions, &Collection::ALL) {
+        for document in read.into_iter().flatten() {
+            assert!(!document.id.is_empty());
+            assert!(document.data.is_object());
+        }
+    }
+}
 
 /// What a rule returns: the bytes split into alerts (id, details) and a state at `\0`s.
 /// Whatever is accepted is JSON no deeper than the limit, so the status file reads it back.
@@ -181,6 +295,59 @@ pub fn text_formats(data: &[u8]) {
     }
     let _ = outputs::bulk_body(&[&alert], "reddalert-%Y.%m.%d");
 }
+
+/// What a registry or a lock file hands the host: the first byte picks a lock file, a module
+/// manifest or a cosign signature (payload, then signature, split at `\0`) checked against a
+/// fixed key. What a lock accepts saves and reads back the same; a manifest that passes has
+/// one layer within the limit; a signature never verifies with a key that did not make it.
+pub fn registry(data: &[u8]) {
+    use crate::registry::fuzzing::{Lockfile, Manifest, PublicKey, Signature, check};
+    let Some((first, rest)) = data.split_first() else {
+        return;
+    };
+    match first % 3 {
+        0 => {
+            let Ok(text) = std::str::from_utf8(rest) else {
+                return;
+            };
+            if let Ok(lock) = Lockfile::parse(text) {
+                let saved = serde_json::to_string_pretty(&lock).expect("a lock serialises");
+                assert_eq!(Lockfile::parse(&saved).expect("a saved lock parses"), lock);
+            }
+        }
+        1 => {
+            if let Ok(layer) = Manifest::parse(rest).and_then(|m| m.module_layer(1 << 20).cloned())
+            {
+                assert!(layer.size <= 1 << 20);
+            }
+        }
+        _ => {
+            use base64::Engine as _;
+            let (payload, signature) = rest
+                .iter()
+                .position(|&b| b == 0)
+                .map_or((rest, &[][..]), |at| (&rest[..at], &rest[at + 1..]));
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let signature = Signature {
+                payload: b64.encode(payload),
+                signature: b64.encode(signature),
+            };
+            let key = PublicKey::from_pem(FUZZ_KEY.as_bytes()).expect("the fuzz key");
+            let digest = format!("sha256:{}", "0".repeat(64));
+            assert!(
+                check(&signature, &digest, &[key]).is_err(),
+                "nobody has this key's private half"
+            );
+        }
+    }
+}
+
+/// A P-256 public key whose private half was thrown away.
+const FUZZ_KEY: &str = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEG0hC2MmAeJkrTtxJYYd5uK9B3wi/
+PgMIWDjsONWtrWIPqQ6rMsMk9cnMR5ECUMSX9sLG6en8gXamwg4sSmgdZA==
+-----END PUBLIC KEY-----
+";
 
 #[cfg(test)]
 mod tests {

@@ -2,8 +2,13 @@
 //! description, interface, module file, sha256 and pin, the config it runs with (its declared
 //! defaults under the config's `plugin.<name>` section), queries and capabilities with their
 //! grants, and (from the status file, when there is one) its health and where its next window
-//! starts, so a rule that is behind after failures is plain to see. Modules that failed to
-//! load and pins that match no module are listed too.
+//! starts, so a rule that is behind after failures is plain to see. A pulled rule shows its
+//! source, manifest digest and the configured keys that signed it. Modules that failed to
+//! load or that the trust checks refused, pins that match no module and lock entries without
+//! one are listed too, and the stores the config reads, with each collection's last crawl
+//! ([`stores`]).
+
+mod stores;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::config::{Config, merge_rule_config};
 use crate::contract::RuleInfo;
+use crate::out::outln;
 use crate::rules::{Installed, Pin};
 use crate::status::Status;
 use crate::time::iso_time;
@@ -41,6 +47,11 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
                 "sha256": r.module.sha256,
                 "pin": pin.label(),
                 "pinned_sha256": config.pins.get(&r.info.name),
+                "source": r.provenance.as_ref().map(|p| json!({
+                    "reference": p.reference,
+                    "manifest_digest": p.manifest_digest,
+                    "signers": p.signers,
+                })),
                 "status": status.as_ref().map(|s| standing(s, &r.info.name, config.store_until)),
             })
         })
@@ -56,41 +67,70 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
         .iter()
         .map(|b| json!({"path": b.path, "sha256": b.sha256, "error": b.error}))
         .collect();
+    let stores = stores::describe(config);
+    let refused: Vec<Value> = installed
+        .refused
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.name,
+                "path": r.path,
+                "sha256": r.sha256,
+                "reason": r.reason,
+                "status": match (&status, &r.name) {
+                    (Some(s), Some(name)) => Some(standing(s, name, config.store_until)),
+                    _ => None,
+                },
+            })
+        })
+        .collect();
     let (hits, misses) = engine.cache_stats();
     tracing::debug!(hits, misses, "compilation cache");
     if json {
         let doc = json!({
             "rules": rules,
             "unloadable": broken,
+            "refused": refused,
+            "locked_without_module": installed.locked_missing,
+            "trust": config.registry.trust.require.name(),
             "pins_without_module": unused_pins,
+            "stores": stores,
             "compilation_cache": {"dir": config.cache_dir, "hits": hits, "misses": misses},
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(());
     }
     for r in &installed.rules {
-        println!("{} {}  {}", r.info.name, r.info.version, r.info.description);
-        println!(
+        outln!("{} {}  {}", r.info.name, r.info.version, r.info.description)?;
+        outln!(
             "    interface  reddalert:rules/guest@{}",
             r.module.interface_version
-        );
-        println!("    module     {}", r.path.display());
-        println!("    sha256     {}", r.module.sha256);
+        )?;
+        outln!("    module     {}", r.path.display())?;
+        outln!("    sha256     {}", r.module.sha256)?;
         match Pin::check(&config.pins, &r.info.name, &r.module.sha256) {
             Pin::Unpinned => {
-                println!("    pin        none (unpinned: any module with this name runs)")
+                outln!("    pin        none (unpinned: any module with this name runs)")?
             }
-            Pin::Matches => println!("    pin        matches"),
+            Pin::Matches => outln!("    pin        matches")?,
             Pin::Mismatch(pinned) => {
-                println!("    pin        MISMATCH: pinned {pinned}; this rule is refused")
+                outln!("    pin        MISMATCH: pinned {pinned}; this rule is refused")?
             }
         }
-        println!("    config     {}", rule_config(config, &r.info));
+        if let Some(p) = &r.provenance {
+            println!("    source     {}", p.reference);
+            println!("    manifest   {}", p.manifest_digest);
+            match p.signers.as_slice() {
+                [] => println!("    signed by  nobody (trust.min_signers is 0)"),
+                signers => println!("    signed by  {}", signers.join(", ")),
+            }
+        }
+        outln!("    config     {}", rule_config(config, &r.info))?;
         if let Some(status) = &status {
-            println!(
+            outln!(
                 "    status     {}",
                 standing_text(status, &r.info.name, config.store_until)
-            );
+            )?;
         }
         for q in &r.info.queries {
             let mode = match (q.window, q.updated_only) {
@@ -98,27 +138,40 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
                 (true, false) => "window",
                 (true, true) => "updated in window",
             };
-            println!("    query      {} ({mode})", q.path);
+            outln!("    query      {} ({mode})", q.path)?;
         }
         for line in crate::capabilities::describe_text(
             &config.capabilities,
             &r.info.name,
             &r.info.capabilities,
         ) {
-            println!("    {line}");
+            outln!("    {line}")?;
         }
     }
     for b in &installed.broken {
-        println!(
+        outln!(
             "(unloadable) {}\n    sha256     {}\n    error      {}",
             b.path.display(),
             b.sha256,
             b.error
+        )?;
+    }
+    for r in &installed.refused {
+        println!(
+            "(refused) {}\n    module     {}\n    sha256     {}\n    reason     {}",
+            r.what(),
+            r.path.display(),
+            r.sha256,
+            r.reason
         );
     }
-    for (name, sha256) in unused_pins {
-        println!("(pinned, not installed) {name}\n    pin        {sha256}");
+    for name in &installed.locked_missing {
+        println!("(locked, not installed) {name}");
     }
+    for (name, sha256) in unused_pins {
+        outln!("(pinned, not installed) {name}\n    pin        {sha256}")?;
+    }
+    stores::print(&stores);
     Ok(())
 }
 

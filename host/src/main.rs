@@ -16,6 +16,8 @@ fn main() -> ExitCode {
     };
     match reddalert::app::run(cli) {
         Ok(outcome) => outcome.exit_code(),
+        // The reader of what the command printed went away (`reddalert rules | head`).
+        Err(err) if reddalert::out::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err:#}");
             reddalert::report::fatal(&err);

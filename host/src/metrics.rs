@@ -20,7 +20,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
 use crate::config::{MetricsSettings, Pushgateway, Shard};
-use crate::outcome::FailureKind;
+use crate::outcome::{FailureKind, Shed};
 
 /// What one run did, filled in by the run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,6 +38,8 @@ pub(crate) struct RunMetrics {
     pub(crate) edda_bytes: u64,
     /// Alerts left waiting in the status file, by output.
     pub(crate) waiting: Vec<Waiting>,
+    /// Alerts the bounds on what waits moved out of the way or cut.
+    pub(crate) shed: Shed,
     /// The process's peak resident memory (Linux's `VmHWM`), where the system says it.
     pub(crate) peak_resident_bytes: Option<u64>,
     /// The shard this run was (`--shard I/N`): each shard's metrics are a Pushgateway group
@@ -71,19 +73,19 @@ pub(crate) struct Waiting {
     pub(crate) alerts: u64,
 }
 
-type Labels = Vec<(String, String)>;
+pub(crate) type Labels = Vec<(String, String)>;
 
 /// A gauge family written in the order its series are given. The crate's `Family` keeps a
 /// hash map, whose order changes from run to run: every textfile would differ from the last
 /// for nothing, and so would the text tests compare.
 #[derive(Debug)]
-struct Series<N> {
+pub(crate) struct Series<N> {
     rows: Vec<(Labels, N)>,
 }
 
 impl<N> Series<N> {
     /// The series sorted by their labels.
-    fn sorted(mut rows: Vec<(Labels, N)>) -> Series<N> {
+    pub(crate) fn sorted(mut rows: Vec<(Labels, N)>) -> Series<N> {
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         Series { rows }
     }
@@ -106,23 +108,76 @@ impl<N: EncodeGaugeValue> EncodeMetric for Series<N> {
     }
 }
 
-/// Writes the textfile and pushes to the Pushgateway, whichever are configured; both are
-/// tried, and an error names each that failed.
+/// Pushes to the Pushgateway and writes the textfile, whichever are configured; both are
+/// tried, and an error names each that failed. A push that failed is counted in the textfile
+/// as an output failure of the run (which exits 1 for it).
 pub(crate) fn publish(settings: &MetricsSettings, metrics: &RunMetrics) -> Result<()> {
-    let text = render(metrics);
+    publish_text(settings, &Job::RUN, metrics.shard, |push_failed| {
+        if !push_failed {
+            return render(metrics);
+        }
+        let mut metrics = metrics.clone();
+        *metrics.failures.entry(FailureKind::Output).or_default() += 1;
+        metrics.exit_code = metrics.exit_code.max(1);
+        render(&metrics)
+    })
+}
+
+/// Which job's metrics a text is: the run's, or the crawl's beside them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Job {
+    /// The Pushgateway's `job` label: each job replaces only its own metrics there.
+    pub(crate) name: &'static str,
+    /// What the metrics are, in errors: "the run's metrics".
+    pub(crate) what: &'static str,
+    /// Appended to the textfile's name before its extension (`reddalert.prom` becomes
+    /// `reddalert-crawl.prom`), so the jobs' files sit side by side in the collector's
+    /// directory; empty for the run's, which is the file configured.
+    pub(crate) textfile_suffix: &'static str,
+}
+
+impl Job {
+    pub(crate) const RUN: Job = Job {
+        name: "reddalert",
+        what: "the run's metrics",
+        textfile_suffix: "",
+    };
+
+    /// Where this job's textfile goes, `textfile` being the configured one.
+    pub(crate) fn textfile(&self, textfile: &Path) -> std::path::PathBuf {
+        if self.textfile_suffix.is_empty() {
+            return textfile.to_owned();
+        }
+        let stem = textfile.file_stem().unwrap_or_default().to_string_lossy();
+        let name = match textfile.extension() {
+            Some(ext) => format!("{stem}{}.{}", self.textfile_suffix, ext.to_string_lossy()),
+            None => format!("{stem}{}", self.textfile_suffix),
+        };
+        textfile.with_file_name(name)
+    }
+}
+
+/// Publishes `job`'s metrics as [`publish`] does the run's: pushed first, then written to
+/// the textfile as `render(push_failed)` gives them, so the file counts a failed push.
+pub(crate) fn publish_text(
+    settings: &MetricsSettings,
+    job: &Job,
+    shard: Option<Shard>,
+    render: impl Fn(bool) -> String,
+) -> Result<()> {
     let mut failed = Vec::new();
-    if let Some(path) = &settings.textfile
-        && let Err(err) = write_textfile(path, &text)
+    if let Some(gateway) = &settings.pushgateway
+        && let Err(err) = push(gateway, job.name, shard, &render(false))
     {
         failed.push(format!("{err:#}"));
     }
-    if let Some(gateway) = &settings.pushgateway
-        && let Err(err) = push(gateway, metrics.shard, &text)
+    if let Some(path) = &settings.textfile
+        && let Err(err) = write_textfile(&job.textfile(path), &render(!failed.is_empty()))
     {
         failed.push(format!("{err:#}"));
     }
     if !failed.is_empty() {
-        bail!("failed to publish the run's metrics: {}", failed.join("; "));
+        bail!("failed to publish {}: {}", job.what, failed.join("; "));
     }
     Ok(())
 }
@@ -210,7 +265,7 @@ pub(crate) fn render(metrics: &RunMetrics) -> String {
         Series::sorted(window_start),
     );
 
-    let failures = FailureKind::ALL.map(|kind| {
+    let failures = FailureKind::OF_A_RUN.map(|kind| {
         let n = metrics.failures.get(&kind).copied().unwrap_or(0);
         (vec![("kind".to_owned(), kind.name().to_owned())], count(n))
     });
@@ -249,6 +304,27 @@ pub(crate) fn render(metrics: &RunMetrics) -> String {
             )
         })
         .collect();
+    let dropped = [
+        ("max_waiting_alerts", metrics.shed.over_count),
+        ("max_waiting_mib", metrics.shed.over_bytes),
+        ("max_dead_letter_mib", metrics.shed.lost),
+    ]
+    .map(|(bound, n)| (vec![("bound".to_owned(), bound.to_owned())], count(n)));
+    registry.register(
+        "reddalert_alerts_dropped",
+        "Alerts the last run took out of a waiting list, by the bound they were past: \
+         max_waiting_alerts (the oldest) and max_waiting_mib (the largest) went to the \
+         dead-letter file; max_dead_letter_mib counts those not kept anywhere (the file was at \
+         its bound, could not be written, or the status volume was full)",
+        Series {
+            rows: dropped.to_vec(),
+        },
+    );
+    registry.register(
+        "reddalert_alerts_cut",
+        "Alerts of the last run whose details were cut to max_alert_kib",
+        ConstGauge::new(count(metrics.shed.cut)),
+    );
     registry.register(
         "reddalert_waiting_alerts",
         "Alerts waiting in the status file for each output after the last run",
@@ -298,10 +374,13 @@ fn write_textfile(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// PUTs `text` to the Pushgateway, replacing the metrics of reddalert's group there.
-fn push(gateway: &Pushgateway, shard: Option<Shard>, text: &str) -> Result<()> {
-    let url = push_url(gateway, shard);
+/// PUTs `text` to the Pushgateway, replacing the metrics of `job`'s group (of `shard`'s) there.
+fn push(gateway: &Pushgateway, job: &str, shard: Option<Shard>, text: &str) -> Result<()> {
+    let url = push_url(gateway, job, shard);
+    // A redirect is not followed: ureq would follow a 301 to a PUT with a bodiless GET, and
+    // the metrics would never arrive while the push looked fine.
     let agent = crate::httpclient::agent_config(gateway.timeout)
+        .max_redirects(0)
         .build()
         .new_agent();
     let mut response = agent
@@ -317,19 +396,27 @@ fn push(gateway: &Pushgateway, shard: Option<Shard>, text: &str) -> Result<()> {
             .limit(4 << 10)
             .read_to_string()
             .unwrap_or_default();
+        let redirect = match response.headers().get("location") {
+            Some(to) if (300..400).contains(&status) => format!(
+                " (a redirect to {}, which a PUT does not follow: set `pushgateway` to where it \
+                 leads)",
+                to.to_str().unwrap_or("?")
+            ),
+            _ => String::new(),
+        };
         bail!(
-            "the Pushgateway at {url} answered {status}: {}",
+            "the Pushgateway at {url} answered {status}{redirect}: {}",
             body.trim()
         );
     }
     Ok(())
 }
 
-/// `<url>/metrics/job/reddalert[/instance/<instance>][/shard/<i>]`. An instance that is not
+/// `<url>/metrics/job/<job>[/instance/<instance>][/shard/<i>]`. An instance that is not
 /// plain URL text (a `/`, a space) goes base64url-encoded, as the Pushgateway's `@base64`
 /// suffix allows.
-fn push_url(gateway: &Pushgateway, shard: Option<Shard>) -> String {
-    let mut url = format!("{}/metrics/job/reddalert", gateway.url);
+fn push_url(gateway: &Pushgateway, job: &str, shard: Option<Shard>) -> String {
+    let mut url = format!("{}/metrics/job/{job}", gateway.url);
     if let Some(instance) = &gateway.instance {
         let plain = instance
             .bytes()

@@ -1,5 +1,5 @@
 //! How a command ended when it was not fatal: the alerts raised and what failed along the
-//! way, each failure with its kind (a rule, a module that did not load, an output that did not
+//! way, each failure with its kind (a rule, a module that did not load or was refused, an output that did not
 //! take its alerts, alerts dropped past the waiting cap, a whole account), so the exit code,
 //! the log and the metrics all read the same list.
 
@@ -14,19 +14,27 @@ pub enum FailureKind {
     Rule,
     /// A rule module could not be loaded.
     Module,
+    /// A rule module was refused by the trust checks (its lock entry, signatures or pin do not
+    /// hold); it was not compiled, and its state and window are kept.
+    Refused,
     /// An output did not take some alerts; they wait for the next run.
     Output,
-    /// Alerts past `max_waiting_alerts` were moved to the dead-letter file.
+    /// Waiting alerts past `max_waiting_alerts` or `max_waiting_mib` were moved to the
+    /// dead-letter file (or, past `max_dead_letter_mib`, not kept at all).
     Dropped,
     /// A whole account failed (EDDA unreachable, status file locked or unreadable).
     Account,
+    /// A crawl could not read a collection; nothing of it was recorded.
+    Collection,
 }
 
 impl FailureKind {
-    /// Every kind, for metrics that list each one (at 0 when nothing of it failed).
-    pub const ALL: [FailureKind; 5] = [
+    /// Every kind a run can fail with, for its metrics, which list each one (at 0 when
+    /// nothing of it failed); `Collection` is the crawl's.
+    pub const OF_A_RUN: [FailureKind; 6] = [
         FailureKind::Rule,
         FailureKind::Module,
+        FailureKind::Refused,
         FailureKind::Output,
         FailureKind::Dropped,
         FailureKind::Account,
@@ -36,9 +44,11 @@ impl FailureKind {
         match self {
             FailureKind::Rule => "rule",
             FailureKind::Module => "module",
+            FailureKind::Refused => "refused",
             FailureKind::Output => "output",
             FailureKind::Dropped => "dropped",
             FailureKind::Account => "account",
+            FailureKind::Collection => "collection",
         }
     }
 }
@@ -79,6 +89,35 @@ pub struct Outcome {
     pub raised: std::collections::BTreeMap<(Option<String>, String), usize>,
     /// What was asked of EDDA.
     pub edda: EddaTraffic,
+    /// Alerts the bounds on what waits moved out of the way or cut.
+    pub shed: Shed,
+}
+
+/// Alerts the bounds on what waits moved out of the way or cut, by bound.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Shed {
+    /// Past `max_waiting_alerts`: the oldest, moved to the dead-letter file.
+    pub over_count: u64,
+    /// Past `max_waiting_mib`: the largest, moved to the dead-letter file.
+    pub over_bytes: u64,
+    /// Of those, not kept anywhere: past `max_dead_letter_mib`, or the file failed.
+    pub lost: u64,
+    /// Alerts whose details were cut to `max_alert_kib`.
+    pub cut: u64,
+}
+
+impl Shed {
+    /// Alerts moved out of a waiting list.
+    pub fn moved(&self) -> u64 {
+        self.over_count + self.over_bytes
+    }
+
+    pub fn add(&mut self, other: Shed) {
+        self.over_count += other.over_count;
+        self.over_bytes += other.over_bytes;
+        self.lost += other.lost;
+        self.cut += other.cut;
+    }
 }
 
 /// Requests made to EDDA (or snapshot files read) and the bytes of the bodies received.

@@ -4,6 +4,7 @@
 //! did not take waits in the status file for the next run ([`delivery`]).
 
 mod append;
+mod bounds;
 mod delivery;
 mod digest;
 mod document;
@@ -24,10 +25,14 @@ use crate::alert::AlertRecord;
 use crate::config::OutputSettings;
 use crate::contract::Window;
 
-pub use delivery::{deliver, write_dead_letters};
+pub use bounds::shed_waiting;
+pub use delivery::deliver;
 pub use digest::{render_html, render_text};
 pub use document::{bulk_body, document, document_id};
 pub(crate) use stdout::render as render_stdout;
+
+pub use crate::contract::escape_text;
+use crate::contract::is_unsafe;
 
 /// What outputs know about the run that is delivering.
 #[derive(Debug, Clone, Copy)]
@@ -69,33 +74,6 @@ pub fn build<'a>(
         });
     }
     Ok(outputs)
-}
-
-/// Whether `c` could break a line-based format or drive a terminal: C0 and C1 controls
-/// (newline, carriage return, escape, NUL, vertical tab, form feed, next line, ...), DEL, and
-/// the Unicode line and paragraph separators.
-fn is_unsafe(c: char) -> bool {
-    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
-}
-
-/// Text a rule chose (an alert id, its details) made safe for a text output: every unsafe
-/// character is escaped (`\n`, `\r`, `\t`, else `\u{1b}`), so an alert stays one block or one
-/// line and can neither forge another rule's alert nor hide text in a terminal.
-pub fn escape_text(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 /// A value as one line of JSON. serde_json escapes C0 controls as JSON requires; the other

@@ -2,7 +2,9 @@
 //! from the cache), checked and asked for its `info`. Two modules with one name are an error,
 //! never a silent pick; a module that cannot be loaded is reported by file and fails alone.
 //! A rule whose module does not have the sha256 the config pins for it is refused: it stays
-//! listed (so the operator sees both hashes) but the engine will not evaluate it.
+//! listed (so the operator sees both hashes) but the engine will not evaluate it. Before any
+//! of that, every module is checked offline against `reddalert.lock` and the configured keys
+//! ([`crate::registry::Trust`]): one that fails is never compiled, and fails alone.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use anyhow::{Context as _, Result, bail};
 use crate::config::Config;
 use crate::contract::{HostServices, Limits, LogLevel, RuleInfo};
 use crate::engine::{Engine, EngineOptions, Module};
+use crate::registry::{Admission, Provenance, Trust};
 
 mod checks;
 pub(crate) mod evaluation;
@@ -24,6 +27,8 @@ pub struct InstalledRule {
     pub path: PathBuf,
     pub module: Module,
     pub info: RuleInfo,
+    /// Where it was pulled from and who signed it, for a module with a lock entry.
+    pub provenance: Option<Provenance>,
 }
 
 /// A module file that could not be loaded.
@@ -34,17 +39,47 @@ pub struct BrokenModule {
     pub error: String,
 }
 
+/// A module the trust checks refused: it was not compiled and does not run.
+#[derive(Debug)]
+pub struct RefusedModule {
+    pub path: PathBuf,
+    pub sha256: String,
+    /// The rule's name, when its lock entry gives it.
+    pub name: Option<String>,
+    pub reason: String,
+}
+
+impl RefusedModule {
+    /// The rule's name, else the module's path.
+    pub fn what(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| self.path.display().to_string())
+    }
+}
+
 /// Everything found in the rules directory.
 pub struct Installed {
     pub rules: Vec<InstalledRule>,
     pub broken: Vec<BrokenModule>,
+    pub refused: Vec<RefusedModule>,
+    /// Rules of the lock whose module is not in the rules directory.
+    pub locked_missing: Vec<String>,
 }
 
 impl Installed {
-    /// Loads every `*.wasm` in the config's rules directory, in file-name order, and checks
-    /// the config's pins.
+    /// Loads every `*.wasm` in the config's rules directory, in file-name order, after the
+    /// trust checks, and checks the config's pins. Keys or a lock that cannot be read are an
+    /// error: the config names them.
     pub fn load(engine: &Engine, config: &Config) -> Result<Installed> {
-        let mut installed = Installed::load_dir(engine, &config.rules_dir, config.limits)?;
+        let trust = Trust::load(&config.registry, &config.pins)?;
+        let mut installed = Installed::load_dir(
+            engine,
+            &config.rules_dir,
+            config.limits,
+            &trust,
+            &config.registry.lock_file,
+        )?;
         installed.settle_clashes(&config.pins);
         for rule in &mut installed.rules {
             apply_pin(rule, &config.pins);
@@ -53,11 +88,23 @@ impl Installed {
         for name in config.pins.keys().filter(|n| !names.contains(n)) {
             tracing::warn!(rule = %name, "the config pins a rule that is not installed");
         }
+        for name in &installed.locked_missing {
+            tracing::warn!(rule = %name, dir = %config.rules_dir.display(), "reddalert.lock lists a rule whose module is not in the rules directory");
+        }
         Ok(installed)
     }
 
-    /// Loads every `*.wasm` in `dir`, in file-name order.
-    fn load_dir(engine: &Engine, dir: &Path, info_limits: Limits) -> Result<Installed> {
+    /// Reads every `*.wasm` in `dir` (in file-name order, with the lock, under its shared
+    /// guard, so no pull commits in between), refuses those the trust checks refuse, and
+    /// compiles the others.
+    fn load_dir(
+        engine: &Engine,
+        dir: &Path,
+        info_limits: Limits,
+        trust: &Trust,
+        lock_file: &Path,
+    ) -> Result<Installed> {
+        let guard = crate::registry::Guard::shared(lock_file)?;
         let entries = std::fs::read_dir(dir).with_context(|| {
             format!(
                 "failed to read the rules directory {} (set rules_dir or --rules-dir)",
@@ -74,17 +121,48 @@ impl Installed {
             })
             .collect();
         paths.sort();
+        let mut broken = Vec::new();
+        let mut refused = Vec::new();
+        let mut admitted = Vec::new();
+        for path in paths {
+            let bytes = match std::fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    broken.push(BrokenModule {
+                        sha256: "(unreadable)".into(),
+                        error: format!("{}: failed to read the module: {err}", path.display()),
+                        path,
+                    });
+                    continue;
+                }
+            };
+            match trust.admit(&path, &bytes) {
+                Ok(admission) => admitted.push((path, bytes, admission)),
+                Err(refusal) => refused.push(RefusedModule {
+                    sha256: crate::registry::sha256_hex(&bytes),
+                    path,
+                    name: refusal.name,
+                    reason: refusal.reason,
+                }),
+            }
+        }
+        let locked_missing = trust
+            .locked()
+            .keys()
+            .filter(|name| !dir.join(format!("{name}.wasm")).exists())
+            .cloned()
+            .collect();
+        drop(guard);
         // Compiling is the slow part of a cold start (seconds per module): a few at a time.
         let workers = std::thread::available_parallelism().map_or(1, usize::from);
         let loaded = crate::pool::map(
-            &paths,
+            &admitted,
             workers,
-            |path| format!("loading the module {}", path.display()),
-            |path| load_file(engine, path, &info_limits),
+            |(path, _, _)| format!("loading the module {}", path.display()),
+            |(path, bytes, admission)| load_admitted(engine, path, bytes, admission, &info_limits),
         );
         let mut rules = Vec::new();
-        let mut broken = Vec::new();
-        for (path, result) in paths.into_iter().zip(loaded) {
+        for ((path, bytes, _), result) in admitted.iter().zip(loaded) {
             match result {
                 Ok(Ok(rule)) => {
                     tracing::debug!(rule = %rule.info.name, path = %rule.path.display(), "loaded rule");
@@ -92,13 +170,19 @@ impl Installed {
                 }
                 Ok(Err(module)) => broken.push(module),
                 Err(panicked) => broken.push(BrokenModule {
-                    sha256: "(unknown)".into(),
+                    sha256: sha256_hex(bytes),
                     error: format!("{}: {panicked}", path.display()),
-                    path,
+                    path: path.clone(),
                 }),
             }
         }
-        Ok(Installed { rules, broken })
+        broken.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(Installed {
+            rules,
+            broken,
+            refused,
+            locked_missing,
+        })
     }
 
     /// Modules that declare one name: where a pin names that rule, the module with the pinned
@@ -162,6 +246,7 @@ impl Installed {
                     selected.push(rule)
                 }
                 Some(_) => {}
+                None if self.refused.iter().any(|r| r.name.as_ref() == Some(name)) => {}
                 None => bail!(
                     "unknown rule {name:?}; installed rules: {}",
                     self.names().join(", ")
@@ -173,6 +258,14 @@ impl Installed {
 
     pub fn names(&self) -> Vec<String> {
         self.rules.iter().map(|r| r.info.name.clone()).collect()
+    }
+
+    /// The refused modules a run over `names` (all when empty) reports: those named, or all.
+    pub fn refused_in(&self, names: &[String]) -> Vec<&RefusedModule> {
+        self.refused
+            .iter()
+            .filter(|r| names.is_empty() || r.name.as_ref().is_some_and(|n| names.contains(n)))
+            .collect()
     }
 }
 
@@ -191,30 +284,38 @@ fn clashes(rules: &[InstalledRule]) -> BTreeMap<String, Vec<(PathBuf, String)>> 
     by_name
 }
 
-/// Reads, compiles and checks the module at `path`; a module that cannot be read fails alone,
-/// like one that cannot be compiled.
-fn load_file(
+/// Compiles and checks a module the trust checks admitted; one with a lock entry must declare
+/// the name it was pulled as.
+fn load_admitted(
     engine: &Engine,
     path: &Path,
+    bytes: &[u8],
+    admission: &Admission,
     info_limits: &Limits,
 ) -> Result<InstalledRule, BrokenModule> {
-    let bytes = std::fs::read(path).map_err(|err| BrokenModule {
-        sha256: "(unreadable)".into(),
-        error: format!("{}: failed to read the module: {err}", path.display()),
+    let broken = |error: String| BrokenModule {
+        sha256: sha256_hex(bytes),
         path: path.to_owned(),
-    })?;
-    match load_module(engine, &bytes, path, info_limits) {
-        Ok((module, info)) => Ok(InstalledRule {
-            path: path.to_owned(),
-            module,
-            info,
-        }),
-        Err(error) => Err(BrokenModule {
-            sha256: sha256_hex(&bytes),
-            path: path.to_owned(),
-            error,
-        }),
-    }
+        error,
+    };
+    let (module, info) = load_module(engine, bytes, path, info_limits).map_err(broken)?;
+    let provenance = match admission {
+        Admission::Locked { name, provenance } if *name != info.name => {
+            return Err(broken(format!(
+                "{}: declares the rule name {:?}, but its lock entry is {name:?}",
+                path.display(),
+                info.name
+            )));
+        }
+        Admission::Locked { provenance, .. } => Some(provenance.clone()),
+        Admission::Pinned | Admission::Unchecked => None,
+    };
+    Ok(InstalledRule {
+        path: path.to_owned(),
+        module,
+        info,
+        provenance,
+    })
 }
 
 /// Compiles and checks one module and asks it for its `info` (in the sandbox, under
@@ -308,7 +409,7 @@ impl HostServices for InfoHost {
     fn edda(
         &self,
         _query: &crate::contract::Query,
-    ) -> Result<String, crate::contract::EddaCallError> {
+    ) -> Result<Arc<str>, crate::contract::EddaCallError> {
         Err(crate::contract::EddaCallError::Denied)
     }
 }

@@ -19,7 +19,7 @@ use crate::alert::{AccountTag, PendingAlert};
 use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::contract::Window;
-use crate::outcome::{Failure, FailureKind, Outcome};
+use crate::outcome::{Failure, FailureKind, Outcome, Shed};
 use crate::outputs::{self, Output, RunInfo};
 use crate::rules::Installed;
 use crate::status;
@@ -54,6 +54,20 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
                 FailureKind::Module,
                 broken.path.display().to_string(),
                 broken.error.clone(),
+            ));
+        }
+    }
+    // A refused module fails alone, named with the reason; one without a lock entry has no
+    // rule name, so it is named by its file.
+    for refused in installed.refused_in(&args.rules) {
+        let what = refused.what();
+        tracing::error!(rule = %what, module = %refused.path.display(), "refused: {}; it did not run, its state and window are kept", refused.reason);
+        crate::report::rule_failed(&what, &refused.reason);
+        if refused.name.is_none() {
+            outcome.failures.push(Failure::new(
+                FailureKind::Refused,
+                what,
+                refused.reason.clone(),
             ));
         }
     }
@@ -108,6 +122,7 @@ pub fn run(config: &Config, args: &RunArgs) -> Result<Outcome> {
         }
         outcome.edda.requests += done.edda.requests;
         outcome.edda.bytes += done.edda.bytes;
+        outcome.shed.add(done.shed);
     }
     deliver_all(
         &mut outputs,
@@ -251,7 +266,7 @@ fn deliver_all(
         },
         started_ms,
     };
-    let (pending, report) = outputs::deliver(outputs, owed, &run_info, config.max_waiting_alerts);
+    let (pending, report) = outputs::deliver(outputs, owed, &run_info);
     outcome.failures.extend(report.tell());
     // Every alert names the account whose file it waited in (stamped when the file was
     // loaded), so it goes back there; without accounts there is one file.
@@ -269,25 +284,21 @@ fn deliver_all(
         let i = home(&entry);
         evaluated[i].status.pending.push(entry);
     }
-    let mut dropped: Vec<Vec<PendingAlert>> = evaluated.iter().map(|_| Vec::new()).collect();
-    for entry in report.dropped {
-        dropped[home(&entry)].push(entry);
-    }
     let mut fatal = None;
-    for ((done, dropped), had_owed) in evaluated.iter_mut().zip(dropped).zip(had_owed) {
-        if !dropped.is_empty() {
-            let path = status::dead_letter_path(&done.statusfile);
-            if let Err(err) = outputs::write_dead_letters(&path, &dropped) {
-                // Kept over the cap rather than lost: the next run tries again.
-                tracing::error!(
-                    "{err:#}; the alerts past max_waiting_alerts stay in the status file"
-                );
-                let mut kept = dropped;
-                kept.append(&mut done.status.pending);
-                done.status.pending = kept;
-            }
+    for (done, had_owed) in evaluated.iter_mut().zip(had_owed) {
+        // Each account's bounds hold for its own alerts: a noisy account never pushes a
+        // quiet one's alerts out.
+        let moved = outputs::shed_waiting(
+            &mut done.status.pending,
+            &config.waiting,
+            &status::dead_letter_path(&done.statusfile),
+            &done.statusfile,
+        );
+        if let Some(failure) = shed_failure(&moved, &done.statusfile) {
+            outcome.failures.push(failure);
         }
-        if !had_owed {
+        outcome.shed.add(moved);
+        if !had_owed && moved.moved() == 0 {
             continue;
         }
         let saved = done.status.save(&done.statusfile).context(
@@ -295,7 +306,18 @@ fn deliver_all(
              are still listed as owed and will be delivered again (Elasticsearch answers 409)",
         );
         match (saved, done.account_name()) {
-            (Ok(()), _) => {}
+            (Ok(given_up), _) if given_up.is_empty() => {}
+            (Ok(given_up), _) => {
+                outcome.shed.lost += given_up.len() as u64;
+                outcome.failures.push(Failure::new(
+                    FailureKind::Dropped,
+                    done.statusfile.display().to_string(),
+                    format!(
+                        "{} waiting alerts were given up: the status volume is full",
+                        given_up.len()
+                    ),
+                ));
+            }
             (Err(err), None) => fatal = Some(err),
             (Err(err), Some(name)) => {
                 tracing::error!(account = name, "{err:#}");
@@ -306,6 +328,25 @@ fn deliver_all(
         }
     }
     fatal.map_or(Ok(()), Err)
+}
+
+/// The failure that alerts moved out of a waiting list make (the run exits 1), naming the
+/// status file they waited in.
+fn shed_failure(shed: &Shed, statusfile: &std::path::Path) -> Option<Failure> {
+    (shed.moved() > 0).then(|| {
+        Failure::new(
+            FailureKind::Dropped,
+            statusfile.display().to_string(),
+            format!(
+                "{} waiting alerts were moved to the dead-letter file ({} past \
+                 max_waiting_alerts, {} past max_waiting_mib), {} of them not kept",
+                shed.moved(),
+                shed.over_count,
+                shed.over_bytes,
+                shed.lost
+            ),
+        )
+    })
 }
 
 /// A `plugin.<name>` section that matches no installed rule is most likely a typo.

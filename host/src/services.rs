@@ -2,7 +2,10 @@
 //! to the host's log under its name, and its data-dependent EDDA queries are checked against
 //! what it declared, validated, counted against a per-run budget and served from the run's
 //! shared cache; a batch of them (`fetch-many`) is the same queries run a few at a time on the
-//! host's pool, each counted, the ones past the budget answering `limit-exceeded`. Network,
+//! host's pool, each counted, the ones past the budget answering `limit-exceeded`. The bytes
+//! of the answers are budgeted too, per call and per run ([`EddaBudget`]): an answer that
+//! would take a call past either is refused (`limit-exceeded`, one warning naming the budget)
+//! and read no further than what is left, so a rule cannot make the host hold more. Network,
 //! Chef and S3 calls go to the rule's [`RuleCapabilities`], which checks them against its
 //! declaration and the operator's grant; without one (as in `test-rule`) every such call
 //! answers `denied`. Host calls end by the rule's deadline: an EDDA request is cut at it, a
@@ -28,12 +31,29 @@ mod tests;
 /// latency (the iam rule's 10,000 `_diff` requests), few enough to stay polite to one EDDA.
 pub(crate) const EDDA_BATCH_CONCURRENCY: usize = 8;
 
+/// What a rule's data-dependent EDDA queries may cost in one evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct EddaBudget {
+    /// Queries (`edda_queries_per_rule`); each query of a batch counts.
+    pub queries: u64,
+    /// Bytes of the answers of one call (`limits.edda_call_mib`).
+    pub call_bytes: u64,
+    /// Bytes of the answers of the whole evaluation (`limits.edda_run_mib`).
+    pub run_bytes: u64,
+}
+
 pub struct RuleServices {
     rule: String,
     capabilities_declared: Vec<Capability>,
     edda: Arc<EddaClient>,
     window: Window,
     queries_left: AtomicU64,
+    call_bytes: u64,
+    run_bytes: u64,
+    bytes_left: AtomicU64,
+    /// Answers refused for their bytes this evaluation, per budget (call, run): said once,
+    /// when the evaluation ends.
+    refused: [AtomicU64; 2],
     capabilities: Option<Arc<RuleCapabilities>>,
     /// When the rule's call must end: host calls made for it end by then too.
     deadline: Option<Instant>,
@@ -45,14 +65,18 @@ impl RuleServices {
         capabilities: &[Capability],
         edda: Arc<EddaClient>,
         window: Window,
-        budget: u64,
+        budget: EddaBudget,
     ) -> RuleServices {
         RuleServices {
             rule: rule.to_owned(),
             capabilities_declared: capabilities.to_vec(),
             edda,
             window,
-            queries_left: AtomicU64::new(budget),
+            queries_left: AtomicU64::new(budget.queries),
+            call_bytes: budget.call_bytes,
+            run_bytes: budget.run_bytes,
+            bytes_left: AtomicU64::new(budget.run_bytes),
+            refused: [AtomicU64::new(0), AtomicU64::new(0)],
             capabilities: None,
             deadline: None,
         }
@@ -139,18 +163,60 @@ impl RuleServices {
         admitted
     }
 
-    /// One admitted query: validated, from the run's cache or EDDA, cut at the deadline.
-    fn edda_one(&self, query: &Query) -> Result<String, EddaCallError> {
-        tracing::debug!(rule = %self.rule, path = %query.path, "EDDA query from the rule");
-        let fetched = match self.deadline {
-            Some(deadline) => self.edda.fetch_by(query, self.window, deadline),
-            None => self.edda.fetch(query, self.window),
+    /// The bytes one call may hand over: the call's budget, or what is left of the run's.
+    fn allowance(&self) -> Allowance {
+        let run_left = self.bytes_left.load(Ordering::Relaxed);
+        let (bytes, bound) = if self.call_bytes <= run_left {
+            (self.call_bytes, Bound::Call)
+        } else {
+            (run_left, Bound::Run)
         };
+        Allowance {
+            left: AtomicU64::new(bytes),
+            taken: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            bound,
+        }
+    }
+
+    /// Charges the run's budget with what the call handed over, and counts what it refused.
+    fn settle(&self, allowance: &Allowance) {
+        let taken = allowance.taken.load(Ordering::Relaxed);
+        let _ = self
+            .bytes_left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                Some(left.saturating_sub(taken))
+            });
+        self.refused[allowance.bound as usize]
+            .fetch_add(allowance.refused.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
+    /// One admitted query: validated, from the run's cache or EDDA, cut at the deadline and
+    /// at the bytes the call may still hand over.
+    fn edda_one(&self, query: &Query, allowance: &Allowance) -> Result<Arc<str>, EddaCallError> {
+        // Once the call's bytes are spent, the rest is not fetched at all.
+        if allowance.refused.load(Ordering::Relaxed) > 0
+            || allowance.left.load(Ordering::Relaxed) == 0
+        {
+            allowance.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(EddaCallError::LimitExceeded);
+        }
+        tracing::debug!(rule = %self.rule, path = %query.path, "EDDA query from the rule");
+        let fetched = self.edda.fetch_for_rule(
+            query,
+            self.window,
+            self.deadline,
+            allowance.left.load(Ordering::Relaxed),
+        );
         if let Err(err @ EddaError::Deadline { .. }) = &fetched {
             tracing::warn!(rule = %self.rule, "EDDA request cut at the rule's deadline: {err}");
         }
         match fetched {
-            Ok(body) => Ok(body.to_string()),
+            Ok(body) if allowance.take(body.len() as u64) => Ok(body),
+            Ok(_) | Err(EddaError::TooLarge { .. }) => {
+                allowance.refused.fetch_add(1, Ordering::Relaxed);
+                Err(EddaCallError::LimitExceeded)
+            }
             Err(err) => Err(match err {
                 EddaError::InvalidQuery(e) => EddaCallError::InvalidQuery(e.to_string()),
                 EddaError::Status {
@@ -169,37 +235,104 @@ impl RuleServices {
     }
 }
 
+/// The bytes one call may still hand over, shared by the fetches of a batch: each answer
+/// takes its size when it arrives, or is refused and dropped there.
+struct Allowance {
+    left: AtomicU64,
+    taken: AtomicU64,
+    /// Answers refused for their bytes (or not fetched once the bytes were spent).
+    refused: AtomicU64,
+    /// The budget that bounds the call.
+    bound: Bound,
+}
+
+/// Which byte budget bounds a call.
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    Call = 0,
+    Run = 1,
+}
+
+impl Drop for RuleServices {
+    /// Says once per evaluation, per budget, how many answers were refused for their bytes.
+    fn drop(&mut self) {
+        for (bound, (key, limit, per)) in [
+            (
+                Bound::Call,
+                ("limits.edda_call_mib", self.call_bytes, "per call"),
+            ),
+            (
+                Bound::Run,
+                ("limits.edda_run_mib", self.run_bytes, "per run"),
+            ),
+        ] {
+            let refused = self.refused[bound as usize].load(Ordering::Relaxed);
+            if refused > 0 {
+                tracing::warn!(
+                    rule = %self.rule,
+                    refused,
+                    "refused EDDA answers: they would take the rule past {key} ({} {per}), so \
+                     they answered limit-exceeded; raise it under [limits.rule.{}] if the rule \
+                     needs more",
+                    bytes_text(limit),
+                    self.rule
+                );
+            }
+        }
+    }
+}
+
+impl Allowance {
+    fn take(&self, bytes: u64) -> bool {
+        let taken = self
+            .left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(bytes)
+            })
+            .is_ok();
+        if taken {
+            self.taken.fetch_add(bytes, Ordering::Relaxed);
+        }
+        taken
+    }
+}
+
 impl HostServices for RuleServices {
     fn log(&self, level: LogLevel, message: &str) {
         log_for(&self.rule, level, message);
     }
 
-    fn edda(&self, query: &Query) -> Result<String, EddaCallError> {
+    fn edda(&self, query: &Query) -> Result<Arc<str>, EddaCallError> {
         if !self.edda_declared(std::slice::from_ref(query)) {
             return Err(EddaCallError::Denied);
         }
-        match self.admit_edda(1) {
-            0 => Err(EddaCallError::LimitExceeded),
-            _ => self.edda_one(query),
+        if self.admit_edda(1) == 0 {
+            return Err(EddaCallError::LimitExceeded);
         }
+        let allowance = self.allowance();
+        let answer = self.edda_one(query, &allowance);
+        self.settle(&allowance);
+        answer
     }
 
-    fn edda_many(&self, queries: &[Query]) -> Vec<Result<String, EddaCallError>> {
+    fn edda_many(&self, queries: &[Query]) -> Vec<Result<Arc<str>, EddaCallError>> {
         if !self.edda_declared(queries) {
             return queries.iter().map(|_| Err(EddaCallError::Denied)).collect();
         }
         let admitted = self.admit_edda(queries.len());
         tracing::debug!(rule = %self.rule, queries = queries.len(), admitted, "EDDA batch from the rule");
+        let allowance = self.allowance();
         // A panic in a fetch is a host bug: that query answers a transport error.
-        let mut results: Vec<Result<String, EddaCallError>> = crate::pool::map(
+        let mut results: Vec<Result<Arc<str>, EddaCallError>> = crate::pool::map(
             &queries[..admitted],
             EDDA_BATCH_CONCURRENCY,
             |q| format!("fetching {} for {}", q.path, self.rule),
-            |q| self.edda_one(q),
+            |q| self.edda_one(q, &allowance),
         )
         .into_iter()
         .map(|r| r.unwrap_or_else(|panic| Err(EddaCallError::Transport(panic))))
         .collect();
+        self.settle(&allowance);
         results.extend(
             queries[admitted..]
                 .iter()
@@ -286,6 +419,15 @@ impl HostServices for RuleServices {
     }
 }
 
+/// `n MiB` for the whole MiB the config sets, else bytes.
+fn bytes_text(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
 /// What a single call cut at the deadline answers.
 fn timeout<T>() -> Result<T, NetError> {
     Err(NetError::Timeout)
@@ -296,8 +438,10 @@ fn timeouts<T>(n: usize) -> Vec<Result<T, NetError>> {
     (0..n).map(|_| Err(NetError::Timeout)).collect()
 }
 
-/// Logs a guest's line under its rule's name.
+/// Logs a guest's line under its rule's name, escaped: a line end or a terminal escape in it
+/// can forge no log line of its own.
 pub fn log_for(rule: &str, level: LogLevel, message: &str) {
+    let message = crate::contract::escape_text(message);
     match level {
         LogLevel::Error => tracing::error!(rule, "{message}"),
         LogLevel::Warn => tracing::warn!(rule, "{message}"),

@@ -8,6 +8,7 @@
 
 mod file;
 mod lock;
+mod reserve;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -86,6 +87,15 @@ impl Status {
 
     /// Reads the status file; a missing or empty file is a first run.
     pub fn load(path: &Path) -> Result<Status> {
+        // A FIFO would block the read for ever, holding the run's lock.
+        if let Ok(meta) = std::fs::metadata(path)
+            && !meta.is_file()
+        {
+            bail!(
+                "status file {} is not a regular file; point --statusfile at a file",
+                path.display()
+            );
+        }
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Status::new()),
@@ -135,11 +145,69 @@ impl Status {
     }
 
     /// Writes the file atomically (through a symlink to its target), leaving no temporary
-    /// file behind.
-    pub fn save(&self, path: &Path) -> Result<()> {
+    /// file behind, and keeps a reserve of disk space beside it ([`reserve`]) for the next
+    /// save. When the volume is full, the reserve is given up for this save; when even that is
+    /// not room enough, the largest waiting alerts are given up too (there is no room for them
+    /// anywhere) and returned, so that the rules' states and windows are always saved.
+    pub fn save(&mut self, path: &Path) -> Result<Vec<PendingAlert>> {
+        let json = self.to_json()?;
+        let first = match file::write_atomically(path, &json) {
+            Ok(()) => {
+                reserve::refill(path, json.len() as u64 + reserve::HEADROOM);
+                return Ok(Vec::new());
+            }
+            Err(err) => err,
+        };
+        if !reserve::is_full(&first) {
+            return Err(first);
+        }
+        let freed = reserve::release(path);
+        if freed == 0 {
+            return Err(first.context(
+                "the status volume is full and no reserve was left beside the status file: free \
+                 space on it",
+            ));
+        }
+        tracing::warn!(
+            status = %path.display(),
+            freed,
+            "the status volume is full: the reserve beside the status file is given up for this \
+             save; free space on it"
+        );
+        let mut given_up = Vec::new();
+        let mut json = json;
+        // Room for the save is what the reserve freed, less what the file system needs to
+        // hold it.
+        let room = freed - freed / 8;
+        while json.len() as u64 > room && !self.pending.is_empty() {
+            let largest = (0..self.pending.len())
+                .max_by_key(|&i| serde_json::to_string(&self.pending[i]).map_or(0, |t| t.len()))
+                .unwrap_or(0);
+            given_up.push(self.pending.remove(largest));
+            json = self.to_json()?;
+        }
+        file::write_atomically(path, &json).context("the status volume is full")?;
+        if !given_up.is_empty() {
+            tracing::error!(
+                status = %path.display(),
+                alerts = given_up.len(),
+                "the status volume is full: the largest waiting alerts were given up so that the \
+                 rules' states could be saved"
+            );
+        }
+        if !reserve::refill(path, json.len() as u64 + reserve::HEADROOM) {
+            tracing::warn!(
+                status = %path.display(),
+                "the status volume has no room to make the reserve whole again; free space on it"
+            );
+        }
+        Ok(given_up)
+    }
+
+    fn to_json(&self) -> Result<Vec<u8>> {
         let mut json = serde_json::to_vec_pretty(self).context("failed to serialise the status")?;
         json.push(b'\n');
-        file::write_atomically(path, &json)
+        Ok(json)
     }
 }
 

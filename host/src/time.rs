@@ -26,8 +26,25 @@ pub fn iso_time(ms: u64) -> String {
 /// 5138, while 10^11 milliseconds is March 1973, before any EDDA data.
 const SECONDS_CEILING: u64 = 100_000_000_000;
 
-/// Parses one time argument into epoch milliseconds.
+/// The latest time the host takes: the last that ISO 8601 text (and jiff) can show,
+/// 9999-12-30T22:00:00.999Z. A later one could only be a mistake, and the arithmetic on a
+/// window (its next start is its end plus 1 ms) must never wrap.
+pub const MAX_TIME_MS: u64 = 253_402_207_200_999;
+
+/// Parses one time argument into epoch milliseconds, at most [`MAX_TIME_MS`].
 pub fn parse_time(text: &str) -> Result<u64> {
+    let ms = parse_any(text)?;
+    if ms > MAX_TIME_MS {
+        bail!(
+            "{:?} is later than {} ({MAX_TIME_MS} ms), the latest time taken",
+            text.trim(),
+            iso_time(MAX_TIME_MS)
+        );
+    }
+    Ok(ms)
+}
+
+fn parse_any(text: &str) -> Result<u64> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         let n: u64 = text
@@ -75,6 +92,26 @@ mod tests {
         ] {
             assert_eq!(parse_time(text).unwrap(), ms, "{text}");
         }
+    }
+
+    #[test]
+    fn rejects_times_past_the_latest_rather_than_wrap() {
+        for text in [
+            "18446744073709551615",
+            "253402300800000",
+            "99999999999999999",
+        ] {
+            let err = parse_time(text).unwrap_err().to_string();
+            assert!(err.contains("the latest time taken"), "{text}: {err}");
+        }
+        assert_eq!(
+            parse_time("9999-12-30T22:00:00.999Z").unwrap(),
+            super::MAX_TIME_MS
+        );
+        assert_eq!(
+            super::MAX_TIME_MS as i64,
+            jiff::Timestamp::MAX.as_millisecond()
+        );
     }
 
     #[test]

@@ -34,7 +34,8 @@ fn the_benchmark_runs_at_a_tiny_scale_and_its_report_parses() {
             "iam_loopback_warm",
             "loopback_warm",
             "snapshot_cold",
-            "snapshot_warm"
+            "snapshot_warm",
+            "store_warm"
         ]
     );
     for (name, cost) in &back.full {
@@ -43,6 +44,12 @@ fn the_benchmark_runs_at_a_tiny_scale_and_its_report_parses() {
             "{name}: {cost:?}"
         );
     }
+    let crawl = back.crawl.as_ref().expect("the crawl's figures");
+    // 50 instances, 20 load balancers, 21 users, 5 zones, 69 records and the security groups.
+    assert!(crawl.resources > 165, "{crawl:?}");
+    assert!(crawl.requests > 30 && crawl.first.cpu_s > 0.0, "{crawl:?}");
+    let store = back.store.as_ref().expect("the store's figures");
+    assert!(store.revisions > 0 && store.bytes > 0 && store.bytes_per_1000_revisions > 0.0);
     // What the rules raised one by one adds up to what the whole run raised.
     let per_rule: usize = back.rules.iter().map(|r| r.alerts.count).sum();
     assert_eq!(per_rule, back.alerts.count);
@@ -66,6 +73,8 @@ fn the_benchmark_runs_at_a_tiny_scale_and_its_report_parses() {
     for needle in [
         "| floor",
         "| run: snapshot warm",
+        "| run: store warm",
+        "KB per 1,000 revisions",
         "| secgroups |",
         "| iam, 10 changed users",
     ] {

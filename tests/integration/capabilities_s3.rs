@@ -207,3 +207,82 @@ fn a_wrong_secret_is_refused_and_the_originals_keys_are_read() {
         .to_owned();
     assert!(err.contains("NO_SUCH_VAR_1"), "{err}");
 }
+
+/// `[s3]` naming no credentials takes them from the standard chain, and the endpoint from
+/// `AWS_ENDPOINT_URL`, as the AWS SDKs do: here from the environment, then from a profile of
+/// the shared credentials file (with the environment's keys set empty, which counts as unset).
+#[test]
+fn an_s3_section_naming_no_credentials_uses_the_standard_chain() {
+    let s = |v: &str| v.to_owned();
+    let moto = Moto::start(&Fixture {
+        buckets: vec![(s("chain-bucket"), s("private"), s("us-east-1"))],
+        ..Fixture::default()
+    });
+    let calls = json!({"s3": [{"op": "list_buckets"}]});
+    let config = format!(
+        "[grant.capcheck]\ns3 = true\n[s3]\nregion = \"us-east-1\"\n{}",
+        plugin_section("capcheck", &calls)
+    );
+    let env = Env::new("dir:none", &[guests::CAPCHECK], &config);
+    let home = tempfile::tempdir().unwrap();
+    let home_dir = path_str(home.path());
+    let endpoint = moto.endpoint();
+    let common = [
+        ("HOME", home_dir),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_PROFILE", ""),
+        ("AWS_SHARED_CREDENTIALS_FILE", ""),
+        ("AWS_CONFIG_FILE", ""),
+    ];
+    let from_env = [
+        ("AWS_ACCESS_KEY_ID", moto.access_key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", moto.secret_access_key.as_str()),
+    ];
+    let run = env.run_with_env(
+        &["--since", "0", "--until", "1"],
+        &[&common[..], &from_env[..]].concat(),
+    );
+    assert_eq!(
+        answer(&run, "s3:0"),
+        json!({"ok": ["chain-bucket"]}),
+        "{}",
+        run.stderr
+    );
+
+    std::fs::create_dir(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/credentials"),
+        format!(
+            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            moto.access_key_id, moto.secret_access_key
+        ),
+    )
+    .unwrap();
+    let unset = [("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")];
+    let run = env.run_with_env(
+        &["--since", "0", "--until", "1"],
+        &[&common[..], &unset[..]].concat(),
+    );
+    assert_eq!(
+        answer(&run, "s3:0"),
+        json!({"ok": ["chain-bucket"]}),
+        "{}",
+        run.stderr
+    );
+
+    // Nothing anywhere: the rule's call fails naming every source the chain tried.
+    std::fs::remove_file(home.path().join(".aws/credentials")).unwrap();
+    let run = env.run_with_env(
+        &["--since", "0", "--until", "1"],
+        &[&common[..], &unset[..]].concat(),
+    );
+    let err = answer(&run, "s3:0")["err"]["transport"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        err.contains("no AWS credentials found") && err.contains("AWS_EC2_METADATA_DISABLED"),
+        "{err}"
+    );
+}

@@ -396,7 +396,10 @@ fn rules_lists_a_rules_dir_without_any_config_file() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(doc["rules"][0]["name"], "elbs", "{doc}");
-    assert!(stderr.contains("listing with default settings"), "{stderr}");
+    assert!(
+        stderr.contains("no config file; using the default settings"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -443,4 +446,37 @@ fn an_unknown_output_on_the_command_line_is_a_usage_error_listing_the_known_ones
         run.stderr
     );
     assert!(!env.status.exists(), "nothing saved");
+}
+
+/// Runs reddalert with `args`, its stdout a pipe whose reader is gone before anything is
+/// printed (as `reddalert rules | head -0` leaves it).
+fn run_into_a_closed_pipe(args: &[&str]) -> (i32, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_reddalert"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_command_whose_reader_goes_away_exits_quietly() {
+    let env = Env::new("dir:.", &[guests::AMI, guests::ELBS], "");
+    for args in [vec!["rules"], vec!["rules", "--json"]] {
+        let (code, stderr) = run_into_a_closed_pipe(&env.args(&args));
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../etc/demo/edda");
+    let (code, stderr) =
+        run_into_a_closed_pipe(&["test-rule", guests::ELBS, "--data", path_str(&demo)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

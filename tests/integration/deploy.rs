@@ -1,9 +1,11 @@
 //! What an operator deploys beside the binary, checked by the tools that read it. The systemd
-//! units go through `systemd-analyze verify` under a root that holds the binary where the
-//! service says, and `systemd-analyze security` holds the service's exposure down. The
-//! Kubernetes manifests of the README and the docs are parsed as YAML and run the image the
-//! way it can be run: no shell, the shard passed as Kubernetes expands it, state on a volume
-//! that every pod of the Job can mount; their arguments, after the image's entrypoint, run.
+//! units (the run's and the crawl's) go through `systemd-analyze verify` under a root that
+//! holds the binary where the services say, and `systemd-analyze security` holds each
+//! service's exposure down. The Kubernetes manifests of the README and the docs are parsed as
+//! YAML and run the image the way it can be run: no shell, the shard passed as Kubernetes
+//! expands it, state on a volume that every pod of the Job can mount; their arguments, after
+//! the image's entrypoint, run (a crawl's as far as AWS's credentials, which a test has none
+//! of).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -52,7 +54,7 @@ fn systemd_root() -> tempfile::TempDir {
     );
     let ours = dir.path().join("etc/systemd/system");
     std::fs::create_dir_all(&ours).unwrap();
-    for unit in ["reddalert.service", "reddalert.timer"] {
+    for unit in UNITS {
         std::fs::copy(root().join("etc/systemd").join(unit), ours.join(unit)).unwrap();
     }
     let bin = dir.path().join("usr/local/bin");
@@ -61,52 +63,30 @@ fn systemd_root() -> tempfile::TempDir {
     dir
 }
 
-#[test]
-fn the_systemd_units_verify_and_the_service_is_hardened() {
-    let dir = systemd_root();
-    let (ok, said) = systemd_analyze(
-        "verify",
-        dir.path(),
-        &["reddalert.service", "reddalert.timer"],
-    );
-    // Unknown keys and other mistakes are warnings: nothing may be said at all.
-    assert!(
-        ok && said.trim().is_empty(),
-        "systemd-analyze verify: {said}"
-    );
+/// The units the bundle installs.
+const UNITS: [&str; 4] = [
+    "reddalert.service",
+    "reddalert.timer",
+    "reddalert-crawl.service",
+    "reddalert-crawl.timer",
+];
 
-    // The service's exposure, as systemd scores it (0 to 10; 2.0 is the threshold's 20).
-    let (ok, said) = systemd_analyze(
-        "security",
-        dir.path(),
-        &["--offline=true", "--threshold=20", "reddalert.service"],
-    );
-    assert!(ok, "systemd-analyze security: {said}");
-    let level: f64 = said
+/// The lines of a unit of etc/systemd.
+fn unit(name: &str) -> Vec<String> {
+    std::fs::read_to_string(root().join("etc/systemd").join(name))
+        .unwrap()
         .lines()
-        .find_map(|l| {
-            l.split("Overall exposure level for reddalert.service: ")
-                .nth(1)
-        })
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("an exposure level in {said}"));
-    assert!(level <= 2.0, "exposure {level}: {said}");
+        .map(str::to_owned)
+        .collect()
+}
 
-    let service = std::fs::read_to_string(root().join("etc/systemd/reddalert.service")).unwrap();
-    for line in [
-        "DynamicUser=yes",
-        "ProtectSystem=strict",
-        "NoNewPrivileges=yes",
-        "StateDirectory=reddalert",
-        "ExecStart=/usr/local/bin/reddalert --configfile /etc/reddalert/reddalert.toml --statusfile %S/reddalert/status.json",
-    ] {
-        assert!(service.lines().any(|l| l == line), "{line} in the service");
-    }
-    let timer = std::fs::read_to_string(root().join("etc/systemd/reddalert.timer")).unwrap();
-    assert!(timer.lines().any(|l| l == "Persistent=true"));
-    let calendar = timer
-        .lines()
+/// The minutes of the next three times a timer of etc/systemd elapses, as
+/// `systemd-analyze calendar` computes them from its `OnCalendar=`.
+fn next_minutes(timer: &str) -> Vec<u32> {
+    let lines = unit(timer);
+    assert!(lines.iter().any(|l| l == "Persistent=true"), "{timer}");
+    let calendar = lines
+        .iter()
         .find_map(|l| l.strip_prefix("OnCalendar="))
         .expect("OnCalendar");
     let out = Command::new("systemd-analyze")
@@ -122,18 +102,83 @@ fn the_systemd_units_verify_and_the_service_is_hardened() {
         .filter_map(|hms| hms.split(':').nth(1)?.parse().ok())
         .collect();
     assert_eq!(minutes.len(), 3, "{said}");
-    for pair in minutes.windows(2) {
-        assert_eq!(
-            (pair[1] + 60 - pair[0]) % 60,
-            15,
-            "every 15 minutes: {said}"
+    minutes
+}
+
+#[test]
+fn the_systemd_units_verify_and_the_services_are_hardened() {
+    let dir = systemd_root();
+    let (ok, said) = systemd_analyze("verify", dir.path(), &UNITS);
+    // Unknown keys and other mistakes are warnings: nothing may be said at all.
+    assert!(
+        ok && said.trim().is_empty(),
+        "systemd-analyze verify: {said}"
+    );
+
+    for service in ["reddalert.service", "reddalert-crawl.service"] {
+        // The exposure, as systemd scores it (0 to 10; 2.0 is the threshold's 20).
+        let (ok, said) = systemd_analyze(
+            "security",
+            dir.path(),
+            &["--offline=true", "--threshold=20", service],
         );
+        assert!(ok, "systemd-analyze security {service}: {said}");
+        let level: f64 = said
+            .lines()
+            .find_map(|l| {
+                l.split(&format!("Overall exposure level for {service}: "))
+                    .nth(1)
+            })
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("an exposure level in {said}"));
+        assert!(level <= 2.0, "{service}: exposure {level}: {said}");
+        // Both run as one dynamic user, so the run reads the stores the crawl writes in the
+        // state directory they share.
+        for line in [
+            "DynamicUser=yes",
+            "User=reddalert",
+            "ProtectSystem=strict",
+            "NoNewPrivileges=yes",
+            "StateDirectory=reddalert",
+        ] {
+            assert!(
+                unit(service).iter().any(|l| l == line),
+                "{line} in {service}"
+            );
+        }
+    }
+    let exec = |service: &str| {
+        unit(service)
+            .into_iter()
+            .find_map(|l| l.strip_prefix("ExecStart=").map(str::to_owned))
+            .unwrap()
+    };
+    assert_eq!(
+        exec("reddalert.service"),
+        "/usr/local/bin/reddalert --configfile /etc/reddalert/reddalert.toml --statusfile %S/reddalert/status.json"
+    );
+    assert_eq!(
+        exec("reddalert-crawl.service"),
+        "/usr/local/bin/reddalert --configfile /etc/reddalert/reddalert.toml crawl"
+    );
+    for (timer, every) in [("reddalert.timer", 15), ("reddalert-crawl.timer", 5)] {
+        let minutes = next_minutes(timer);
+        for pair in minutes.windows(2) {
+            assert_eq!(
+                (pair[1] + 60 - pair[0]) % 60,
+                every,
+                "{timer}: every {every} minutes: {minutes:?}"
+            );
+        }
     }
 
-    // verify fails when something is wrong: here, the binary the service runs is missing.
+    // verify fails when something is wrong: here, the binary the services run is missing.
     std::fs::remove_file(dir.path().join("usr/local/bin/reddalert")).unwrap();
-    let (ok, said) = systemd_analyze("verify", dir.path(), &["reddalert.service"]);
-    assert!(!ok && said.contains("/usr/local/bin/reddalert"), "{said}");
+    for service in ["reddalert.service", "reddalert-crawl.service"] {
+        let (ok, said) = systemd_analyze("verify", dir.path(), &[service]);
+        assert!(!ok && said.contains("/usr/local/bin/reddalert"), "{said}");
+    }
 }
 
 /// Every YAML document of every `yaml` block of the README and the docs, as JSON (PyYAML).
@@ -305,16 +350,24 @@ fn the_kubernetes_examples_run_the_image_without_a_shell_on_state_every_pod_can_
             }
 
             // The entrypoint with these arguments runs (the index as Kubernetes expands it).
+            let crawls = args.first().is_some_and(|a| a == "crawl");
             let dir = tempfile::tempdir().unwrap();
             let rules = dir.path().join("rules");
             std::fs::create_dir(&rules).unwrap();
-            let edda = format!("dir:{}", root().join("etc/demo/edda").display());
+            let (prod, staging, crawl) = if crawls {
+                let store = |name: &str| format!("store:{}", dir.path().join(name).display());
+                let crawl = "[crawl]\nregions = [\"eu-west-1\"]\n";
+                (store("prod.sqlite"), store("staging.sqlite"), crawl)
+            } else {
+                let edda = format!("dir:{}", root().join("etc/demo/edda").display());
+                (edda.clone(), edda, "")
+            };
             let config = dir.path().join("reddalert.toml");
             std::fs::write(
                 &config,
                 format!(
-                    "rules_dir = {:?}\ncache_dir = \"\"\n[[account]]\nname = \"prod\"\nedda = {edda:?}\n\
-                     [[account]]\nname = \"staging\"\nedda = {edda:?}\n",
+                    "rules_dir = {:?}\ncache_dir = \"\"\n{crawl}[[account]]\nname = \"prod\"\n\
+                     edda = {prod:?}\n[[account]]\nname = \"staging\"\nedda = {staging:?}\n",
                     rules.to_str().unwrap()
                 ),
             )
@@ -329,12 +382,49 @@ fn the_kubernetes_examples_run_the_image_without_a_shell_on_state_every_pod_can_
                 args.iter()
                     .map(|a| a.replace("$(JOB_COMPLETION_INDEX)", "1")),
             );
-            let run = run_binary(&argv.iter().map(String::as_str).collect::<Vec<_>>());
-            assert_eq!(run.code, 0, "{at}: {argv:?}: {}", run.stderr);
+            if crawls {
+                // As far as a test goes: the arguments, the config and its stores are taken,
+                // and each account's crawl stops at AWS's credentials, which a test has none
+                // of (an account that fails fails alone: exit 1).
+                let run = without_aws_credentials(&argv, dir.path());
+                assert_eq!(run.code, 1, "{at}: {argv:?}: {}", run.stderr);
+                assert!(
+                    run.stderr.contains("no AWS credentials found"),
+                    "{at}: {argv:?}: {}",
+                    run.stderr
+                );
+            } else {
+                let run = run_binary(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+                assert_eq!(run.code, 0, "{at}: {argv:?}: {}", run.stderr);
+            }
         }
     }
     assert!(
-        cronjobs >= 3,
-        "the README's, Running's and the sharded one: {cronjobs}"
+        cronjobs >= 4,
+        "the README's, Running's, the sharded one and the crawl's: {cronjobs}"
     );
+}
+
+/// reddalert with `args` and none of the AWS credential chain's sources: no variables, a
+/// home without `~/.aws`, no instance metadata.
+fn without_aws_credentials(args: &[String], home: &Path) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_reddalert"));
+    command.args(args);
+    for (var, _) in std::env::vars() {
+        if var.starts_with("AWS_") {
+            command.env_remove(var);
+        }
+    }
+    let output = command
+        .env_remove("RUST_LOG")
+        .env_remove("SENTRY_DSN")
+        .env("HOME", home)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("run reddalert");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }

@@ -206,7 +206,7 @@ fn assert_every_rule_pinned_and_matching(binary: &Path, config: &Path, rules: &P
 }
 
 #[test]
-fn the_bundle_holds_a_static_binary_the_pinned_rules_and_all_it_installs() {
+fn the_bundle_holds_the_binary_the_pinned_rules_and_all_it_installs() {
     let dist = dist();
     let dir = tempfile::tempdir().unwrap();
     sh(&format!("tar -xzf {}", dist.tarball.display()), dir.path());
@@ -217,6 +217,9 @@ fn the_bundle_holds_a_static_binary_the_pinned_rules_and_all_it_installs() {
         "etc/reddalert.crontab",
         "etc/systemd/reddalert.service",
         "etc/systemd/reddalert.timer",
+        "etc/systemd/reddalert-crawl.service",
+        "etc/systemd/reddalert-crawl.timer",
+        "etc/iam-policy.json",
         "etc/monitoring/reddalert.rules.yml",
         "etc/monitoring/reddalert.grafana.json",
         "install.sh",
@@ -284,7 +287,10 @@ fn the_bundle_holds_a_static_binary_the_pinned_rules_and_all_it_installs() {
         "etc/reddalert/reddalert.toml",
         "etc/systemd/system/reddalert.service",
         "etc/systemd/system/reddalert.timer",
+        "etc/systemd/system/reddalert-crawl.service",
+        "etc/systemd/system/reddalert-crawl.timer",
         "usr/local/share/reddalert/reddalert.crontab",
+        "usr/local/share/reddalert/iam-policy.json",
         "usr/local/share/reddalert/monitoring/reddalert.rules.yml",
         "usr/local/share/doc/reddalert/README.md",
         "usr/local/share/doc/reddalert/docs/troubleshooting.md",

@@ -206,7 +206,11 @@ fn alerts_dropped_past_the_cap_go_to_a_dead_letter_file_not_the_log() {
         "one log line names the file: {}",
         run.stderr
     );
-    assert!(mentions[0].contains("dropped=2"), "{}", mentions[0]);
+    assert!(
+        mentions[0].contains("past_max_waiting_alerts=2"),
+        "{}",
+        mentions[0]
+    );
     assert!(
         !run.stderr.contains("fromPort"),
         "no dropped alert is logged whole: {}",
@@ -214,4 +218,32 @@ fn alerts_dropped_past_the_cap_go_to_a_dead_letter_file_not_the_log() {
     );
     let pending = env.status_json()["pending"].as_array().unwrap().len();
     assert_eq!(pending, 1);
+}
+
+#[test]
+fn a_line_break_in_a_rules_log_message_forges_no_log_line() {
+    let edda = basic_edda();
+    let env = Env::new(
+        &edda.base_url(),
+        &[guests::HOSTILE],
+        "[plugin.hostile]\nlog_forge = 1\n",
+    );
+    let run = env.run(&strs(&window()));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .lines()
+            .all(|l| !l.starts_with("2026-01-01T00:00:00.000000Z")),
+        "a forged line: {}",
+        run.stderr
+    );
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("harmless"))
+        .unwrap_or_else(|| panic!("the message is logged: {}", run.stderr));
+    assert!(
+        line.contains(r"harmless\n2026-01-01T00:00:00.000000Z ERROR forged"),
+        "{line}"
+    );
 }

@@ -3,14 +3,17 @@
 //! promtool's input series as it stands (every name, label and value; the timestamps moved so
 //! that the run ended at promtool's time 0, and held there, as a textfile is once cron stops),
 //! and promtool evaluates the rules over the hours after it, against the alerts each hour must
-//! and must not raise.
+//! and must not raise. The crawl's alerts are fed the textfile a real `reddalert crawl` of an
+//! account in moto wrote.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use reddalert_testkit::aws_account::Seed;
 use reddalert_testkit::guests;
 
+use crate::crawl::Crawled;
 use crate::support::*;
 
 fn root() -> PathBuf {
@@ -49,17 +52,29 @@ fn samples(text: &str) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// The value of `series` in a textfile.
+fn sample(text: &str, series: &str) -> f64 {
+    samples(text)
+        .into_iter()
+        .find(|(s, _)| s == series)
+        .unwrap_or_else(|| panic!("{series} in\n{text}"))
+        .1
+}
+
 /// promtool's input series: every sample held for three hours, one a minute, with the
 /// timestamps (`*_timestamp_seconds`) moved so that the run ended at time 0.
 fn input_series(text: &str) -> String {
-    let samples = samples(text);
-    let end = samples
-        .iter()
-        .find(|(s, _)| s == "reddalert_last_run_end_timestamp_seconds")
-        .expect("the run's end")
-        .1;
+    series_ending(
+        text,
+        sample(text, "reddalert_last_run_end_timestamp_seconds"),
+    )
+}
+
+/// promtool's input series of a textfile whose job ended at `end` (seconds since the epoch),
+/// which becomes time 0.
+fn series_ending(text: &str, end: f64) -> String {
     let mut yaml = String::new();
-    for (series, value) in samples {
+    for (series, value) in samples(text) {
         let name = series.split('{').next().unwrap();
         let value = if name.ends_with("_timestamp_seconds") {
             value - end
@@ -195,7 +210,7 @@ fn textfile_of(modules: &[&str], extra: &str, args: &[&str], runs: usize) -> (St
 fn the_rules_file_is_valid_and_its_templates_parse() {
     let (ok, said) = promtool(&["check", "rules", rules_file().to_str().unwrap()]);
     assert!(ok, "{said}");
-    assert!(said.contains("8 rules found"), "{said}");
+    assert!(said.contains("10 rules found"), "{said}");
 }
 
 #[test]
@@ -266,6 +281,70 @@ fn a_healthy_run_raises_nothing_until_the_runs_stop() {
             ("150m", "ReddalertRuleBehind", elbs),
         ],
     );
+    assert!(ok, "{said}");
+}
+
+/// The collections a crawl records, each as the labels its metrics carry.
+const COLLECTIONS: [&[(&str, &str)]; 6] = [
+    &[("collection", "aws.hostedRecords")],
+    &[("collection", "aws.hostedZones")],
+    &[("collection", "aws.iamUsers")],
+    &[("collection", "aws.loadBalancers")],
+    &[("collection", "aws.securityGroups")],
+    &[("collection", "view.instances")],
+];
+
+#[test]
+fn a_crawl_failing_a_collection_and_then_stopping_raises_the_crawl_alerts() {
+    let account = Crawled::start(
+        &Seed::small(),
+        &[],
+        "[metrics]\ntextfile = \"reddalert.prom\"\n",
+    );
+    // The security groups of both regions fail: that collection is never read whole.
+    account.proxy.fail(
+        "DescribeSecurityGroups",
+        &[1, 2],
+        400,
+        "InvalidParameterValue",
+    );
+    let crawl = account.crawl();
+    assert_eq!(crawl.code, 1, "{}", crawl.stderr);
+    let text = std::fs::read_to_string(account.env.path("reddalert-crawl.prom"))
+        .expect("the crawl's textfile");
+    let labelled: BTreeSet<String> = samples(&text)
+        .into_iter()
+        .filter_map(|(s, _)| {
+            let labels = s.strip_prefix("reddalert_crawl_resources{collection=\"")?;
+            Some(labels.split('"').next()?.to_owned())
+        })
+        .collect();
+    let collections: BTreeSet<String> = COLLECTIONS.iter().map(|l| l[0].1.to_owned()).collect();
+    assert_eq!(labelled, collections, "{text}");
+    for collection in &collections {
+        let series = format!("reddalert_crawl_collection_failed{{collection=\"{collection}\"}}");
+        let failed = collection == "aws.securityGroups";
+        assert_eq!(
+            sample(&text, &series),
+            f64::from(u8::from(failed)),
+            "{text}"
+        );
+    }
+    let end = sample(&text, "reddalert_crawl_last_start_timestamp_seconds")
+        + sample(&text, "reddalert_crawl_last_duration_seconds");
+
+    let mut firing: Vec<Firing> = vec![
+        // At once: the collection no crawl ever read whole, whose last crawl failed.
+        (
+            "10m",
+            "ReddalertCrawlStale",
+            &[("collection", "aws.securityGroups")],
+        ),
+        // Half an hour without a crawl: it stopped, and every collection is stale.
+        ("40m", "ReddalertCrawlNotRunning", &[]),
+    ];
+    firing.extend(COLLECTIONS.map(|labels| ("40m", "ReddalertCrawlStale", labels)));
+    let (ok, said) = promtool_test(&series_ending(&text, end), &["10m", "40m"], &firing);
     assert!(ok, "{said}");
 }
 

@@ -155,3 +155,70 @@ fn the_original_json_config_pins_too_and_a_bad_pin_is_a_config_error() {
 fn edda_fixture_snapshot() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../etc/demo/edda")
 }
+
+/// The entry of `module` in the compilation cache `cache` (named after its sha256).
+fn cache_entry(cache: &std::path::Path, module: &str) -> std::path::PathBuf {
+    let sha = sha256_of(module);
+    std::fs::read_dir(cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{sha}-"))
+        })
+        .unwrap_or_else(|| panic!("no cache entry named after {sha} in {}", cache.display()))
+}
+
+#[test]
+fn the_pin_covers_the_compiled_module_the_cache_holds() {
+    let edda = basic_edda();
+    let pins = format!("[pin]\nelbs = \"{}\"\n", sha256_of(guests::ELBS));
+    let env = Env::new(&edda.base_url(), &[guests::ELBS, guests::AMI], &pins);
+    let window = window(T1, T4);
+    let first = env.run(&strs(&window));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(first.alerts_of("elbs").len(), 1, "{}", first.stdout);
+
+    // Another module's compiled code copied over the pinned rule's entry is not run as it.
+    let cache = env.path("cache");
+    std::fs::copy(
+        cache_entry(&cache, guests::AMI),
+        cache_entry(&cache, guests::ELBS),
+    )
+    .unwrap();
+    let run = env.run(&strs(&window));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.alerts_of("elbs").len(),
+        1,
+        "elbs ran as elbs: {}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "holds the module with sha256 {}, not {}",
+            sha256_of(guests::AMI),
+            sha256_of(guests::ELBS)
+        )),
+        "{}",
+        run.stderr
+    );
+    // The entry was written again from the module itself: the next run reads it quietly.
+    let again = env.run(&strs(&window));
+    assert!(!again.stderr.contains("cache entry"), "{}", again.stderr);
+
+    // A cache others may write is not used at all.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run = env.run(&strs(&window));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the module cache is not used: others may write it (mode 777)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.alerts_of("elbs").len(), 1, "{}", run.stdout);
+}

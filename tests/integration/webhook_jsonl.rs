@@ -149,3 +149,77 @@ fn jsonl_appends_each_run_and_waits_while_the_file_cannot_be_written() {
     }
     assert!(text.ends_with('\n'));
 }
+
+#[test]
+fn a_secret_holding_a_line_break_is_refused_at_start_naming_the_variable_only() {
+    let edda = basic_edda();
+    let hook = FakeWebhook::start();
+    let env = Env::new(
+        &edda.base_url(),
+        &[guests::ELBS],
+        "[webhook]\nurl_env = \"REDDALERT_TEST_HOOK\"\ntoken_env = \"REDDALERT_TEST_TOKEN\"\n",
+    );
+    let a = args(&window(T2, T4), &["-o", "webhook"]);
+    let run = env.run_with_env(
+        &strs(&a),
+        &[
+            ("REDDALERT_TEST_HOOK", &hook.url()),
+            ("REDDALERT_TEST_TOKEN", "t0ken\r\nX-Forged: 1\n"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("REDDALERT_TEST_TOKEN") && run.stderr.contains("line break"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("t0ken"), "the value is never shown");
+    assert!(hook.requests().is_empty(), "no rule ran, nothing was sent");
+    assert!(!env.status.exists(), "nothing was saved");
+}
+
+#[test]
+fn a_fifo_at_an_output_path_is_refused_without_blocking_the_run() {
+    let edda = basic_edda();
+    let env = Env::new(
+        &edda.base_url(),
+        &[guests::ELBS],
+        "[jsonl]\npath = \"alerts.jsonl\"\n[ocsf]\npath = \"findings.jsonl\"\n",
+    );
+    for name in ["alerts.jsonl", "findings.jsonl"] {
+        let made = std::process::Command::new("mkfifo")
+            .arg(env.path(name))
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    let a = args(&window(T2, T4), &["-o", "stdout_json,jsonl,ocsf"]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_reddalert"))
+        .args(env.args(&strs(&a)))
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Nobody ever reads the FIFOs: a run that opened them to write would never end.
+    let mut waited = 0;
+    while child.try_wait().unwrap().is_none() {
+        if waited == 600 {
+            let _ = child.kill();
+            panic!("the run blocked on a FIFO for 10 minutes");
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        waited += 1;
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("must be a regular file"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    let pending = &env.status_json()["pending"];
+    assert_eq!(
+        pending[0]["outputs"],
+        serde_json::json!(["jsonl", "ocsf"]),
+        "{pending}"
+    );
+}

@@ -154,3 +154,124 @@ fn an_original_status_file_with_a_string_since_is_read() {
         edda.requests()
     );
 }
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[test]
+fn a_future_until_is_read_but_never_stored_past_the_clock() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "store-until = true\n");
+    seed_since_t2(&env);
+    let week = 7 * 24 * HOUR;
+    let before = now_ms();
+    let run = env.run(&["--until", &(before + week).to_string()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--until is later than this run's clock"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.alerts_of("elbs").len(), 1, "{}", run.stdout);
+    let status = env.status_json();
+    let stored = status["rules"]["elbs"]["since"].as_u64().unwrap();
+    assert!(
+        (before..=now_ms()).contains(&stored),
+        "the clock is stored, not the week ahead: {stored}"
+    );
+    assert!(status["since"].as_u64().unwrap() <= now_ms());
+}
+
+#[test]
+fn a_stored_start_past_the_clock_fails_the_rule_saying_how_to_reset_it() {
+    let edda = basic_edda();
+    let env = Env::new(
+        &edda.base_url(),
+        &[guests::ELBS, guests::SECGROUPS],
+        "store-until = true\n",
+    );
+    let future = now_ms() + 24 * HOUR;
+    std::fs::write(
+        &env.status,
+        format!(
+            r#"{{"reddalert_status": 3, "since": {T2}, "rules": {{"elbs": {{"since": {future}}}}}}}"#
+        ),
+    )
+    .unwrap();
+    let run = env.run(&[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("elbs"))
+        .unwrap_or_else(|| panic!("no warning for elbs: {}", run.stderr));
+    assert!(
+        line.contains("is later than this run's clock") && line.contains("--since"),
+        "{line}"
+    );
+    let status = env.status_json();
+    assert_eq!(
+        status["rules"]["elbs"]["since"], future,
+        "its start is kept"
+    );
+    assert_eq!(status["rules"]["elbs"]["consecutive_failures"], 1);
+    assert!(
+        status["rules"]["secgroups"]["last_success"].is_u64(),
+        "the others run"
+    );
+
+    // One run with --since for the rule resets it.
+    let reset = env.run(&["--since", &T2.to_string(), "elbs"]);
+    assert_eq!(reset.code, 0, "{}", reset.stderr);
+    assert!(
+        env.status_json()["rules"]["elbs"]["since"]
+            .as_u64()
+            .unwrap()
+            <= now_ms()
+    );
+}
+
+#[test]
+fn a_time_too_large_to_keep_is_refused_rather_than_wrapped() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "store-until = true\n");
+    let run = env.run(&["--until", "18446744073709551615"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the latest time taken"),
+        "{}",
+        run.stderr
+    );
+    assert!(!env.status.exists(), "nothing saved");
+}
+
+#[test]
+fn a_rule_whose_first_run_fails_starts_next_from_the_since_it_was_given() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "store-until = true\n");
+    edda.set_fault_for("aws/loadBalancers", Some(Fault::Status500Html));
+    let first = env.run(&["--since", &T2.to_string(), "--until", &T4.to_string()]);
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    assert_eq!(
+        env.status_json()["rules"]["elbs"]["since"],
+        T2,
+        "not 1970: {}",
+        env.status_json()
+    );
+    edda.set_fault_for("aws/loadBalancers", None);
+    let second = env.run(&["--until", &(T4 + HOUR).to_string()]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(second.alerts_of("elbs").len(), 1, "{}", second.stdout);
+    assert!(
+        requests_for(&edda, "aws/loadBalancers")
+            .iter()
+            .any(|r| r.contains(&format!("_since={T2};_until={}", T4 + HOUR))),
+        "{:?}",
+        edda.requests()
+    );
+}

@@ -158,6 +158,70 @@ fn a_stale_lock_directory_of_the_original_is_reported_and_ignored() {
     assert_eq!(run.alerts_of("elbs").len(), 1);
 }
 
+/// Kills a child process when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A lock directory of the original naming `pid`, as its lockfile names its entry.
+fn original_lock(env: &Env, pid: u32) {
+    let lock_dir = env.path("status.json.lock");
+    let _ = std::fs::create_dir(&lock_dir);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    std::fs::write(lock_dir.join(format!("{}.-7f3a2b1c{pid}", host.trim())), "").unwrap();
+}
+
+#[test]
+fn a_stale_lock_naming_a_pid_now_used_by_another_reddalert_is_ignored() {
+    use std::os::unix::process::CommandExt as _;
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "");
+    // Not the original: whatever its command line says, it is no Python reddalert script.
+    let decoy = Child(
+        Command::new("sleep")
+            .arg0("/usr/local/bin/reddalert")
+            .arg("60")
+            .spawn()
+            .unwrap(),
+    );
+    original_lock(&env, decoy.0.id());
+    let run = env.run(&["--since", &T2.to_string(), "--until", &T4.to_string()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("rm -r") && run.stderr.contains("status.json.lock"),
+        "says how to clear it: {}",
+        run.stderr
+    );
+    assert_eq!(run.alerts_of("elbs").len(), 1);
+}
+
+#[test]
+fn a_live_original_holding_its_lock_directory_stops_the_run_saying_how_to_clear_it() {
+    let edda = basic_edda();
+    let env = Env::new(&edda.base_url(), &[guests::ELBS], "");
+    let script = env.path("reddalert.py");
+    std::fs::write(&script, "import time\ntime.sleep(60)\n").unwrap();
+    let original = Child(Command::new("python3").arg(&script).spawn().unwrap());
+    // The original takes its lock once it runs.
+    original_lock(&env, original.0.id());
+    let run = env.run(&["--since", &T2.to_string(), "--until", &T4.to_string()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "is locked by the original reddalert (pid {}",
+            original.0.id()
+        )) && run.stderr.contains("rm -r"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
 #[test]
 fn state_or_details_too_deep_to_read_back_fail_the_rule_alone() {
     let edda = basic_edda();
@@ -245,6 +309,17 @@ fn assert_status_parses_and_no_temp_file(env: &Env) {
 /// raised alerts again instead of re-delivering the saved ones would index them under a new
 /// window, twice.
 fn run_sequence(env: &Env, untils: &[u64], mut rng: Option<&mut Rng>, kills: u64) -> usize {
+    run_sequence_exiting(env, untils, rng.take(), kills, 0)
+}
+
+/// [`run_sequence`], each window's last run exiting `code`.
+fn run_sequence_exiting(
+    env: &Env,
+    untils: &[u64],
+    mut rng: Option<&mut Rng>,
+    kills: u64,
+    code: i32,
+) -> usize {
     let mut killed = 0;
     for base in untils {
         if let Some(rng) = rng.as_deref_mut() {
@@ -269,7 +344,7 @@ fn run_sequence(env: &Env, untils: &[u64], mut rng: Option<&mut Rng>, kills: u64
         }
         let until = (base + kills).to_string();
         let run = run_binary(&env.args(&["--until", &until]));
-        assert!(run.code == 0, "until {until}: {}", run.stderr);
+        assert!(run.code == code, "until {until}: {}", run.stderr);
         assert_status_parses_and_no_temp_file(env);
     }
     killed
@@ -350,4 +425,100 @@ fn killed_at_random_moments_no_alert_is_lost_and_none_is_indexed_twice() {
         json!(null),
         "nothing still owed"
     );
+}
+
+/// The alerts of a dead-letter file (`<status>.dropped.jsonl`), by the same key.
+fn dead_letters(env: &Env) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(env.path("status.json.dropped.jsonl")).unwrap_or_default();
+    text.lines()
+        .map(|l| {
+            let entry: Value = serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("torn dead-letter line: {e}: {l}"));
+            pending_key(&entry)
+        })
+        .collect()
+}
+
+/// The key of an alert as it waits (`{"alert": ..., "outputs": ...}`), as [`alert_key`] makes
+/// it of a document.
+fn pending_key(entry: &Value) -> String {
+    let alert = &entry["alert"];
+    let details = match &alert["details"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    format!(
+        "{}|{}|{}",
+        alert["plugin_name"],
+        alert["id"],
+        Value::String(details)
+    )
+}
+
+#[test]
+fn killed_while_the_waiting_list_is_at_its_byte_bound_no_alert_is_lost() {
+    let edda = basic_edda();
+    let untils: Vec<u64> = (1..=6).map(|n| T0 + n * HOUR / 2 + HOUR).collect();
+    // Every alert is owed to a webhook that is down, so the waiting list grows to its byte
+    // bound (the hostile rule adds 600 KB a run) and past it the largest go to the dead-letter
+    // file; Elasticsearch takes what the runs deliver.
+    let setup = |es: &FakeElasticsearch| {
+        let env = Env::new(
+            &edda.base_url(),
+            &[guests::SECGROUPS, guests::ELBS, guests::HOSTILE],
+            &format!(
+                "store-until = true\noutput = [\"elasticsearch\", \"webhook\"]\n\
+                 max_waiting_mib = 1\n\
+                 [elasticsearch]\nurl = \"{}\"\nretries = 0\ntimeout_seconds = 5\n\
+                 [webhook]\nurl = \"http://127.0.0.1:{}\"\nretries = 0\n\
+                 [plugin.hostile]\nalerts = 3\nalert_bytes = 200000\n",
+                es.url(),
+                reddalert_testkit::http::closed_port()
+            ),
+        );
+        env.edit_config("output = [\"stdout_json\"]\n", "");
+        std::fs::write(&env.status, format!("{{\"since\": {T0}}}")).unwrap();
+        env
+    };
+    let honest = |indexed: BTreeMap<String, usize>| -> BTreeMap<String, usize> {
+        indexed
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("\"hostile\""))
+            .collect()
+    };
+    let reference_es = FakeElasticsearch::start();
+    run_sequence_exiting(&setup(&reference_es), &untils, None, 0, 1);
+    let expected = honest(indexed(&reference_es));
+    assert!(
+        expected.len() >= 5,
+        "the sequence raises alerts: {expected:?}"
+    );
+
+    let es = FakeElasticsearch::start();
+    es.set_delay(Duration::from_millis(100));
+    let env = setup(&es);
+    let mut rng = Rng(0x5eed_2026_1207);
+    let killed = run_sequence_exiting(&env, &untils, Some(&mut rng), 2, 1);
+    assert!(killed >= 4, "runs were killed mid-way: {killed}");
+
+    let status = env.status_json();
+    let waiting: BTreeSet<String> = status["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .inspect(|p| assert_eq!(p["outputs"], json!(["webhook"]), "{p}"))
+        .map(pending_key)
+        .collect();
+    let moved = dead_letters(&env);
+    assert!(!moved.is_empty(), "the bound was reached");
+    // The honest rules' alerts reached Elasticsearch exactly as in the uninterrupted
+    // sequence, and every alert Elasticsearch holds still waits for the webhook or was moved
+    // to the dead-letter file by the bound: none is lost.
+    let delivered = indexed(&es);
+    assert_eq!(honest(delivered.clone()), expected);
+    let lost: Vec<&String> = delivered
+        .keys()
+        .filter(|k| !waiting.contains(*k) && !moved.contains(*k))
+        .collect();
+    assert!(lost.is_empty(), "alerts lost: {lost:?}");
 }

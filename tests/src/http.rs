@@ -35,12 +35,13 @@ impl Request {
     }
 }
 
-/// An answer: status, content type and body.
+/// An answer: status, content type and body (and a `Location`, for a redirect).
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
+    pub location: Option<String>,
 }
 
 impl Reply {
@@ -49,6 +50,7 @@ impl Reply {
             status,
             content_type: "application/json",
             body: body.to_string().into_bytes(),
+            location: None,
         }
     }
 
@@ -57,6 +59,15 @@ impl Reply {
             status,
             content_type: "text/plain",
             body: body.as_bytes().to_vec(),
+            location: None,
+        }
+    }
+
+    /// A redirect (`301`, `302`, ...) to `location`.
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply {
+            location: Some(location.to_owned()),
+            ..Reply::text(status, "")
         }
     }
 }
@@ -148,8 +159,12 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Request>>, handler: &Handler) {
     lock(log).push(request.clone());
     let reply = handler(&request);
     let mut out = write_half;
+    let location = reply
+        .location
+        .as_ref()
+        .map_or_else(String::new, |l| format!("Location: {l}\r\n"));
     let head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{location}Connection: close\r\n\r\n",
         reply.status,
         reason(reply.status),
         reply.content_type,
@@ -210,6 +225,8 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         201 => "Created",
+        301 => "Moved Permanently",
+        302 => "Found",
         400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",

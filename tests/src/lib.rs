@@ -1,3 +1,6 @@
+pub mod aws_account;
+pub mod aws_fakes;
+pub mod aws_proxy;
 pub mod chef;
 pub mod edda;
 pub mod elasticsearch;
@@ -7,6 +10,7 @@ pub mod moto;
 pub mod ocsf;
 pub mod prometheus;
 pub mod python;
+pub mod registry;
 pub mod sentry;
 pub mod smtp;
 pub mod web;

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail, ensure};
 
 use crate::cli::NewRuleArgs;
+use crate::out::outln;
 
 /// The SDK of the source tree this binary was built from.
 const BUILT_WITH_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/sdk");
@@ -96,18 +97,18 @@ pub fn run(args: &NewRuleArgs) -> Result<()> {
         std::fs::copy(lock, dir.join("Cargo.lock"))
             .with_context(|| format!("failed to copy {}", lock.display()))?;
     }
-    println!(
+    outln!(
         "created rule {name} (package {package}) in {}",
         dir.display()
-    );
+    )?;
     if let Some(root) = &workspace {
         add_member(root, &dir)?;
     }
-    println!("next:");
-    println!("    cd {}", dir.display());
-    println!("    cargo test");
-    println!("    cargo build --release --target wasm32-wasip2");
-    println!("    reddalert test-rule {target}/wasm32-wasip2/release/{module} --data testdata");
+    outln!("next:")?;
+    outln!("    cd {}", dir.display())?;
+    outln!("    cargo test")?;
+    outln!("    cargo build --release --target wasm32-wasip2")?;
+    outln!("    reddalert test-rule {target}/wasm32-wasip2/release/{module} --data testdata")?;
     Ok(())
 }
 
@@ -222,10 +223,10 @@ fn add_member(root: &Path, dir: &Path) -> Result<()> {
     })?;
     std::fs::write(&manifest, updated)
         .with_context(|| format!("failed to write {}", manifest.display()))?;
-    println!(
+    outln!(
         "added {rel:?} to the workspace members in {}",
         manifest.display()
-    );
+    )?;
     Ok(())
 }
 

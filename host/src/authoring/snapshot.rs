@@ -15,6 +15,7 @@ use crate::cli::SnapshotArgs;
 use crate::config::{Config, EddaSource};
 use crate::contract::{Query, Window};
 use crate::edda::{EddaClient, EddaError, snapshot};
+use crate::out::outln;
 use crate::outcome::{Failure, FailureKind, Outcome};
 use crate::rules::evaluation::{Evaluator, Reach};
 use crate::rules::{Installed, InstalledRule};
@@ -51,7 +52,28 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
         Some(path) => Status::load(path)?,
         None => Status::default(),
     };
-    let window = crate::window::for_run(config, args.since, args.until, &status, now_ms())?;
+    let started_ms = now_ms();
+    let edda = Arc::new(
+        EddaClient::open(
+            config.edda.clone(),
+            config.edda_timeout,
+            config.edda_max_response_bytes,
+            started_ms,
+            config.crawl.max_staleness,
+        )?
+        .with_cache_limit(config.edda_cache_bytes)
+        .recording(),
+    );
+    let mut window = crate::window::for_run(config, args.since, args.until, &status, started_ms)?;
+    if let Some(limit) = edda.until_limit() {
+        // As a run does: a store answers as of its last commit.
+        window.until_ms = window.until_ms.min(limit);
+        ensure!(
+            window.since_ms <= window.until_ms,
+            "the window starts ({}) after the store's last commit ({limit}): nothing to capture",
+            window.since_ms
+        );
+    }
     let engine = crate::rules::engine_for(config)?;
     let installed = Installed::load(&engine, config)?;
     let selected = installed.select(&args.rules)?;
@@ -65,14 +87,6 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
             ));
         }
     }
-    let edda = Arc::new(
-        EddaClient::new(
-            config.edda.clone(),
-            config.edda_timeout,
-            config.edda_max_response_bytes,
-        )
-        .recording(),
-    );
 
     // The declared queries first, as a run prefetches them: an unreachable EDDA stops here.
     let mut declared: Vec<&Query> = Vec::new();
@@ -149,7 +163,7 @@ fn save(
             Err(EddaError::Status { status, .. }) => format!("  (EDDA error {status})"),
             _ => String::new(),
         };
-        println!("saved {}{note}", path.display());
+        outln!("saved {}{note}", path.display())?;
         files.push(snapshot::file_name(&query));
     }
     let manifest = Manifest {
@@ -158,6 +172,7 @@ fn save(
         edda: match &config.edda {
             EddaSource::Http(url) => url.clone(),
             EddaSource::Snapshot(dir) => format!("dir:{}", dir.display()),
+            EddaSource::Store(path) => format!("store:{}", path.display()),
         },
         rules: rules.iter().map(|r| r.info.name.clone()).collect(),
         files,
@@ -166,12 +181,12 @@ fn save(
     let path = dir.join(MANIFEST);
     std::fs::write(&path, serde_json::to_string_pretty(&manifest)? + "\n")
         .with_context(|| format!("failed to write {}", path.display()))?;
-    println!(
+    outln!(
         "saved {} files for the window {} .. {} to {}",
         manifest.files.len(),
         show_time(window.since_ms),
         show_time(window.until_ms),
         dir.display()
-    );
+    )?;
     Ok(())
 }

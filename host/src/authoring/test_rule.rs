@@ -16,6 +16,7 @@ use crate::config::{Config, DEFAULT_LIMITS, EddaSource};
 use crate::contract::{Limits, RuleInfo, RuleOutput, Window};
 use crate::edda::{EddaClient, snapshot};
 use crate::engine::{Engine, EngineOptions, Module};
+use crate::out::outln;
 use crate::outcome::{Failure, FailureKind, Outcome};
 use crate::rules::evaluation::{Evaluator, Reach};
 use crate::rules::{InstalledRule, apply_pin, load_module};
@@ -48,16 +49,24 @@ pub fn run(args: &TestRuleArgs, config: Option<&Config>) -> Result<Outcome> {
         path: args.module.clone(),
         module,
         info,
+        provenance: None,
     };
     if let Some(config) = config {
         apply_pin(&mut rule, &config.pins);
     }
     let limits = config.map_or(DEFAULT_LIMITS, |c| c.limits_for(&rule.info.name));
-    let edda = Arc::new(EddaClient::new(
-        EddaSource::Snapshot(args.data.clone()),
-        config.map_or(std::time::Duration::from_secs(60), |c| c.edda_timeout),
-        config.map_or(1024 << 20, |c| c.edda_max_response_bytes),
-    ));
+    let edda = Arc::new(
+        EddaClient::new(
+            EddaSource::Snapshot(args.data.clone()),
+            config.map_or(std::time::Duration::from_secs(60), |c| c.edda_timeout),
+            config.map_or(1024 << 20, |c| c.edda_max_response_bytes),
+        )
+        .with_cache_limit(
+            config.map_or(crate::config::DEFAULT_EDDA_CACHE_MIB << 20, |c| {
+                c.edda_cache_bytes
+            }),
+        ),
+    );
     let state = args
         .state
         .as_deref()
@@ -179,53 +188,61 @@ fn report(
             "elapsed_ms": usage.elapsed.as_secs_f64() * 1000.0,
             "timeout_ms": limits.timeout.as_secs_f64() * 1000.0,
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(());
     }
-    print_header(args, module, info, window);
-    println!("alerts ({})", output.alerts.len());
+    print_header(args, module, info, window)?;
+    outln!("alerts ({})", output.alerts.len())?;
     for f in &output.alerts {
-        println!("  {}  {}", f.id, f.details);
+        outln!("  {}  {}", f.id, f.details)?;
     }
     match &output.state {
-        None => println!("state  none"),
-        Some(state) => println!("state  {state}"),
+        None => outln!("state  none")?,
+        Some(state) => outln!("state  {state}")?,
     }
     let mib = |b: usize| b as f64 / (1 << 20) as f64;
-    println!(
+    outln!(
         "fuel   {} of {} ({:.3}%)",
         usage.fuel,
         limits.fuel,
         usage.fuel as f64 * 100.0 / limits.fuel as f64
-    );
-    println!(
+    )?;
+    outln!(
         "memory {:.1} MiB peak of {:.0} MiB",
         mib(usage.peak_memory_bytes),
         mib(limits.memory_bytes)
-    );
-    println!(
+    )?;
+    outln!(
         "time   {:.1} ms of {:?}",
         usage.elapsed.as_secs_f64() * 1000.0,
         limits.timeout
-    );
+    )?;
     Ok(())
 }
 
-fn print_header(args: &TestRuleArgs, module: &Module, info: &RuleInfo, window: Window) {
-    println!(
+fn print_header(
+    args: &TestRuleArgs,
+    module: &Module,
+    info: &RuleInfo,
+    window: Window,
+) -> std::io::Result<()> {
+    outln!(
         "rule   {} {} (interface {})",
-        info.name, info.version, module.interface_version
-    );
-    println!("module {}", args.module.display());
-    println!("sha256 {}", module.sha256);
-    println!(
+        info.name,
+        info.version,
+        module.interface_version
+    )?;
+    outln!("module {}", args.module.display())?;
+    outln!("sha256 {}", module.sha256)?;
+    outln!(
         "window {} .. {}",
         show_time(window.since_ms),
         show_time(window.until_ms)
-    );
+    )?;
     for q in &info.queries {
-        println!("data   {}", snapshot::file_path(&args.data, q).display());
+        outln!("data   {}", snapshot::file_path(&args.data, q).display())?;
     }
+    Ok(())
 }
 
 /// The module, rule and window, as far as they are known, for `--json`.
@@ -262,9 +279,9 @@ fn failed(
         let mut doc = describe(args, loaded, window);
         doc["ok"] = false.into();
         doc["error"] = why.into();
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?)?;
     } else if let (Some((module, info)), Some(window)) = (loaded, window) {
-        print_header(args, module, info, window);
+        print_header(args, module, info, window)?;
     }
     eprintln!("error: rule {who} failed: {why}");
     Ok(Outcome {

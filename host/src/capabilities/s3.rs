@@ -1,76 +1,36 @@
 //! The `s3` capability: the bucket and object reads the original's s3acl rule made (list
 //! buckets, bucket location, list objects by prefix and delimiter, bucket and object ACLs), as
-//! signed GETs ([`super::sigv4`]) with credentials the guest never sees. Against AWS each bucket
-//! is addressed in its own region (its location is asked once per run and cached), virtual-host
-//! style when the name allows it; with an `endpoint` override (an S3-compatible server, moto in
-//! the tests) every request goes path style to that endpoint, signed for the configured region.
+//! signed GETs through the host's AWS client ([`crate::aws`]: the same credential chain,
+//! signer and endpoint rules as the crawl), with credentials the guest never sees. Against AWS
+//! each bucket is addressed in its own region (its location is asked once per run and cached),
+//! virtual-host style when the name allows it; with an endpoint of the operator's (`[s3]
+//! endpoint`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`: an S3-compatible server, moto in the
+//! tests) every request goes path style to it, signed for the configured region.
 
 use std::collections::HashMap;
-use std::io::Read as _;
 use std::sync::Mutex;
 
 use super::s3_xml::{self, AccessControlPolicy, ListAllMyBucketsResult, ListBucketResult};
-use super::sigv4::{self, Canonical, Credentials, EMPTY_SHA256};
-use crate::config::{CredentialSource, S3Settings};
+use crate::aws::{self, AwsError};
+use crate::config::S3Settings;
 use crate::contract::{NetError, ObjectListing};
-
-/// Largest S3 answer read.
-const MAX_ANSWER_BYTES: u64 = 64 << 20;
-/// Attempts of one request when S3 answers 5xx or the connection fails.
-const ATTEMPTS: u32 = 3;
-
-/// What a request addresses.
-enum Target<'a> {
-    Service,
-    Bucket(&'a str),
-    Object(&'a str, &'a str),
-}
 
 pub(super) struct S3Client {
     settings: S3Settings,
-    credentials: Credentials,
-    agent: ureq::Agent,
+    client: aws::Client,
     regions: Mutex<HashMap<String, String>>,
 }
 
 impl S3Client {
+    /// A client whose credentials are resolved now: a missing key fails every call of the
+    /// rule with one clear error, before any request.
     pub(super) fn connect(settings: &S3Settings) -> Result<S3Client, String> {
-        let credentials = match &settings.credentials {
-            CredentialSource::Literal {
-                access_key_id,
-                secret_access_key,
-            } => Credentials {
-                access_key_id: access_key_id.clone(),
-                secret_access_key: secret_access_key.clone(),
-                session_token: None,
-            },
-            CredentialSource::Env {
-                access_key_id,
-                secret_access_key,
-                session_token,
-            } => {
-                let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-                let (Some(id), Some(secret)) = (var(access_key_id), var(secret_access_key)) else {
-                    return Err(format!(
-                        "no S3 credentials: set the environment variables {access_key_id} and \
-                         {secret_access_key} (their names are [s3] access_key_id_env and secret_access_key_env)"
-                    ));
-                };
-                Credentials {
-                    access_key_id: id,
-                    secret_access_key: secret,
-                    session_token: var(session_token),
-                }
-            }
-        };
-        let agent = crate::httpclient::agent_config(settings.timeout)
-            .max_redirects(0)
-            .build()
-            .new_agent();
+        let client = aws::Client::for_s3(settings, aws::Env::process())
+            .and_then(|client| client.check_credentials().map(|()| client))
+            .map_err(|err| format!("no S3 credentials: {err}"))?;
         Ok(S3Client {
             settings: settings.clone(),
-            credentials,
-            agent,
+            client,
             regions: Mutex::new(HashMap::new()),
         })
     }
@@ -84,7 +44,7 @@ impl S3Client {
                 query.push(("continuation-token", t.as_str()));
             }
             let page: ListAllMyBucketsResult =
-                parsed(self.get(&self.settings.region, Target::Service, &query)?)?;
+                parsed(self.get("ListBuckets", &self.settings.region, None, None, &query)?)?;
             names.extend(page.buckets.bucket.into_iter().map(|b| b.name));
             match page.continuation_token.filter(|t| !t.is_empty()) {
                 Some(t) => token = Some(t),
@@ -99,8 +59,10 @@ impl S3Client {
             return Ok(region.clone());
         }
         let answer: s3_xml::LocationConstraint = parsed(self.get(
+            "GetBucketLocation",
             &self.settings.region,
-            Target::Bucket(bucket),
+            Some(bucket),
+            None,
             &[("location", "")],
         )?)?;
         let region = s3_xml::region_of(&answer.region);
@@ -126,7 +88,7 @@ impl S3Client {
                 query.push(("continuation-token", t.as_str()));
             }
             let page: ListBucketResult =
-                parsed(self.get(&region, Target::Bucket(bucket), &query)?)?;
+                parsed(self.get("ListObjectsV2", &region, Some(bucket), None, &query)?)?;
             listing
                 .keys
                 .extend(page.contents.into_iter().map(|o| o.key));
@@ -151,7 +113,7 @@ impl S3Client {
     pub(super) fn bucket_acl(&self, bucket: &str) -> Result<String, NetError> {
         let region = self.region_for(bucket)?;
         let policy: AccessControlPolicy =
-            parsed(self.get(&region, Target::Bucket(bucket), &[("acl", "")])?)?;
+            parsed(self.get("GetBucketAcl", &region, Some(bucket), None, &[("acl", "")])?)?;
         s3_xml::grants_json(policy).map_err(NetError::Transport)
     }
 
@@ -160,143 +122,62 @@ impl S3Client {
         if key.is_empty() {
             return Err(NetError::Transport("an object key cannot be empty".into()));
         }
-        let policy: AccessControlPolicy =
-            parsed(self.get(&region, Target::Object(bucket, key), &[("acl", "")])?)?;
+        let policy: AccessControlPolicy = parsed(self.get(
+            "GetObjectAcl",
+            &region,
+            Some(bucket),
+            Some(key),
+            &[("acl", "")],
+        )?)?;
         s3_xml::grants_json(policy).map_err(NetError::Transport)
     }
 
     /// The region a bucket's requests are signed for.
     fn region_for(&self, bucket: &str) -> Result<String, NetError> {
         check_bucket(bucket)?;
-        match self.settings.endpoint {
-            Some(_) => Ok(self.settings.region.clone()),
-            None => self.bucket_location(bucket),
-        }
-    }
-
-    /// (scheme://authority, URI-encoded path) of a target.
-    fn address(&self, region: &str, target: &Target<'_>) -> (String, String) {
-        let key_path = |key: &str| format!("/{}", sigv4::encode(key, true));
-        if let Some(endpoint) = &self.settings.endpoint {
-            let path = match target {
-                Target::Service => "/".to_owned(),
-                Target::Bucket(b) => format!("/{b}"),
-                Target::Object(b, k) => format!("/{b}{}", key_path(k)),
-            };
-            return (endpoint.clone(), path);
-        }
-        let regional = format!("s3.{region}.amazonaws.com");
-        match target {
-            Target::Service => (format!("https://{regional}"), "/".into()),
-            Target::Bucket(b) | Target::Object(b, _) => {
-                let path = match target {
-                    Target::Object(_, k) => key_path(k),
-                    _ => "/".into(),
-                };
-                // Names with dots break TLS under virtual hosting; they go path style.
-                if b.contains('.') {
-                    (
-                        format!("https://{regional}"),
-                        format!("/{b}{}", if path == "/" { "" } else { &path }),
-                    )
-                } else {
-                    (format!("https://{b}.{regional}"), path)
-                }
-            }
+        let custom = self
+            .client
+            .s3_endpoint_is_custom(&self.settings.region)
+            .map_err(|e| net_error(&e))?;
+        if custom {
+            Ok(self.settings.region.clone())
+        } else {
+            self.bucket_location(bucket)
         }
     }
 
     fn get(
         &self,
+        action: &str,
         region: &str,
-        target: Target<'_>,
+        bucket: Option<&str>,
+        key: Option<&str>,
         params: &[(&str, &str)],
-    ) -> Result<Vec<u8>, NetError> {
-        let mut last = NetError::Transport("no attempt made".into());
-        for attempt in 1..=ATTEMPTS {
-            match self.get_once(region, &target, params) {
-                Ok(body) => return Ok(body),
-                Err((err, retry)) if retry && attempt < ATTEMPTS => {
-                    tracing::debug!(attempt, error = ?err, "S3 request failed; retrying");
-                    std::thread::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)));
-                    last = err;
+    ) -> Result<String, NetError> {
+        self.client
+            .s3_get(action, region, bucket, key, params)
+            .map_err(|err| {
+                if let AwsError::Api { .. } = err {
+                    tracing::warn!(error = %err, "S3 refused a request");
                 }
-                Err((err, _)) => return Err(err),
-            }
-        }
-        Err(last)
-    }
-
-    /// One signed GET; on failure, the error and whether it is worth retrying.
-    fn get_once(
-        &self,
-        region: &str,
-        target: &Target<'_>,
-        params: &[(&str, &str)],
-    ) -> Result<Vec<u8>, (NetError, bool)> {
-        let (base, path) = self.address(region, target);
-        let query = sigv4::canonical_query(params);
-        let url = if query.is_empty() {
-            format!("{base}{path}")
-        } else {
-            format!("{base}{path}?{query}")
-        };
-        let host = base.split_once("://").map_or(base.as_str(), |(_, h)| h);
-        // The Host header ureq sends leaves out the scheme's default port; so must the signature.
-        let default_port = if base.starts_with("https:") {
-            ":443"
-        } else {
-            ":80"
-        };
-        let host = host.strip_suffix(default_port).unwrap_or(host);
-        let amz_date = jiff::Timestamp::now()
-            .strftime("%Y%m%dT%H%M%SZ")
-            .to_string();
-        let mut headers = vec![
-            ("host".to_owned(), host.to_owned()),
-            ("x-amz-content-sha256".to_owned(), EMPTY_SHA256.to_owned()),
-            ("x-amz-date".to_owned(), amz_date.clone()),
-        ];
-        if let Some(token) = &self.credentials.session_token {
-            headers.push(("x-amz-security-token".to_owned(), token.clone()));
-        }
-        let canonical = Canonical {
-            method: "GET",
-            uri: &path,
-            query: &query,
-            headers: &headers,
-            payload_hash: EMPTY_SHA256,
-        };
-        let authorization =
-            sigv4::authorization(&self.credentials, &canonical, region, "s3", &amz_date);
-        let mut request = self.agent.get(&url).header("Authorization", &authorization);
-        for (name, value) in headers.iter().filter(|(n, _)| n != "host") {
-            request = request.header(name, value);
-        }
-        let response = request.call().map_err(|e| match e {
-            e if super::is_timeout(&e) => (NetError::Timeout, true),
-            other => (NetError::Transport(format!("S3 at {base}: {other}")), true),
-        })?;
-        let status = response.status().as_u16();
-        let mut body = Vec::new();
-        response
-            .into_body()
-            .into_reader()
-            .take(MAX_ANSWER_BYTES)
-            .read_to_end(&mut body)
-            .map_err(|e| (NetError::Transport(format!("S3 at {base}: {e}")), true))?;
-        if (200..300).contains(&status) {
-            return Ok(body);
-        }
-        let error: Option<s3_xml::ErrorBody> = s3_xml::parse(&body).ok();
-        let (code, message) = error.map_or((String::new(), String::new()), |e| (e.code, e.message));
-        tracing::warn!(status, code = %code, message = %message, url = %url, "S3 refused a request");
-        Err((NetError::Http(status), status >= 500))
+                net_error(&err)
+            })
     }
 }
 
-fn parsed<T: for<'de> serde::Deserialize<'de>>(body: Vec<u8>) -> Result<T, NetError> {
-    s3_xml::parse(&body).map_err(NetError::Transport)
+/// What a rule sees of a failed call: S3's status, a timeout, or the reason as text.
+fn net_error(err: &AwsError) -> NetError {
+    match err {
+        AwsError::Api { status, .. } => NetError::Http(*status),
+        AwsError::Transport {
+            timed_out: true, ..
+        } => NetError::Timeout,
+        other => NetError::Transport(other.to_string()),
+    }
+}
+
+fn parsed<T: for<'de> serde::Deserialize<'de>>(body: String) -> Result<T, NetError> {
+    s3_xml::parse(body.as_bytes()).map_err(NetError::Transport)
 }
 
 /// Bucket names go into URLs unencoded, so only S3's own alphabet is accepted.

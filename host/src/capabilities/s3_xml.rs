@@ -89,15 +89,6 @@ pub(super) struct XmlGrantee {
     pub email: Option<String>,
 }
 
-/// S3's error body: `<Error><Code>NoSuchBucket</Code><Message>…</Message></Error>`.
-#[derive(Debug, Deserialize)]
-pub(super) struct ErrorBody {
-    #[serde(rename = "Code", default)]
-    pub code: String,
-    #[serde(rename = "Message", default)]
-    pub message: String,
-}
-
 /// One grant as a rule sees it.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub(super) struct Grant {

@@ -82,6 +82,21 @@ access_key_id_env = "MY_KEY"
 }
 
 #[test]
+fn an_s3_section_naming_no_credentials_uses_the_standard_chain() {
+    let config = load("c.toml", "[s3]\nregion = \"eu-west-1\"\n").unwrap();
+    assert!(matches!(
+        config.capabilities.s3.credentials,
+        CredentialSource::Chain
+    ));
+    let named = load("c.toml", "[s3]\nsession_token_env = \"T\"\n").unwrap();
+    assert!(matches!(
+        &named.capabilities.s3.credentials,
+        CredentialSource::Env { access_key_id, session_token, .. }
+            if access_key_id == "AWS_ACCESS_KEY_ID" && session_token == "T"
+    ));
+}
+
+#[test]
 fn the_originals_credential_keys_are_read_and_hidden_from_rules() {
     let config = load(
         "c.json",

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use super::EddaSource;
+use super::crawl::{CrawlSettings, RawCrawl};
 
 /// One `[[account]]` table as written.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -29,6 +30,8 @@ pub struct RawAccount {
     /// `[account.plugin.<rule>]`: keys that replace the top-level `plugin.<rule>` keys.
     #[serde(default)]
     pub plugin: BTreeMap<String, serde_json::Value>,
+    /// `[account.crawl]`: keys that replace the top-level `[crawl]` keys for this account.
+    pub crawl: Option<RawCrawl>,
 }
 
 /// A validated account.
@@ -39,6 +42,8 @@ pub struct Account {
     pub tags: BTreeMap<String, String>,
     /// The account's own rule settings, merged over the top-level sections.
     pub rule_sections: BTreeMap<String, serde_json::Value>,
+    /// How its crawl reaches AWS: `[crawl]` with its `[account.crawl]` over it.
+    pub crawl: CrawlSettings,
 }
 
 /// Validates the `[[account]]` tables: names unique and plain, each with its EDDA, and no
@@ -47,6 +52,7 @@ pub(super) fn parse(
     raw: &[RawAccount],
     top_level_edda: bool,
     parse_edda: &dyn Fn(&str) -> Result<EddaSource>,
+    crawl: &dyn Fn(&RawCrawl) -> Result<CrawlSettings>,
 ) -> Result<Vec<Account>> {
     if raw.is_empty() {
         return Ok(Vec::new());
@@ -91,11 +97,14 @@ pub(super) fn parse(
                 );
             }
         }
+        let crawl = crawl(account.crawl.as_ref().unwrap_or(&RawCrawl::default()))
+            .with_context(|| format!("invalid key `{at}.crawl`"))?;
         accounts.push(Account {
             name,
             edda,
             tags: account.tags.clone(),
             rule_sections: account.plugin.clone(),
+            crawl,
         });
     }
     Ok(accounts)
@@ -222,6 +231,7 @@ mod tests {
                 "secgroups".to_owned(),
                 serde_json::json!({"allowed_ports": [443]}),
             )]),
+            crawl: CrawlSettings::default(),
         };
         let top = BTreeMap::from([(
             "secgroups".to_owned(),

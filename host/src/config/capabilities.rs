@@ -85,6 +85,9 @@ pub struct S3Settings {
 /// Where S3 credentials come from. Never printed.
 #[derive(Clone)]
 pub enum CredentialSource {
+    /// The standard AWS credential chain (environment, web identity, shared files,
+    /// container, instance metadata): `[s3]` names no credentials of its own.
+    Chain,
     /// Names of environment variables, read when the first S3 call is made.
     Env {
         access_key_id: String,
@@ -101,6 +104,7 @@ pub enum CredentialSource {
 impl std::fmt::Debug for CredentialSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            CredentialSource::Chain => f.write_str("Chain"),
             CredentialSource::Env {
                 access_key_id,
                 secret_access_key,
@@ -284,6 +288,13 @@ fn s3_settings(raw: &RawS3, legacy: (Option<String>, Option<String>)) -> Result<
             access_key_id,
             secret_access_key,
         },
+        (None, None)
+            if raw.access_key_id_env.is_none()
+                && raw.secret_access_key_env.is_none()
+                && raw.session_token_env.is_none() =>
+        {
+            CredentialSource::Chain
+        }
         (None, None) => CredentialSource::Env {
             access_key_id: env_name(&raw.access_key_id_env, "AWS_ACCESS_KEY_ID"),
             secret_access_key: env_name(&raw.secret_access_key_env, "AWS_SECRET_ACCESS_KEY"),

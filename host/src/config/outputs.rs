@@ -35,6 +35,32 @@ const DEFAULT_INDEX: &str = "reddalert";
 /// Waiting alerts kept by default: a few days of a noisy account behind a broken relay.
 pub const DEFAULT_MAX_WAITING: usize = 10_000;
 
+/// What may wait for outputs in one account's status file, and what its dead-letter file may
+/// hold: past a bound, alerts are moved out of the way (and said so), never left to fill the
+/// disk under the status file, whose save must stay possible for every honest rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitingBounds {
+    /// Alerts waiting per account (`max_waiting_alerts`); past it the oldest are moved to the
+    /// dead-letter file.
+    pub alerts: usize,
+    /// Bytes of the alerts waiting per account (`max_waiting_mib`); past it the largest are
+    /// moved to the dead-letter file.
+    pub bytes: u64,
+    /// Bytes of one alert's id and details (`max_alert_kib`); larger details are cut to it.
+    pub alert_bytes: u64,
+    /// Bytes of an account's dead-letter file (`max_dead_letter_mib`); what no longer fits is
+    /// not written, and said so.
+    pub dead_letter_bytes: u64,
+}
+
+/// The bounds on what waits, by default.
+pub const DEFAULT_WAITING_BOUNDS: WaitingBounds = WaitingBounds {
+    alerts: DEFAULT_MAX_WAITING,
+    bytes: 64 << 20,
+    alert_bytes: 1 << 20,
+    dead_letter_bytes: 256 << 20,
+};
+
 /// One output a run delivers to, with its validated settings: the variant is the kind.
 #[derive(Debug, Clone)]
 pub enum OutputSettings {
@@ -214,14 +240,36 @@ fn settings(
     }))
 }
 
-/// The cap on alerts kept for outputs that did not accept them.
-pub fn max_waiting_alerts(raw: &RawConfig) -> Result<usize> {
-    super::check::within(
-        "max_waiting_alerts",
-        raw.max_waiting_alerts,
-        DEFAULT_MAX_WAITING,
-        0..=10_000_000,
-    )
+/// The bounds on alerts kept for outputs that did not accept them, per account.
+pub fn waiting_bounds(raw: &RawConfig) -> Result<WaitingBounds> {
+    use super::check::within;
+    let d = DEFAULT_WAITING_BOUNDS;
+    Ok(WaitingBounds {
+        alerts: within(
+            "max_waiting_alerts",
+            raw.max_waiting_alerts,
+            d.alerts,
+            0..=10_000_000,
+        )?,
+        bytes: within(
+            "max_waiting_mib",
+            raw.max_waiting_mib,
+            d.bytes >> 20,
+            1..=65_536,
+        )? << 20,
+        alert_bytes: within(
+            "max_alert_kib",
+            raw.max_alert_kib,
+            d.alert_bytes >> 10,
+            16..=65_536,
+        )? << 10,
+        dead_letter_bytes: within(
+            "max_dead_letter_mib",
+            raw.max_dead_letter_mib,
+            d.dead_letter_bytes >> 20,
+            0..=1_048_576,
+        )? << 20,
+    })
 }
 
 /// Validates `[metrics]`, when there is one.
@@ -464,9 +512,17 @@ pub fn index_name(pattern: &str, raised_ms: u64) -> Result<String> {
     Ok(name)
 }
 
-/// Reads an environment variable a config key names, for a secret.
+/// Reads an environment variable a config key names, for a secret. One holding a line break
+/// or another control character (a file read with a trailing newline, say) is refused here,
+/// before any rule runs, naming the variable and never the value: it could only fail every
+/// delivery later, as a header or URL no server takes.
 pub fn secret(var: &str, key: &str) -> Result<String> {
     match std::env::var(var) {
+        Ok(value) if value.chars().any(char::is_control) => bail!(
+            "environment variable {var} (named by `{key}`) holds a line break or another \
+             control character, which no header or URL may carry; set it without one (a value \
+             read from a file keeps its trailing newline: strip it)"
+        ),
         Ok(value) if !value.is_empty() => Ok(value),
         Ok(_) => bail!("environment variable {var} (named by `{key}`) is empty"),
         Err(_) => bail!("environment variable {var} (named by `{key}`) is not set"),

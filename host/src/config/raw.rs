@@ -34,6 +34,9 @@ pub struct RawConfig {
     pub edda_max_response_mib: Option<u64>,
     /// Data-dependent EDDA queries a rule may make per run (default 10000).
     pub edda_queries_per_rule: Option<u64>,
+    /// Data-dependent EDDA answers the run's cache keeps, MiB (default 256); past it they are
+    /// handed to the rule that asked and not kept.
+    pub edda_cache_mib: Option<u64>,
     /// Limits of every guest call, with per-rule overrides.
     pub limits: Option<RawLimits>,
     /// (original) Elasticsearch host, for the `elasticsearch` output.
@@ -60,9 +63,17 @@ pub struct RawConfig {
     pub webhook: Option<super::outputs::raw::RawWebhook>,
     /// Prometheus metrics of each run (`[metrics]`): a textfile, a Pushgateway, or both.
     pub metrics: Option<super::outputs::metrics::RawMetrics>,
-    /// Alerts kept for outputs that did not accept them (default 10000); past it the oldest
-    /// are moved to a dead-letter file beside the status file.
+    /// Alerts kept per account for outputs that did not accept them (default 10000); past it
+    /// the oldest are moved to a dead-letter file beside the status file.
     pub max_waiting_alerts: Option<usize>,
+    /// Bytes of the alerts kept per account for outputs, MiB (default 64); past it the
+    /// largest are moved to the dead-letter file.
+    pub max_waiting_mib: Option<u64>,
+    /// Bytes of one alert's id and details, KiB (default 1024); larger details are cut.
+    pub max_alert_kib: Option<u64>,
+    /// Bytes of an account's dead-letter file, MiB (default 256); past it alerts moved out of
+    /// the waiting list are not written.
+    pub max_dead_letter_mib: Option<u64>,
     /// (original) Per-rule config sections: `[plugin.<name>]` in TOML, `"plugin.<name>"` in
     /// the original JSON.
     #[serde(default)]
@@ -81,10 +92,19 @@ pub struct RawConfig {
     pub chef: Option<super::capabilities::RawChef>,
     /// The S3 API of the `s3` capability.
     pub s3: Option<super::capabilities::RawS3>,
+    /// How `reddalert crawl` reaches AWS: `[crawl]` in TOML, `"crawl": {...}` in JSON.
+    pub crawl: Option<super::crawl::RawCrawl>,
     /// The AWS accounts of the run, one EDDA each: `[[account]]` in TOML, `"account": [...]`
     /// in JSON. None: the single account of `edda`.
     #[serde(default)]
     pub account: Vec<super::accounts::RawAccount>,
+    /// What a module must show before it is loaded (`[trust]`: a pin, a lock entry, signers).
+    pub trust: Option<super::registry::RawTrust>,
+    /// How `pull` and `push` reach OCI registries (`[registry]`).
+    pub registry: Option<super::registry::RawRegistry>,
+    /// Each pulled rule's OCI reference, by rule name: `[source] elbs = "host/repo:tag"`.
+    #[serde(default)]
+    pub source: BTreeMap<String, String>,
 }
 
 /// Guest call limits; every field optional so that overrides name only what they change.
@@ -99,6 +119,11 @@ pub struct RawLimits {
     pub output_mib: Option<u64>,
     /// Wall-clock deadline per call, seconds (fractions allowed).
     pub timeout_seconds: Option<f64>,
+    /// Data-dependent EDDA answers one host call (`fetch` or a whole `fetch-many`) may hand
+    /// a rule, MiB (default 256).
+    pub edda_call_mib: Option<u64>,
+    /// Data-dependent EDDA answers a rule may be handed per run, MiB (default 1024).
+    pub edda_run_mib: Option<u64>,
     /// Per-rule overrides: `[limits.rule.<name>]`.
     #[serde(default)]
     pub rule: BTreeMap<String, RawLimits>,

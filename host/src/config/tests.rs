@@ -26,6 +26,99 @@ fn the_shipped_toml_template_parses_with_every_key() {
         config.rule_sections["secgroups"]["whitelisted_entries"]["sg-0a1b2c3d (web)"]["8080"][0],
         "192.0.2.0/24"
     );
+    assert_eq!(config.registry.trust.require, TrustLevel::Off);
+    assert_eq!(config.registry.trust.min_signers, 1);
+    assert_eq!(config.registry.registry.max_module_bytes, 64 << 20);
+    assert!(config.registry.lock_file.ends_with("etc/reddalert.lock"));
+    assert_eq!(
+        config.crawl,
+        CrawlSettings {
+            regions: vec!["us-east-1".into()],
+            ..CrawlSettings::default()
+        }
+    );
+}
+
+#[test]
+fn the_templates_registry_examples_parse_when_uncommented() {
+    let text = std::fs::read_to_string(etc("reddalert.example.toml")).unwrap();
+    let start = text.find("# [trust.keys]").expect("a keys example");
+    let end = text
+        .find("# Several AWS accounts")
+        .expect("the accounts example");
+    let uncommented: String = text[start..end]
+        .lines()
+        .filter(|l| {
+            l.starts_with('[') || l.starts_with("# [") || l.starts_with("# ") && l.contains(" = ")
+        })
+        .map(|l| l.trim_start_matches("# "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let config = load_text("t.toml", &uncommented).unwrap();
+    assert!(config.registry.trust.keys["acme"].ends_with("keys/acme.pub"));
+    assert_eq!(
+        config.registry.sources["elbs"],
+        "registry.example.com/acme/reddalert-elbs:1.4.0"
+    );
+    assert!(config.registry.registry.ca_file.is_some());
+    assert_eq!(
+        config.registry.registry.auth["registry.example.com"].password_env,
+        "REDDALERT_REGISTRY_TOKEN"
+    );
+}
+
+#[test]
+fn the_templates_crawl_keys_parse_when_uncommented() {
+    let text = std::fs::read_to_string(etc("reddalert.example.toml")).unwrap();
+    let (head, crawl) = text.split_once("\n[crawl]\n").expect("a [crawl] section");
+    let (crawl, rest) = crawl.split_once("\n\n").expect("the end of [crawl]");
+    let crawl: Vec<&str> = crawl
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(key) if !key.starts_with(' ') => key,
+            _ => l,
+        })
+        .collect();
+    let uncommented = format!("{head}\n[crawl]\n{}\n\n{rest}", crawl.join("\n"));
+    let config = load_text("t.toml", &uncommented).unwrap();
+    assert_eq!(
+        config.crawl.role_arn.as_deref(),
+        Some("arn:aws:iam::123456789012:role/reddalert-read")
+    );
+    assert_eq!(config.crawl.external_id.as_deref(), Some("reddalert"));
+    assert_eq!(
+        config.crawl.endpoint_url.as_deref(),
+        Some("http://127.0.0.1:5000")
+    );
+}
+
+#[test]
+fn crawl_settings_are_read_from_the_original_json_shape_and_checked_with_their_key() {
+    let json = r#"{"crawl": {"regions": ["eu-west-1"], "retries": 0},
+        "account": [{"name": "a", "edda": "http://e", "crawl": {"regions": ["us-west-2"]}},
+                    {"name": "b", "edda": "http://f"}]}"#;
+    let config = load_text("t.json", json).unwrap();
+    assert_eq!(config.crawl.regions, ["eu-west-1"]);
+    let a = config.for_account(&config.accounts[0], 1);
+    assert_eq!(
+        (a.crawl.regions.as_slice(), a.crawl.retries),
+        (&["us-west-2".to_owned()][..], 0)
+    );
+    let b = config.for_account(&config.accounts[1], 1);
+    assert_eq!(b.crawl, config.crawl);
+    let err = |text: &str| format!("{:#}", load_text("t.toml", text).unwrap_err());
+    let top = err("[crawl]\nregions = [\"mars-1\"]\n");
+    assert!(
+        top.contains("invalid key `crawl`") && top.contains("\"mars-1\""),
+        "{top}"
+    );
+    let own = err(
+        "[[account]]\nname = \"a\"\nedda = \"http://e\"\n[account.crawl]\ntimeout_seconds = 0\n",
+    );
+    assert!(
+        own.contains("invalid key `account[0].crawl`") && own.contains("timeout_seconds"),
+        "{own}"
+    );
 }
 
 #[test]
@@ -78,6 +171,10 @@ fn unknown_keys_name_the_key_and_the_file() {
 fn values_are_validated() {
     for (text, needle) in [
         ("edda = \"localhost:8080\"", "neither an http(s) URL"),
+        (
+            "edda = \"store:\"",
+            "`store:` needs the path of the store file",
+        ),
         ("output = \"stdout,pager\"", "unknown output \"pager\""),
         ("output = \"jsonl\"", "needs a [jsonl] section"),
         (
@@ -201,6 +298,14 @@ fn overrides_and_per_rule_limits_apply() {
     };
     let config = Config::load(&path, &overrides).unwrap();
     assert_eq!(config.edda, EddaSource::Snapshot(dir.path().join("snap")));
+    let store = Overrides {
+        edda: Some("store:stores/acct.sqlite".into()),
+        ..overrides.clone()
+    };
+    assert_eq!(
+        Config::load(&path, &store).unwrap().edda,
+        EddaSource::Store(dir.path().join("stores/acct.sqlite"))
+    );
     assert_eq!(
         config.output_kinds(),
         vec![OutputKind::StdoutTabsep, OutputKind::StdoutJson]
@@ -244,11 +349,18 @@ fn the_templates_accounts_example_parses_when_uncommented() {
         prod.rule_sections["elbs"]["allowed_ports"],
         serde_json::json!([80, 443, 8443])
     );
+    assert_eq!(
+        prod.crawl.role_arn.as_deref(),
+        Some("arn:aws:iam::210987654321:role/reddalert-read")
+    );
+    assert_eq!(prod.crawl.regions, ["eu-west-1", "us-east-1"]);
+    assert_eq!(prod.crawl.retention_days, 90, "the rest is the top level's");
     let staging = config.for_account(&config.accounts[1], 1);
     assert_eq!(
         staging.rule_sections["elbs"]["allowed_ports"],
         serde_json::json!([80, 443])
     );
+    assert_eq!(staging.crawl, config.crawl);
 }
 
 #[test]

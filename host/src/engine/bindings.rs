@@ -4,12 +4,16 @@
 
 use std::sync::Arc;
 
+use wasmtime::StoreContextMut;
+use wasmtime::component::{ComponentType, HasSelf, Linker, Lower};
+
 use crate::contract::{
     Capability, MAX_JSON_DEPTH, Query, RuleAlert, RuleInfo, RuleInput, RuleOutput, Usage,
     json_depth,
 };
 
 use super::RuleError;
+use super::guest::GuestState;
 
 // The file, not the directory: `wit/deps/` holds frozen releases, one of which is this very
 // package until the next version is started.
@@ -79,14 +83,55 @@ fn capability_from_wit(c: wit::Capability) -> Capability {
     }
 }
 
-pub(super) fn input_to_wit(input: &RuleInput) -> wit::RuleInput {
-    wit::RuleInput {
+/// Links the contract's imports. `edda` is linked by hand rather than through bindgen, whose
+/// host traits return owned `String`s: its answers are the run's shared bodies (`Arc<str>`),
+/// lowered into the guest as they are, so a body many rules read is never copied per rule.
+pub(super) fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
+    reddalert::rules::log::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    reddalert::rules::net::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    reddalert::rules::chef::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    reddalert::rules::s3::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    let mut edda = linker.instance(&format!(
+        "reddalert:rules/edda@{}",
+        super::INTERFACE_VERSION
+    ))?;
+    edda.func_wrap(
+        "fetch",
+        |store: StoreContextMut<'_, GuestState>, (query,): (wit::Query,)| {
+            Ok((store.data().edda_fetch(query),))
+        },
+    )?;
+    edda.func_wrap(
+        "fetch-many",
+        |store: StoreContextMut<'_, GuestState>, (queries,): (Vec<wit::Query>,)| {
+            Ok((store.data().edda_fetch_many(queries),))
+        },
+    )?;
+    Ok(())
+}
+
+/// `rule-input` as the host lowers it into the guest: the declared bodies are the run's
+/// shared `Arc<str>`s (bindgen's own record would own a copy of each, per rule).
+#[derive(ComponentType, Lower)]
+#[component(record)]
+pub(super) struct InputRef<'a> {
+    config: String,
+    state: Option<String>,
+    data: Vec<(&'a str, Arc<str>)>,
+    window: wit::Window,
+}
+
+/// What `evaluate` returns, as bindgen lifts it.
+pub(super) type EvaluateResult = Result<wit::RuleOutput, String>;
+
+pub(super) fn input_to_wit(input: &RuleInput) -> InputRef<'_> {
+    InputRef {
         config: input.config.to_string(),
         state: input.state.as_ref().map(|s| s.to_string()),
         data: input
             .data
             .iter()
-            .map(|(path, body): &(String, Arc<str>)| (path.clone(), body.to_string()))
+            .map(|(path, body)| (path.as_str(), body.clone()))
             .collect(),
         window: wit::Window {
             since_ms: input.window.since_ms,

@@ -14,7 +14,7 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, Was
 use crate::contract::{EddaCallError, HostServices, LogLevel, NetError};
 
 use super::bindings::query_from_wit;
-use super::bindings::reddalert::rules::{chef, edda, log, net, s3, types};
+use super::bindings::reddalert::rules::{chef, log, net, s3, types};
 
 const GUEST_OUTPUT_CAP: usize = 64 * 1024;
 const LOG_LINE_CAP: usize = 4 * 1024;
@@ -192,12 +192,17 @@ impl log::Host for GuestState {
     }
 }
 
-impl edda::Host for GuestState {
-    fn fetch(&mut self, q: types::Query) -> Result<String, types::EddaError> {
+/// The `edda` import, linked by hand ([`super::bindings::add_to_linker`]): its answers are the
+/// run's shared bodies, handed to the guest as they are.
+impl GuestState {
+    pub(super) fn edda_fetch(&self, q: types::Query) -> Result<Arc<str>, types::EddaError> {
         self.host.edda(&query_from_wit(q)).map_err(edda_error)
     }
 
-    fn fetch_many(&mut self, queries: Vec<types::Query>) -> Vec<Result<String, types::EddaError>> {
+    pub(super) fn edda_fetch_many(
+        &self,
+        queries: Vec<types::Query>,
+    ) -> Vec<Result<Arc<str>, types::EddaError>> {
         let queries: Vec<_> = queries.into_iter().map(query_from_wit).collect();
         self.host
             .edda_many(&queries)

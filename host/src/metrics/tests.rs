@@ -45,6 +45,12 @@ fn sample() -> RunMetrics {
         }],
         peak_resident_bytes: Some(150 << 20),
         shard: None,
+        shed: Shed {
+            over_count: 4,
+            over_bytes: 2,
+            lost: 1,
+            cut: 5,
+        },
     }
 }
 
@@ -72,6 +78,8 @@ fn the_rendered_text_parses_and_says_what_the_run_did() {
     assert_eq!(
         names,
         [
+            "reddalert_alerts_cut",
+            "reddalert_alerts_dropped",
             "reddalert_edda_requests",
             "reddalert_edda_response_bytes",
             "reddalert_failures",
@@ -111,6 +119,15 @@ fn the_rendered_text_parses_and_says_what_the_run_did() {
         one("reddalert_last_run_peak_resident_bytes"),
         Some(150.0 * 1_048_576.0)
     );
+    assert_eq!(one("reddalert_alerts_cut"), Some(5.0));
+    let dropped = family(&families, "reddalert_alerts_dropped");
+    for (bound, n) in [
+        ("max_waiting_alerts", 4.0),
+        ("max_waiting_mib", 2.0),
+        ("max_dead_letter_mib", 1.0),
+    ] {
+        assert_eq!(dropped.value(&[("bound", bound)]), Some(n), "{bound}");
+    }
 
     let secgroups = [("rule", "secgroups"), ("account", "123456789012")];
     let iam = [("rule", "iam")];
@@ -183,7 +200,7 @@ fn an_empty_run_still_renders_every_failure_kind() {
     let families = parsed(&render(&RunMetrics::default()));
     assert_eq!(
         family(&families, "reddalert_failures").samples.len(),
-        FailureKind::ALL.len()
+        FailureKind::OF_A_RUN.len()
     );
 }
 
@@ -304,5 +321,42 @@ fn a_pushgateway_that_refuses_or_is_down_is_an_error_and_the_textfile_still_writ
     both.textfile = Some(path.clone());
     let err = format!("{:#}", publish(&both, &sample()).unwrap_err());
     assert!(err.contains("failed to PUT the metrics to"), "{err}");
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), render(&sample()));
+    // The textfile is written all the same, and counts the failed push as an output failure.
+    let mut counted = sample();
+    *counted.failures.get_mut(&FailureKind::Output).unwrap() += 1;
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), render(&counted));
+}
+
+#[test]
+fn a_pushgateway_redirect_is_a_failed_push_not_a_get_and_the_textfile_counts_it() {
+    let server = HttpServer::start(|req| {
+        if req.method == "PUT" {
+            Reply::redirect(301, "/elsewhere/metrics/job/reddalert")
+        } else {
+            Reply::text(200, "a page")
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reddalert.prom");
+    let mut both = gateway(server.url(), None);
+    both.textfile = Some(path.clone());
+    let mut ok = sample();
+    ok.exit_code = 0;
+    ok.failures.clear();
+    let err = format!("{:#}", publish(&both, &ok).unwrap_err());
+    assert!(
+        err.contains("answered 301 (a redirect to /elsewhere/metrics/job/reddalert"),
+        "{err}"
+    );
+    let methods: Vec<String> = server.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["PUT"], "the PUT was not followed by a GET");
+    let families = parsed(&std::fs::read_to_string(&path).unwrap());
+    assert_eq!(
+        family(&families, "reddalert_failures").value(&[("kind", "output")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        family(&families, "reddalert_last_run_exit_code").value(&[]),
+        Some(1.0)
+    );
 }

@@ -1,15 +1,10 @@
 //! The delivery guarantee. Every alert is first saved in the status file as a
 //! [`PendingAlert`] that names the outputs owed it, in the same save as the rule states that
 //! raised it; an output that takes it is struck off, and one that does not keeps it owed, so
-//! on the next run it goes first, to those outputs only. The list is
-//! capped (`max_waiting_alerts`): past the cap the oldest are dropped into a dead-letter file
-//! of JSON lines beside the status file (one log line names it with the count), so nothing
-//! disappears silently and a flood does not flood the log.
+//! on the next run it goes first, to those outputs only. What waits is bounded per account
+//! ([`super::bounds`]).
 
 use std::collections::BTreeMap;
-use std::path::Path;
-
-use anyhow::{Context as _, Result};
 
 use super::{AlertRecord, Output, RunInfo};
 use crate::alert::PendingAlert;
@@ -24,13 +19,11 @@ pub struct DeliveryReport {
     pub redelivered: usize,
     /// Alerts left waiting for the next run.
     pub waiting: usize,
-    /// Alerts dropped because more than `max_waiting_alerts` waited, oldest first.
-    pub dropped: Vec<PendingAlert>,
 }
 
 impl DeliveryReport {
-    /// Logs what happened and returns what makes the run exit 1: each output that failed,
-    /// and the cap when it dropped alerts. Failures go to Sentry too.
+    /// Logs what happened and returns what makes the run exit 1: each output that failed.
+    /// Failures go to Sentry too.
     pub fn tell(&self) -> Vec<Failure> {
         if self.redelivered > 0 {
             tracing::info!(
@@ -45,20 +38,12 @@ impl DeliveryReport {
             crate::report::delivery_failed(output, why);
             failures.push(failure.clone());
         }
-        if !self.failures.is_empty() || !self.dropped.is_empty() {
+        if !self.failures.is_empty() {
             tracing::error!(
                 waiting = self.waiting,
-                dropped = self.dropped.len(),
                 "some deliveries failed: {} alerts wait in the status file and go first next run",
                 self.waiting
             );
-        }
-        if !self.dropped.is_empty() {
-            failures.push(Failure::new(
-                FailureKind::Dropped,
-                "max_waiting_alerts",
-                format!("{} waiting alerts were dropped", self.dropped.len()),
-            ));
         }
         failures
     }
@@ -70,7 +55,6 @@ pub fn deliver(
     outputs: &mut [Box<dyn Output + '_>],
     mut entries: Vec<PendingAlert>,
     run: &RunInfo,
-    cap: usize,
 ) -> (Vec<PendingAlert>, DeliveryReport) {
     let names: Vec<String> = outputs.iter().map(|o| o.name().to_owned()).collect();
     let mut report = DeliveryReport::default();
@@ -127,7 +111,6 @@ pub fn deliver(
             report.redelivered += 1;
         }
     }
-    report.dropped = enforce_cap(&mut left, cap);
     report.waiting = left.len();
     (left, report)
 }
@@ -147,27 +130,4 @@ fn warn_unconfigured(entries: &[PendingAlert], names: &[String]) {
             "alerts wait for an output this run does not deliver to; they are kept until a run does"
         );
     }
-}
-
-/// Takes the oldest waiting alerts past `cap` out of `left`.
-fn enforce_cap(left: &mut Vec<PendingAlert>, cap: usize) -> Vec<PendingAlert> {
-    let excess = left.len().saturating_sub(cap);
-    left.drain(..excess).collect()
-}
-
-/// Appends dropped alerts to the dead-letter file `path`, one JSON line each, as durably as
-/// the file outputs ([`super::append`]), and says so in one log line.
-pub fn write_dead_letters(path: &Path, dropped: &[PendingAlert]) -> Result<()> {
-    let mut text = String::new();
-    for entry in dropped {
-        text.push_str(&super::json_line(entry));
-        text.push('\n');
-    }
-    super::append::append_durably(path, &text).context("failed to write the dead-letter file")?;
-    tracing::error!(
-        dropped = dropped.len(),
-        file = %path.display(),
-        "more alerts waited than max_waiting_alerts allows: the oldest were moved to the dead-letter file"
-    );
-    Ok(())
 }

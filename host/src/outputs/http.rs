@@ -14,9 +14,11 @@ use crate::config::Retry;
 /// No pause grows past this, whatever the configured backoff and retries.
 const MAX_PAUSE: Duration = Duration::from_secs(60);
 
-/// An agent that hands every status back to the caller (the outputs read error bodies).
+/// An agent that hands every status back to the caller (the outputs read error bodies). A
+/// redirect is an answer too, never followed: ureq would follow a 301 to a POST with a GET
+/// without the body, and take the page it finds for a delivery.
 pub(super) fn agent(timeout: Duration, ca_file: Option<&Path>, key: &str) -> Result<ureq::Agent> {
-    let mut config = crate::httpclient::agent_config(timeout);
+    let mut config = crate::httpclient::agent_config(timeout).max_redirects(0);
     if let Some(path) = ca_file {
         let pem = std::fs::read(path)
             .with_context(|| format!("failed to read {key} {}", path.display()))?;

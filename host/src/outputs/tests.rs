@@ -190,7 +190,6 @@ fn undelivered_alerts_wait_for_the_outputs_that_missed_them_only() {
         &mut outputs,
         owed(alerts, &["mail", "elasticsearch", "jsonl"]),
         &run(),
-        100,
     );
     assert_eq!(report.failures.len(), 2, "{:?}", report.failures);
     assert_eq!(report.waiting, 4);
@@ -216,7 +215,7 @@ fn undelivered_alerts_wait_for_the_outputs_that_missed_them_only() {
             Box::new(Borrowed(&mut es)),
             Box::new(Borrowed(&mut jsonl)),
         ];
-        let (waiting, report) = deliver(&mut outputs, entries, &next_run, 100);
+        let (waiting, report) = deliver(&mut outputs, entries, &next_run);
         assert!(waiting.is_empty() && report.failures.is_empty());
         assert_eq!(report.redelivered, 4);
     }
@@ -233,18 +232,6 @@ fn undelivered_alerts_wait_for_the_outputs_that_missed_them_only() {
     );
     assert_eq!(ids(&es), vec!["mallory", "ami-1"]);
     assert_eq!(ids(&jsonl), vec!["ami-1"]);
-}
-
-#[test]
-fn past_the_cap_the_oldest_waiting_alerts_are_dropped_and_counted() {
-    let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(flaky("mail", true, vec![]))];
-    let (waiting, report) = deliver(&mut outputs, owed(sample(), &["mail"]), &run(), 3);
-    assert_eq!((report.waiting, report.dropped.len()), (3, 1));
-    assert_eq!(
-        report.dropped[0].alert.id, "sg-0a1b2c3d (web)",
-        "the oldest was dropped"
-    );
-    assert_eq!(waiting[0].alert.id, "mallory", "the oldest went first");
 }
 
 fn owed(alerts: Vec<AlertRecord>, outputs: &[&str]) -> Vec<PendingAlert> {

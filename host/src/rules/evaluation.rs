@@ -15,7 +15,7 @@ use crate::config::{CapabilityConfig, merge_rule_config};
 use crate::contract::{Limits, Query, RuleInput, RuleOutput, Window};
 use crate::edda::EddaClient;
 use crate::engine::Engine;
-use crate::services::RuleServices;
+use crate::services::{EddaBudget, RuleServices};
 
 /// How far a rule may reach beyond EDDA in one evaluation.
 #[derive(Clone, Copy)]
@@ -72,7 +72,11 @@ impl Evaluator<'_> {
             &info.capabilities,
             self.edda.clone(),
             window,
-            self.queries_per_rule,
+            EddaBudget {
+                queries: self.queries_per_rule,
+                call_bytes: limits.edda_call_bytes,
+                run_bytes: limits.edda_run_bytes,
+            },
         )
         .with_deadline(started + limits.timeout);
         let services = match self.reach {

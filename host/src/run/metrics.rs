@@ -76,7 +76,7 @@ fn gather(
         finished_ms: now_ms(),
         exit_code,
         rules,
-        failures: FailureKind::ALL
+        failures: FailureKind::OF_A_RUN
             .into_iter()
             .map(|kind| (kind, outcome.count(kind) as u64))
             .collect(),
@@ -88,6 +88,7 @@ fn gather(
             .into_iter()
             .map(|(output, alerts)| Waiting { output, alerts })
             .collect(),
+        shed: outcome.shed,
     }
 }
 

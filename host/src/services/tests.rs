@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::RuleServices;
+use super::{EddaBudget, RuleServices};
 use crate::config::EddaSource;
 use crate::contract::{Capability, EddaCallError, HostServices, Query, Window};
 use crate::edda::EddaClient;
@@ -50,12 +50,27 @@ fn client(dir: &tempfile::TempDir) -> Arc<EddaClient> {
     ))
 }
 
-fn services(edda: &Arc<EddaClient>, budget: u64) -> RuleServices {
-    RuleServices::new("iam", &[Capability::Edda], edda.clone(), WINDOW, budget)
+/// A budget of `queries` queries and ample bytes.
+fn query_budget(queries: u64) -> EddaBudget {
+    EddaBudget {
+        queries,
+        call_bytes: 1 << 30,
+        run_bytes: 1 << 30,
+    }
 }
 
-fn body(n: usize) -> Result<String, EddaCallError> {
-    Ok(format!("{{\"n\": {n}}}"))
+fn services(edda: &Arc<EddaClient>, budget: u64) -> RuleServices {
+    RuleServices::new(
+        "iam",
+        &[Capability::Edda],
+        edda.clone(),
+        WINDOW,
+        query_budget(budget),
+    )
+}
+
+fn body(n: usize) -> Result<Arc<str>, EddaCallError> {
+    Ok(format!("{{\"n\": {n}}}").into())
 }
 
 #[test]
@@ -135,7 +150,7 @@ fn a_batch_shares_the_run_cache_with_prefetched_queries() {
 fn without_the_capability_a_batch_is_denied_and_uses_no_budget() {
     let dir = snapshot(2);
     let edda = client(&dir);
-    let rule = RuleServices::new("ami", &[], edda.clone(), WINDOW, 1);
+    let rule = RuleServices::new("ami", &[], edda.clone(), WINDOW, query_budget(1));
     assert_eq!(
         rule.edda_many(&[user(0), user(1)]),
         vec![Err(EddaCallError::Denied); 2]
@@ -157,4 +172,92 @@ fn after_the_deadline_a_batch_answers_from_the_cache_and_fetches_nothing() {
         answers[1]
     );
     assert_eq!(edda.requests_made(), 1);
+}
+
+/// A snapshot directory with `big-<n>` of `bytes` bytes each (a JSON string) for `0..n`.
+fn big_bodies(n: usize, bytes: usize) -> tempfile::TempDir {
+    let dir = snapshot(1);
+    for i in 0..n {
+        let file = crate::edda::snapshot::file_path(dir.path(), &big(i));
+        std::fs::write(file, format!("\"{}\"", "x".repeat(bytes - 2))).unwrap();
+    }
+    dir
+}
+
+fn big(n: usize) -> Query {
+    query(&format!("aws/iamUsers/big-{n}"))
+}
+
+fn bytes(queries: u64, call_bytes: u64, run_bytes: u64) -> EddaBudget {
+    EddaBudget {
+        queries,
+        call_bytes,
+        run_bytes,
+    }
+}
+
+fn with_budget(edda: &Arc<EddaClient>, budget: EddaBudget) -> RuleServices {
+    RuleServices::new("iam", &[Capability::Edda], edda.clone(), WINDOW, budget)
+}
+
+#[test]
+fn a_call_hands_over_no_more_bytes_than_its_budget() {
+    let dir = big_bodies(1, 1000);
+    let edda = client(&dir);
+    let rule = with_budget(&edda, bytes(100, 2500, 1 << 30));
+    // Five copies of one body: the bytes the guest would get count, shared or not.
+    let answers = rule.edda_many(&vec![big(0); 5]);
+    let given = answers.iter().filter(|a| a.is_ok()).count();
+    let refused = answers
+        .iter()
+        .filter(|a| **a == Err(EddaCallError::LimitExceeded))
+        .count();
+    assert_eq!((given, refused), (2, 3), "{answers:?}");
+    // The next call has a budget of its own.
+    assert!(rule.edda(&big(0)).is_ok());
+}
+
+#[test]
+fn a_run_hands_over_no_more_bytes_than_its_budget() {
+    let dir = big_bodies(3, 1000);
+    let edda = client(&dir);
+    let rule = with_budget(&edda, bytes(100, 1 << 30, 2500));
+    assert!(rule.edda(&big(0)).is_ok());
+    assert!(rule.edda_many(&[big(1)])[0].is_ok());
+    assert_eq!(rule.edda(&big(2)), Err(EddaCallError::LimitExceeded));
+    // What is left of the run's bytes still takes a small answer.
+    assert_eq!(rule.edda(&user(0)), body(0));
+}
+
+#[test]
+fn an_answer_larger_than_what_is_left_is_not_read() {
+    let dir = big_bodies(1, 1000);
+    let edda = client(&dir);
+    let rule = with_budget(&edda, bytes(100, 500, 1 << 30));
+    assert_eq!(rule.edda(&big(0)), Err(EddaCallError::LimitExceeded));
+    assert_eq!(edda.bytes_received(), 0, "the body was not read");
+    // Nor kept: a rule with room for it reads it.
+    let roomy = with_budget(&edda, bytes(100, 2000, 1 << 30));
+    assert!(roomy.edda(&big(0)).is_ok());
+    assert_eq!(edda.bytes_received(), 1000);
+}
+
+#[test]
+fn the_run_cache_keeps_run_time_answers_up_to_its_limit() {
+    let dir = big_bodies(2, 1000);
+    let edda = Arc::new(
+        EddaClient::new(
+            EddaSource::Snapshot(dir.path().to_owned()),
+            Duration::from_secs(5),
+            1 << 20,
+        )
+        .with_cache_limit(1500),
+    );
+    let rule = with_budget(&edda, bytes(100, 1 << 30, 1 << 30));
+    for _ in 0..3 {
+        assert!(rule.edda(&big(0)).is_ok());
+        assert!(rule.edda(&big(1)).is_ok());
+    }
+    // big-0 was kept; big-1 no longer fit, so each ask read it again.
+    assert_eq!(edda.requests_made(), 4);
 }

@@ -20,11 +20,19 @@ fn round_trips_atomically_and_pretty() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("\n  \"reddalert_status\": 3"), "{text}");
     assert_eq!(Status::load(&path).unwrap(), status);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    left.sort();
+    assert_eq!(
+        left,
+        ["status.json", "status.json.reserve"],
+        "no temporary file is left behind, and a reserve is kept"
+    );
+    let reserve = std::fs::metadata(reserve::path(&path)).unwrap().len();
+    assert_eq!(reserve, text.len() as u64 + reserve::HEADROOM);
 }
 
 #[test]

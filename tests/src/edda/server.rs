@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use flate2::{Compression, write::GzEncoder};
 
-use super::route::{self, Reply};
+use edda_engine::route::{self, Reply};
+
 use super::{Fault, Store};
 
 #[derive(Default)]
@@ -193,7 +194,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     let fault = prefixed.or_else(|| lock(&shared.fault).clone());
     let answer = || {
         let store = lock(&shared.store).clone();
-        route::handle(&store, &req.method, &req.target)
+        route::handle(&*store, &req.method, &req.target)
     };
     let reply = match fault {
         None => answer(),

@@ -59,7 +59,7 @@ fn the_original_defaults_apply() {
         (es.url.as_str(), es.index.as_str()),
         ("http://localhost:9200", "reddalert")
     );
-    assert_eq!(config.max_waiting_alerts, DEFAULT_MAX_WAITING);
+    assert_eq!(config.waiting, DEFAULT_WAITING_BOUNDS);
 }
 
 #[test]
@@ -136,7 +136,7 @@ format = "slack"
     let webhook = listed!(config, Webhook);
     assert_eq!(webhook.url, WebhookUrl::Env("SLACK_URL".into()));
     assert_eq!(webhook.format, WebhookFormat::Slack);
-    assert_eq!(config.max_waiting_alerts, 7);
+    assert_eq!(config.waiting.alerts, 7);
 }
 
 #[test]
@@ -246,7 +246,7 @@ fn the_shipped_templates_set_every_output() {
             listed!(config, Ocsf).path,
             std::path::PathBuf::from("/var/log/reddalert/findings.ocsf.jsonl")
         );
-        assert_eq!(config.max_waiting_alerts, 10_000);
+        assert_eq!(config.waiting, DEFAULT_WAITING_BOUNDS);
     }
 }
 
