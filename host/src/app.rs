@@ -3,12 +3,36 @@
 //! [`crate::authoring`]; `new-rule` needs no config, and `test-rule` reads one only when given.
 
 use std::path::Path;
+use std::sync::LazyLock;
 
 use anyhow::Result;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
 use crate::outcome::{Failure, FailureKind, Outcome};
+
+/// What `--version` prints after the name: the version, the commit the binary was built from,
+/// the rule interface versions it runs and the target it was built for, so an operator can
+/// tell which build runs and which rule modules it takes.
+static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}\ncommit     {}\ninterface  reddalert:rules@{} (runs rules built for {})\ntarget     {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("REDDALERT_COMMIT"),
+        crate::engine::INTERFACE_VERSION,
+        crate::engine::runs_versions(),
+        env!("REDDALERT_TARGET"),
+    )
+});
+
+/// The command line of this process; `--version` says the commit and interface too.
+pub fn parse_cli() -> Cli {
+    let matches = Cli::command()
+        .long_version(LONG_VERSION.as_str())
+        .get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}
 
 pub fn run(cli: Cli) -> Result<Outcome> {
     let overrides = Overrides {

@@ -403,6 +403,25 @@ fn supported_range(ours: &str) -> String {
     }
 }
 
+/// The interface versions of the rules this host runs, oldest to newest (`0.1.0 to 0.1.1`):
+/// every version semver-compatible with [`INTERFACE_VERSION`] up to it (a newer patch may
+/// import what this host does not have).
+pub fn runs_versions() -> String {
+    format!(
+        "{} to {INTERFACE_VERSION}",
+        oldest_compatible(INTERFACE_VERSION)
+    )
+}
+
+fn oldest_compatible(ours: &str) -> String {
+    let mut it = ours.split('.');
+    match (it.next(), it.next()) {
+        (Some("0"), Some(minor)) => format!("0.{minor}.0"),
+        (Some(major), _) => format!("{major}.0.0"),
+        _ => ours.to_owned(),
+    }
+}
+
 fn anyhow_from(err: wasmtime::Error) -> anyhow::Error {
     anyhow::anyhow!("{err:#}")
 }
@@ -420,5 +439,8 @@ mod tests {
         assert!(compatible("1.4.0", "1.0.0"));
         assert!(!compatible("garbage", "0.1.0"));
         assert_eq!(supported_range("0.1.0"), "0.1.x");
+        assert_eq!(oldest_compatible("0.1.1"), "0.1.0");
+        assert_eq!(oldest_compatible("1.4.2"), "1.0.0");
+        assert!(compatible(&oldest_compatible("0.3.2"), "0.3.2"));
     }
 }

@@ -54,4 +54,6 @@ pub(crate) mod time;
 pub(crate) mod window;
 
 #[cfg(test)]
+mod docs;
+#[cfg(test)]
 mod floors;

@@ -1,5 +1,6 @@
 //! `reddalert rules`: what is installed and how each rule stands. Per rule: name, version,
-//! description, interface, module file, sha256 and pin, queries and capabilities with their
+//! description, interface, module file, sha256 and pin, the config it runs with (its declared
+//! defaults under the config's `plugin.<name>` section), queries and capabilities with their
 //! grants, and (from the status file, when there is one) its health and where its next window
 //! starts, so a rule that is behind after failures is plain to see. A pulled rule shows its
 //! source, manifest digest and the configured keys that signed it. Modules that failed to
@@ -15,7 +16,8 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use crate::config::Config;
+use crate::config::{Config, merge_rule_config};
+use crate::contract::RuleInfo;
 use crate::out::outln;
 use crate::rules::{Installed, Pin};
 use crate::status::Status;
@@ -32,6 +34,8 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
         .map(|r| {
             let pin = Pin::check(&config.pins, &r.info.name, &r.module.sha256);
             json!({
+                "default_config": r.info.default_config,
+                "config": rule_config(config, &r.info),
                 "name": r.info.name,
                 "version": r.info.version,
                 "description": r.info.description,
@@ -121,6 +125,7 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
                 signers => println!("    signed by  {}", signers.join(", ")),
             }
         }
+        outln!("    config     {}", rule_config(config, &r.info))?;
         if let Some(status) = &status {
             outln!(
                 "    status     {}",
@@ -168,6 +173,11 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
     }
     stores::print(&stores);
     Ok(())
+}
+
+/// The config `rule` runs with: its declared defaults, the config's `plugin.<name>` over them.
+fn rule_config(config: &Config, info: &RuleInfo) -> Value {
+    merge_rule_config(&info.default_config, config.rule_sections.get(&info.name))
 }
 
 /// The status file, when there is one that can be read; the listing goes on without it.

@@ -3,10 +3,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 fn main() -> ExitCode {
-    let cli = reddalert::cli::Cli::parse();
+    let cli = reddalert::app::parse_cli();
     reddalert::logging::init(cli.common.verbose, cli.common.silent);
     // Held to the end of main: dropping it flushes what is queued for Sentry.
     let _reporter = match reddalert::report::init(cli.common.sentry.as_deref()) {

@@ -19,7 +19,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use crate::config::{MetricsSettings, Pushgateway};
+use crate::config::{MetricsSettings, Pushgateway, Shard};
 use crate::outcome::{FailureKind, Shed};
 
 /// What one run did, filled in by the run.
@@ -42,6 +42,9 @@ pub(crate) struct RunMetrics {
     pub(crate) shed: Shed,
     /// The process's peak resident memory (Linux's `VmHWM`), where the system says it.
     pub(crate) peak_resident_bytes: Option<u64>,
+    /// The shard this run was (`--shard I/N`): each shard's metrics are a Pushgateway group
+    /// of their own, or the shards of one Kubernetes Job would replace each other's.
+    pub(crate) shard: Option<Shard>,
 }
 
 /// One rule in one account.
@@ -56,6 +59,11 @@ pub(crate) struct RuleMetrics {
     pub(crate) alerts: u64,
     /// Whether it failed in this run.
     pub(crate) failed: bool,
+    /// Its attempts that failed since it last succeeded (from the status file).
+    pub(crate) consecutive_failures: u32,
+    /// With `store-until`, where its next window starts (epoch ms): the end of the window of
+    /// its last success. It stays put while the rule fails or does not run at all.
+    pub(crate) window_start_ms: Option<u64>,
 }
 
 /// Alerts waiting for one output.
@@ -104,7 +112,7 @@ impl<N: EncodeGaugeValue> EncodeMetric for Series<N> {
 /// tried, and an error names each that failed. A push that failed is counted in the textfile
 /// as an output failure of the run (which exits 1 for it).
 pub(crate) fn publish(settings: &MetricsSettings, metrics: &RunMetrics) -> Result<()> {
-    publish_text(settings, &Job::RUN, |push_failed| {
+    publish_text(settings, &Job::RUN, metrics.shard, |push_failed| {
         if !push_failed {
             return render(metrics);
         }
@@ -154,11 +162,12 @@ impl Job {
 pub(crate) fn publish_text(
     settings: &MetricsSettings,
     job: &Job,
+    shard: Option<Shard>,
     render: impl Fn(bool) -> String,
 ) -> Result<()> {
     let mut failed = Vec::new();
     if let Some(gateway) = &settings.pushgateway
-        && let Err(err) = push(gateway, job.name, &render(false))
+        && let Err(err) = push(gateway, job.name, shard, &render(false))
     {
         failed.push(format!("{err:#}"));
     }
@@ -212,6 +221,8 @@ pub(crate) fn render(metrics: &RunMetrics) -> String {
     let mut last_success = Vec::new();
     let mut alerts = Vec::new();
     let mut failed = Vec::new();
+    let mut consecutive = Vec::new();
+    let mut window_start = Vec::new();
     for rule in &metrics.rules {
         let mut labels = vec![("rule".to_owned(), rule.name.clone())];
         if let Some(account) = &rule.account {
@@ -220,7 +231,11 @@ pub(crate) fn render(metrics: &RunMetrics) -> String {
         if let Some(ms) = rule.last_success_ms {
             last_success.push((labels.clone(), seconds(ms)));
         }
+        if let Some(ms) = rule.window_start_ms {
+            window_start.push((labels.clone(), seconds(ms)));
+        }
         alerts.push((labels.clone(), count(rule.alerts)));
+        consecutive.push((labels.clone(), i64::from(rule.consecutive_failures)));
         failed.push((labels, i64::from(rule.failed)));
     }
     registry.register(
@@ -237,6 +252,17 @@ pub(crate) fn render(metrics: &RunMetrics) -> String {
         "reddalert_rule_failed",
         "1 when the rule's last attempt failed (it reads its window again next run), else 0",
         Series::sorted(failed),
+    );
+    registry.register(
+        "reddalert_rule_consecutive_failures",
+        "Attempts of each rule that failed since it last succeeded (0 once it succeeds)",
+        Series::sorted(consecutive),
+    );
+    registry.register(
+        "reddalert_rule_window_start_timestamp_seconds",
+        "With store-until, where each rule's next window starts, in seconds since the epoch: \
+         the end of its last successful window, which stays put while it fails or does not run",
+        Series::sorted(window_start),
     );
 
     let failures = FailureKind::OF_A_RUN.map(|kind| {
@@ -348,9 +374,9 @@ fn write_textfile(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// PUTs `text` to the Pushgateway, replacing the metrics of `job`'s group there.
-fn push(gateway: &Pushgateway, job: &str, text: &str) -> Result<()> {
-    let url = push_url(gateway, job);
+/// PUTs `text` to the Pushgateway, replacing the metrics of `job`'s group (of `shard`'s) there.
+fn push(gateway: &Pushgateway, job: &str, shard: Option<Shard>, text: &str) -> Result<()> {
+    let url = push_url(gateway, job, shard);
     // A redirect is not followed: ureq would follow a 301 to a PUT with a bodiless GET, and
     // the metrics would never arrive while the push looked fine.
     let agent = crate::httpclient::agent_config(gateway.timeout)
@@ -386,9 +412,10 @@ fn push(gateway: &Pushgateway, job: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// `<url>/metrics/job/<job>[/instance/<instance>]`. An instance that is not plain URL text
-/// (a `/`, a space) goes base64url-encoded, as the Pushgateway's `@base64` suffix allows.
-fn push_url(gateway: &Pushgateway, job: &str) -> String {
+/// `<url>/metrics/job/<job>[/instance/<instance>][/shard/<i>]`. An instance that is not
+/// plain URL text (a `/`, a space) goes base64url-encoded, as the Pushgateway's `@base64`
+/// suffix allows.
+fn push_url(gateway: &Pushgateway, job: &str, shard: Option<Shard>) -> String {
     let mut url = format!("{}/metrics/job/{job}", gateway.url);
     if let Some(instance) = &gateway.instance {
         let plain = instance
@@ -400,6 +427,9 @@ fn push_url(gateway: &Pushgateway, job: &str) -> String {
             let encoded = base64::engine::general_purpose::URL_SAFE.encode(instance);
             url.push_str(&format!("/instance@base64/{encoded}"));
         }
+    }
+    if let Some(shard) = shard {
+        url.push_str(&format!("/shard/{}", shard.index));
     }
     url
 }

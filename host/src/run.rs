@@ -1,12 +1,3 @@
-//! One run of the main job, in the order of the data flow: lock and load the status, load
-//! the rules, settle each rule's window, fetch each distinct EDDA query once, evaluate the
-//! rules in parallel (each in its own sandbox, each failing alone), then write ahead: save the
-//! new states together with this run's alerts, owed to every output, in one atomic save.
-//! Only then deliver (alerts that waited from earlier runs first) and save what is still
-//! owed. A run killed anywhere re-delivers exactly the alerts not yet confirmed, with the
-//! window they were raised in; a status file that cannot be saved stops the run before any
-//! alert goes out. Nothing is saved when EDDA is unreachable.
-
 //! One run of the main job, in the order of the data flow: load the rules, then for each
 //! account (the config's single one, or each `[[account]]` of this shard, a few at a time)
 //! lock and load its status, settle each rule's window, fetch each distinct EDDA query once,
@@ -17,7 +8,8 @@
 //! re-delivers exactly the alerts not yet confirmed, with the window they were raised in; a
 //! status file that cannot be saved stops its account before any of its alerts goes out.
 //! Nothing is saved for an account whose EDDA is unreachable; with several accounts that
-//! account fails alone and reads its window again next run.
+//! account fails alone and reads its window again next run. After the run, however it ended,
+//! [`publish_metrics`] writes what it did for monitoring.
 
 use std::collections::BTreeSet;
 

@@ -7,6 +7,18 @@ use reddalert_testkit::guests;
 use crate::support::*;
 
 #[test]
+fn version_names_the_version_the_commit_and_the_interface() {
+    let run = run_binary(&["--version"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_version(&run.stdout, None);
+    let short = run_binary(&["-V"]);
+    assert_eq!(
+        short.stdout.trim(),
+        format!("reddalert {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
 fn an_unknown_rule_name_exits_2_listing_the_installed_rules() {
     let edda = basic_edda();
     let env = Env::new(&edda.base_url(), &[guests::AMI, guests::ELBS], "");
@@ -128,9 +140,13 @@ fn an_unreadable_module_fails_alone() {
 }
 
 #[test]
-fn rules_lists_name_version_queries_interface_origin_and_hash() {
+fn rules_lists_name_version_queries_interface_origin_hash_and_config() {
     let edda = basic_edda();
-    let env = Env::new(&edda.base_url(), &[guests::SECGROUPS, guests::AMI], "");
+    let env = Env::new(
+        &edda.base_url(),
+        &[guests::SECGROUPS, guests::AMI],
+        "[plugin.secgroups]\nallowed_ports = [8443]\n",
+    );
     std::fs::write(env.rules.join("junk.wasm"), b"not wasm").unwrap();
     let run = env.run(&["rules", "--json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -165,6 +181,17 @@ fn rules_lists_name_version_queries_interface_origin_and_hash() {
         queries.contains(&"aws/securityGroups;_expand"),
         "{queries:?}"
     );
+    // The config it runs with: the operator's keys over the defaults it declares.
+    assert_eq!(sg["config"]["allowed_ports"], serde_json::json!([8443]));
+    assert_ne!(
+        sg["default_config"]["allowed_ports"],
+        sg["config"]["allowed_ports"]
+    );
+    assert_eq!(
+        sg["config"]["whitelisted_ips"], sg["default_config"]["whitelisted_ips"],
+        "keys the section leaves out keep their defaults: {sg}"
+    );
+    assert!(sg["default_config"]["whitelisted_ips"].is_array(), "{sg}");
     let junk = &doc["unloadable"][0];
     assert!(junk["path"].as_str().unwrap().ends_with("junk.wasm"));
     assert_eq!(
@@ -174,7 +201,11 @@ fn rules_lists_name_version_queries_interface_origin_and_hash() {
 
     let text = env.run(&["rules"]);
     assert!(
-        text.stdout.contains("secgroups ") && text.stdout.contains("sha256     "),
+        text.stdout.contains("secgroups ")
+            && text.stdout.contains("sha256     ")
+            && text
+                .stdout
+                .contains("config     {\"allowed_ports\":[8443],"),
         "{}",
         text.stdout
     );

@@ -190,3 +190,61 @@ pub fn args(window: &[String], extra: &[&str]) -> Vec<String> {
 pub fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
+
+/// The commit of this source tree, as git says it.
+pub fn source_commit() -> String {
+    let out = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run git (the tests run in a git checkout)");
+    assert!(out.status.success(), "git rev-parse HEAD failed");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Checks what `reddalert --version` printed: the package version, the commit it was built
+/// from (this tree's `HEAD`, `-dirty` when built from changed files), the rule interface of
+/// `wit/rules.wit` with the versions it runs, and the target (when one is expected).
+pub fn assert_version(text: &str, target: Option<&str>) {
+    let wit =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit/rules.wit"))
+            .expect("read wit/rules.wit");
+    let package = wit
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("package "))
+        .expect("a package line")
+        .trim_end_matches(';')
+        .to_owned();
+    let (_, interface) = package.split_once('@').expect("a versioned package");
+    let minor = interface.rsplit_once('.').expect("x.y.z").0;
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(
+        lines[0],
+        format!("reddalert {}", env!("CARGO_PKG_VERSION")),
+        "{text}"
+    );
+    let commit = lines[1].strip_prefix("commit     ").expect(text);
+    let head = source_commit();
+    assert!(
+        commit == head || commit == format!("{head}-dirty"),
+        "the commit is this tree's {head}: {text}"
+    );
+    assert_eq!(
+        lines[2],
+        format!("interface  {package} (runs rules built for {minor}.0 to {interface})"),
+        "{text}"
+    );
+    let built_for = lines[3].strip_prefix("target     ").expect(text);
+    assert!(built_for.split('-').count() >= 3, "a target triple: {text}");
+    if let Some(target) = target {
+        assert_eq!(built_for, target, "{text}");
+    }
+}
+
+/// A compilation cache the tests that only list many modules share, so each module compiles
+/// once per build of the suite rather than once per test (wasmtime keys it by module and
+/// engine, and writes it atomically).
+pub fn shared_module_cache() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-module-cache")
+}

@@ -50,7 +50,7 @@ fn released_versions_are_frozen_and_the_current_one_is_unchanged() {
             assert!(
                 text == current,
                 "wit/rules.wit changed but still says {version}, which is frozen in wit/deps/{name}: \
-                 start the next version instead (README, \"Interface versions\"), or, if {version} was \
+                 start the next version instead (docs/writing-a-rule.md, \"Interface versions\"), or, if {version} was \
                  never released, refresh the frozen copy"
             );
         }

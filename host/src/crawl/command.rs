@@ -69,7 +69,7 @@ pub(crate) fn run(config: &Config, args: &CrawlArgs) -> Result<Outcome> {
                 ..metrics.clone()
             })
         };
-        if let Err(err) = crate::metrics::publish_text(settings, &JOB, render) {
+        if let Err(err) = crate::metrics::publish_text(settings, &JOB, args.shard, render) {
             tracing::error!("{err:#}");
             if let Ok(outcome) = &mut result {
                 let why = format!("{err:#}");

@@ -23,6 +23,8 @@ fn sample() -> RunMetrics {
                 last_success_ms: Some(STARTED),
                 alerts: 3,
                 failed: false,
+                consecutive_failures: 0,
+                window_start_ms: Some(STARTED - 300_000),
             },
             RuleMetrics {
                 name: "iam".into(),
@@ -30,6 +32,8 @@ fn sample() -> RunMetrics {
                 last_success_ms: None,
                 alerts: 0,
                 failed: true,
+                consecutive_failures: 4,
+                window_start_ms: None,
             },
         ],
         failures: BTreeMap::from([(FailureKind::Rule, 1), (FailureKind::Output, 2)]),
@@ -40,6 +44,7 @@ fn sample() -> RunMetrics {
             alerts: 3,
         }],
         peak_resident_bytes: Some(150 << 20),
+        shard: None,
         shed: Shed {
             over_count: 4,
             over_bytes: 2,
@@ -85,8 +90,10 @@ fn the_rendered_text_parses_and_says_what_the_run_did() {
             "reddalert_last_run_start_timestamp_seconds",
             "reddalert_last_run_success",
             "reddalert_rule_alerts",
+            "reddalert_rule_consecutive_failures",
             "reddalert_rule_failed",
             "reddalert_rule_last_success_timestamp_seconds",
+            "reddalert_rule_window_start_timestamp_seconds",
             "reddalert_waiting_alerts",
         ]
     );
@@ -141,6 +148,14 @@ fn the_rendered_text_parses_and_says_what_the_run_did() {
         (failed.value(&secgroups), failed.value(&iam)),
         (Some(0.0), Some(1.0))
     );
+    let consecutive = family(&families, "reddalert_rule_consecutive_failures");
+    assert_eq!(
+        (consecutive.value(&secgroups), consecutive.value(&iam)),
+        (Some(0.0), Some(4.0))
+    );
+    let window = family(&families, "reddalert_rule_window_start_timestamp_seconds");
+    assert_eq!(window.value(&secgroups), Some(1_514_775_600.0));
+    assert_eq!(window.samples.len(), 1, "none without store-until");
     let failures = family(&families, "reddalert_failures");
     for (kind, n) in [
         ("rule", 1.0),
@@ -257,6 +272,11 @@ fn the_pushgateway_gets_the_same_text_in_one_put_per_group() {
     publish(&gateway(server.url(), Some("web-1")), &sample()).unwrap();
     publish(&gateway(server.url(), Some("web/1 eu")), &sample()).unwrap();
     publish(&gateway(server.url(), None), &sample()).unwrap();
+    let sharded = RunMetrics {
+        shard: Some("2/4".parse().unwrap()),
+        ..sample()
+    };
+    publish(&gateway(server.url(), Some("web-1")), &sharded).unwrap();
     let requests = server.requests();
     let paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
     assert_eq!(
@@ -266,6 +286,8 @@ fn the_pushgateway_gets_the_same_text_in_one_put_per_group() {
             // base64url of "web/1 eu"
             "/metrics/job/reddalert/instance@base64/d2ViLzEgZXU=",
             "/metrics/job/reddalert",
+            // Each shard of a Kubernetes indexed Job keeps a group of its own.
+            "/metrics/job/reddalert/instance/web-1/shard/2",
         ]
     );
     let first = &requests[0];

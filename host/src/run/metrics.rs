@@ -1,7 +1,7 @@
 //! The run's metrics, gathered after it ended however it ended: the exit code, what failed by
-//! kind and what was asked of EDDA come from the run's outcome; each rule's last success and
-//! whether its last attempt failed, and the alerts still waiting per output, come from the
-//! status files as they were left (read, never written), so a run that died early (EDDA down,
+//! kind and what was asked of EDDA come from the run's outcome; each rule's last success, its
+//! failures since, where its next window starts, and the alerts still waiting per output, come
+//! from the status files as they were left (read, never written), so a run that died early (EDDA down,
 //! a status file locked) still publishes the last success of every rule, and a monitor
 //! alerting on "no success for 30 minutes" keeps its data.
 
@@ -61,6 +61,8 @@ fn gather(
                 last_success_ms: rule.last_success,
                 alerts: outcome.raised.get(&key).map_or(0, |&n| n as u64),
                 failed: rule.consecutive_failures > 0,
+                consecutive_failures: rule.consecutive_failures,
+                window_start_ms: config.store_until.then(|| status.since_of(name)),
             });
         }
         for entry in &status.pending {
@@ -79,6 +81,7 @@ fn gather(
             .map(|kind| (kind, outcome.count(kind) as u64))
             .collect(),
         peak_resident_bytes: peak_resident_bytes(),
+        shard: args.shard,
         edda_requests: outcome.edda.requests,
         edda_bytes: outcome.edda.bytes,
         waiting: waiting

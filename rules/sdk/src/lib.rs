@@ -6,7 +6,7 @@
 //! hands their bodies in; [`models`] has typed serde models of the documents, which skip the
 //! fields a rule does not read (six times faster than `serde_json::Value`).
 //!
-//! It is the same example as the README's, kept here so that it compiles and runs:
+//! It is the same example as `docs/writing-a-rule.md`'s, kept here so that it compiles and runs:
 //!
 //! ```
 //! use std::collections::BTreeSet;
