@@ -166,15 +166,21 @@ pub(crate) fn publish_text(
     render: impl Fn(bool) -> String,
 ) -> Result<()> {
     let mut failed = Vec::new();
+    let text = render(false);
     if let Some(gateway) = &settings.pushgateway
-        && let Err(err) = push(gateway, job.name, shard, &render(false))
+        && let Err(err) = push(gateway, job.name, shard, &text)
     {
         failed.push(format!("{err:#}"));
     }
-    if let Some(path) = &settings.textfile
-        && let Err(err) = write_textfile(&job.textfile(path), &render(!failed.is_empty()))
-    {
-        failed.push(format!("{err:#}"));
+    if let Some(path) = &settings.textfile {
+        // Rendered again only when the push failed, so the file counts that failure.
+        let text = match failed.is_empty() {
+            true => text,
+            false => render(true),
+        };
+        if let Err(err) = write_textfile(&job.textfile(path), &text) {
+            failed.push(format!("{err:#}"));
+        }
     }
     if !failed.is_empty() {
         bail!("failed to publish {}: {}", job.what, failed.join("; "));
