@@ -1,14 +1,17 @@
 //! The instance model in each form interface 0.2.0 could hand to a rule, and one digest of what
 //! the stock rules read from an instance, computed the same way from every form.
 //!
-//! [`json`] repeats the SDK's `models::Instance` with the same serde attributes (the SDK itself
-//! is built for the component model and is not linked here); [`plain`] is the same fields
-//! without the JSON leniency, deriving serde for a binary format and rkyv for an archive.
+//! [`json`] reads the SDK's own `models::Instance` (the SDK builds for `wasm32-unknown-unknown`
+//! too: only its models are used, so none of its component imports are linked); [`plain`] is
+//! the same fields without the JSON leniency, deriving serde for a binary format and rkyv for an
+//! archive.
 //! [`Digest`] hashes every field a stock rule reads, so a candidate that skipped a field, or read
 //! one wrong, gives another digest: the runner checks that all forms agree.
 
 pub mod json;
 pub mod plain;
+
+use reddalert_rule_sdk::models::Instance;
 
 /// FNV-1a over the fields read, with a separator after each so that moving bytes between
 /// fields changes the digest.
@@ -66,12 +69,12 @@ pub const SELECTED: [&str; 11] = [
 ];
 
 /// Parses a JSON body into the SDK's model, as a 0.1 rule does.
-pub fn parse_json(body: &[u8]) -> Result<Vec<json::Instance>, serde_json::Error> {
+pub fn parse_json(body: &[u8]) -> Result<Vec<Instance>, serde_json::Error> {
     serde_json::from_slice(body)
 }
 
 /// The owned plain form of parsed instances (what the host would hold after parsing once).
-pub fn to_plain(instances: &[json::Instance]) -> Vec<plain::Instance> {
+pub fn to_plain(instances: &[Instance]) -> Vec<plain::Instance> {
     instances.iter().map(plain::Instance::from).collect()
 }
 
@@ -119,7 +122,7 @@ pub fn read(form: Form, input: &[u8]) -> Option<u64> {
         Form::Json => parse_json(input)
             .ok()?
             .iter()
-            .for_each(|i| i.digest(&mut d)),
+            .for_each(|i| json::digest(i, &mut d)),
         Form::Postcard => postcard::from_bytes::<Vec<plain::Instance>>(input)
             .ok()?
             .iter()

@@ -6,7 +6,9 @@
 use rkyv::{Archive, Deserialize as RkyvDeserialize, Serialize as RkyvSerialize};
 use serde::{Deserialize, Serialize};
 
-use crate::{Digest, json};
+use reddalert_rule_sdk::models::Instance as SdkInstance;
+
+use crate::Digest;
 
 #[derive(Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize)]
 pub struct Tag {
@@ -35,8 +37,8 @@ pub struct Instance {
     pub private_ip_address: Option<String>,
 }
 
-impl From<&json::Instance> for Instance {
-    fn from(i: &json::Instance) -> Instance {
+impl From<&SdkInstance> for Instance {
+    fn from(i: &SdkInstance) -> Instance {
         Instance {
             instance_id: i.instance_id.clone(),
             image_id: i.image_id.clone(),
