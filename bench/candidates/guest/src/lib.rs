@@ -1,8 +1,8 @@
 //! A core wasm module (`wasm32-unknown-unknown`) with the smallest interface that measures a
 //! candidate: the runner asks for a buffer, copies the input into it as the host lowers a
 //! `list<u8>` into a guest, and calls `run`, which reads the input in the given form and
-//! returns its digest (0 when it does not decode). Built natively too, as the runner's
-//! native side runs the same `candidates_model::read`.
+//! returns its digest (0 when it does not decode). The runner's native side calls the same
+//! `candidates_model::read`.
 
 use std::alloc::{Layout, alloc};
 

@@ -5,6 +5,7 @@
 //! too: only its models are used, so none of its component imports are linked); [`plain`] is
 //! the same fields without the JSON leniency, deriving serde for a binary format and rkyv for an
 //! archive.
+//!
 //! [`Digest`] hashes every field a stock rule reads, so a candidate that skipped a field, or read
 //! one wrong, gives another digest: the runner checks that all forms agree.
 
