@@ -118,10 +118,15 @@ fn main() -> Result<()> {
             calls[c].push(call);
         }
     }
+    let native: Vec<Duration> = (native.into_iter())
+        .map(|mut times| {
+            times.sort();
+            times[runs / 2]
+        })
+        .collect();
     for (c, &(e, i)) in cases.iter().enumerate() {
         let (form, input) = inputs[i];
-        native[i].sort();
-        let native = native[i][runs / 2];
+        let native = native[i];
         calls[c].sort_by_key(|c| c.setup + c.run);
         let mid = &calls[c][runs / 2];
         println!(
