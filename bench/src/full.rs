@@ -71,8 +71,9 @@ pub struct FullRun {
 }
 
 impl Runner<'_> {
-    /// `runs` timed runs with `config` after one untimed run that warms the cache; with
-    /// `cold`, each run gets a new, empty cache directory instead (`cache` in the config).
+    /// `runs` timed runs with `config` after one untimed run that warms the cache (filled
+    /// already when an earlier warm figure shared it); with `cold`, each run gets a new, empty
+    /// cache directory instead (`cache` in the config).
     pub fn run(
         &self,
         config: &Path,
@@ -86,7 +87,7 @@ impl Runner<'_> {
         let mut costs = Vec::new();
         let warmup = usize::from(!cold);
         for i in 0..runs.max(1) + warmup {
-            if cold || i == 0 {
+            if cold {
                 let _ = std::fs::remove_dir_all(cache);
             }
             let metrics = metrics_file(config);

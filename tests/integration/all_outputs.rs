@@ -74,7 +74,7 @@ fn the_original_json_config_drives_mail_and_elasticsearch() {
         "edda": edda.base_url(),
         "output": "stdout_json,mail_txt,mail_html,elasticsearch",
         "rules_dir": "rules",
-        "cache_dir": "cache",
+        "cache_dir": shared_module_cache(),
         "email_from": "reddalert@example.com",
         "email_to": ["root@example.com"],
         "email_subject": "[sec] Report",

@@ -215,6 +215,7 @@ fn rules_lists_name_version_queries_interface_origin_hash_and_config() {
 fn a_second_run_loads_unchanged_modules_from_the_compilation_cache() {
     let edda = basic_edda();
     let env = Env::new(&edda.base_url(), &[guests::AMI, guests::ELBS], "");
+    env.own_cache();
     let stats = |run: &Run| {
         let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
         (

@@ -49,11 +49,6 @@ fn rules_md_lists_each_stock_rules_settings_with_their_defaults() {
         .collect();
     assert_eq!(modules.len(), 12);
     let env = Env::new("http://127.0.0.1:9/edda", &modules, "");
-    let cache = shared_module_cache();
-    env.edit_config(
-        "cache_dir = \"cache\"",
-        &format!("cache_dir = {:?}", cache.to_str().unwrap()),
-    );
     let run = env.run(&["rules", "--json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();

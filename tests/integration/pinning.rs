@@ -176,6 +176,7 @@ fn the_pin_covers_the_compiled_module_the_cache_holds() {
     let edda = basic_edda();
     let pins = format!("[pin]\nelbs = \"{}\"\n", sha256_of(guests::ELBS));
     let env = Env::new(&edda.base_url(), &[guests::ELBS, guests::AMI], &pins);
+    env.own_cache();
     let window = window(T1, T4);
     let first = env.run(&strs(&window));
     assert_eq!(first.code, 0, "{}", first.stderr);

@@ -18,7 +18,7 @@ fn python_env(edda: &str, modules: &[&str], extra: &str) -> (Env, MutexGuard<'st
     let turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
     let env = Env::new(edda, modules, extra);
     let shared = format!("cache_dir = {:?}", path_str(&python::cache_dir()));
-    env.edit_config("cache_dir = \"cache\"", &shared);
+    env.edit_config(&shared_cache_line(), &shared);
     (env, turn)
 }
 

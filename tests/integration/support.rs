@@ -61,14 +61,16 @@ impl Run {
 
 impl Env {
     /// An installation with `modules` in its rules dir and a TOML config pointing at `edda`;
-    /// `extra` is appended to the config.
+    /// `extra` is appended to the config. Its compilation cache is the suite's shared one
+    /// ([`shared_cache_line`]): a test of the cache itself takes its own ([`Env::own_cache`]).
     pub fn new(edda: &str, modules: &[&str], extra: &str) -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let rules = dir.path().join("rules");
         reddalert_testkit::guests::install(&rules, modules);
         let config = dir.path().join("reddalert.toml");
+        let cache = shared_cache_line();
         let text = format!(
-            "edda = {edda:?}\noutput = [\"stdout_json\"]\nrules_dir = \"rules\"\ncache_dir = \"cache\"\nedda_timeout_seconds = 5\n{extra}\n"
+            "edda = {edda:?}\noutput = [\"stdout_json\"]\nrules_dir = \"rules\"\n{cache}\nedda_timeout_seconds = 5\n{extra}\n"
         );
         std::fs::write(&config, text).expect("write config");
         let status = dir.path().join("status.json");
@@ -78,6 +80,12 @@ impl Env {
             status,
             rules,
         }
+    }
+
+    /// Moves the compilation cache to `cache` in the installation's own directory, empty: for
+    /// the tests that count its hits or tamper with its entries.
+    pub fn own_cache(&self) {
+        self.edit_config(&shared_cache_line(), "cache_dir = \"cache\"");
     }
 
     /// Replaces text in the config file.
@@ -242,9 +250,16 @@ pub fn assert_version(text: &str, target: Option<&str>) {
     }
 }
 
-/// A compilation cache the tests that only list many modules share, so each module compiles
-/// once per build of the suite rather than once per test (wasmtime keys it by module and
-/// engine, and writes it atomically).
+/// The compilation cache the tests share, so each module compiles once per build of the suite
+/// rather than once per test: compiling the six stock rules takes the debug host about 40 s of
+/// CPU, loading them from the cache about one. Entries are keyed by the module's sha256 and
+/// the engine's compatibility hash, and written atomically, so concurrent tests and earlier
+/// builds of the suite cannot hand a test another module's code.
 pub fn shared_module_cache() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-module-cache")
+}
+
+/// The `cache_dir` line of an [`Env`]'s config: the [`shared_module_cache`].
+pub fn shared_cache_line() -> String {
+    format!("cache_dir = {:?}", path_str(&shared_module_cache()))
 }
