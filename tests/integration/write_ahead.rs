@@ -206,7 +206,14 @@ fn a_live_original_holding_its_lock_directory_stops_the_run_saying_how_to_clear_
     let env = Env::new(&edda.base_url(), &[guests::ELBS], "");
     let script = env.path("reddalert.py");
     std::fs::write(&script, "import time\ntime.sleep(60)\n").unwrap();
-    let original = Child(Command::new("python3").arg(&script).spawn().unwrap());
+    // The interpreter itself: a `python3` on PATH may be a shim (pyenv's is a shell script) that
+    // becomes Python only some time after it starts, and until then it is no original.
+    let python = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("run python3");
+    let python = String::from_utf8(python.stdout).unwrap();
+    let original = Child(Command::new(python.trim()).arg(&script).spawn().unwrap());
     // The original takes its lock once it runs.
     original_lock(&env, original.0.id());
     let run = env.run(&["--since", &T2.to_string(), "--until", &T4.to_string()]);
