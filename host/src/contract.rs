@@ -19,6 +19,31 @@ pub struct Query {
     pub updated_only: bool,
 }
 
+/// A query a rule declares, and how it asks for the answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Declared {
+    #[serde(flatten)]
+    pub query: Query,
+    pub form: Form,
+}
+
+/// How a rule asks for a declared query's answer: EDDA's JSON (every 0.1.x rule), or an archive
+/// of the collection's typed models (interface 0.2.0), made once per run for every rule that
+/// asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Form {
+    Json,
+    Archive,
+}
+
+/// The answer to a declared query, shared by every rule of the run that reads it.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Json(Arc<str>),
+    Archive(Arc<[u8]>),
+}
+
 /// A host service a rule may ask for at run time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -41,7 +66,7 @@ pub struct RuleInfo {
     pub name: String,
     pub version: String,
     pub description: String,
-    pub queries: Vec<Query>,
+    pub queries: Vec<Declared>,
     pub capabilities: Vec<Capability>,
     pub default_config: serde_json::Value,
 }
@@ -60,8 +85,8 @@ pub struct RuleInput {
     pub config: serde_json::Value,
     /// The state from the last successful run.
     pub state: Option<serde_json::Value>,
-    /// (declared query path, body) in declaration order.
-    pub data: Vec<(String, Arc<str>)>,
+    /// (declared query path, answer) in declaration order.
+    pub data: Vec<(String, Body)>,
     pub window: Window,
 }
 

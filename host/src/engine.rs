@@ -7,11 +7,14 @@
 //! [`RuleError`] so that one broken rule fails alone.
 
 mod bindings;
+mod bindings_v2;
 mod cache;
 mod guest;
 mod ticker;
+mod versions;
 
 pub(crate) use bindings::{check_info, check_output};
+pub use versions::{INTERFACE_VERSION, runs_versions};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,11 +28,9 @@ use wasmtime::{Config, Store, Trap};
 use crate::contract::{
     HostServices, Limits, MAX_INFO_COPY_BYTES, RuleInfo, RuleInput, RuleOutput, Usage, bounded,
 };
-use bindings::RulePre;
 use guest::GuestState;
+use versions::Contract;
 
-/// The interface version this host implements (`reddalert:rules/guest@0.1.x`).
-pub const INTERFACE_VERSION: &str = "0.1.1";
 const GUEST_INTERFACE: &str = "reddalert:rules/guest@";
 
 /// How a rule failed. Callers branch on it: every variant fails that rule alone.
@@ -76,7 +77,7 @@ pub struct Engine {
 
 /// A compiled, checked and pre-linked rule module.
 pub struct Module {
-    pre: RulePre<GuestState>,
+    pre: Pre,
     /// The module's `evaluate` export, called with the shared bodies lowered as they are.
     evaluate: ComponentExportIndex,
     /// The contract version the module was built for (`0.1.0`).
@@ -84,6 +85,21 @@ pub struct Module {
     /// sha256 of the module's bytes, hex.
     pub sha256: String,
     refusal: Option<String>,
+}
+
+/// The pre-linked module, with the bindings of the contract it speaks.
+enum Pre {
+    V01(bindings::RulePre<GuestState>),
+    V02(bindings_v2::RulePre<GuestState>),
+}
+
+impl Pre {
+    fn instance_pre(&self) -> &wasmtime::component::InstancePre<GuestState> {
+        match self {
+            Pre::V01(pre) => pre.instance_pre(),
+            Pre::V02(pre) => pre.instance_pre(),
+        }
+    }
 }
 
 impl Module {
@@ -140,7 +156,7 @@ impl Engine {
             path: origin.to_owned(),
             reason: format!("{err:#}"),
         })?;
-        let interface_version =
+        let (interface_version, contract) =
             self.check_exports(&component)
                 .map_err(|reason| LoadError::Incompatible {
                     path: origin.to_owned(),
@@ -154,15 +170,23 @@ impl Engine {
                 reason: format!("its {GUEST_INTERFACE}{interface_version} has no `evaluate`"),
             })?;
         // wasmtime matches import and export names by semver (`guest@0.1.1` finds a module's
-        // `guest@0.1.0`), so a module built for an older 0.1.x links like a current one.
-        let pre = self
+        // `guest@0.1.0`), so a module built for an older patch links like a current one.
+        let incompatible = |err: wasmtime::Error| LoadError::Incompatible {
+            path: origin.to_owned(),
+            reason: format!(
+                "its imports cannot be satisfied by this host (interface {}): {err:#}",
+                contract.version()
+            ),
+        };
+        let instance_pre = self
             .linker
             .instantiate_pre(&component)
-            .and_then(RulePre::new)
-            .map_err(|err| LoadError::Incompatible {
-                path: origin.to_owned(),
-                reason: format!("its imports cannot be satisfied by this host (interface {INTERFACE_VERSION}): {err:#}"),
-            })?;
+            .map_err(incompatible)?;
+        let pre = match contract {
+            Contract::V01 => bindings::RulePre::new(instance_pre).map(Pre::V01),
+            Contract::V02 => bindings_v2::RulePre::new(instance_pre).map(Pre::V02),
+        }
+        .map_err(incompatible)?;
         Ok(Module {
             pre,
             evaluate,
@@ -186,9 +210,10 @@ impl Engine {
         (imports, exports)
     }
 
-    /// Finds the `reddalert:rules/guest@X` export and checks X against ours before anything
-    /// is instantiated, so that a module built for another contract gets a clear message.
-    fn check_exports(&self, component: &Component) -> Result<String, String> {
+    /// Finds the `reddalert:rules/guest@X` export and checks X against the versions this host
+    /// runs before anything is instantiated, so that a module built for another contract gets
+    /// a clear message.
+    fn check_exports(&self, component: &Component) -> Result<(String, Contract), String> {
         let ty = component.component_type();
         let exports: Vec<String> = ty
             .exports(&self.engine)
@@ -196,17 +221,18 @@ impl Engine {
             .collect();
         let Some(version) = exports.iter().find_map(|e| e.strip_prefix(GUEST_INTERFACE)) else {
             return Err(format!(
-                "it does not export {GUEST_INTERFACE}{INTERFACE_VERSION} (a reddalert rule must); it exports [{}]",
+                "it does not export {GUEST_INTERFACE}<version> (a reddalert rule must, of {}); it exports [{}]",
+                versions::supported(),
                 exports.join(", ")
             ));
         };
-        if !compatible(version, INTERFACE_VERSION) {
+        let Some(contract) = Contract::of(version) else {
             return Err(format!(
                 "built for interface {version}, this host supports {}",
-                supported_range(INTERFACE_VERSION)
+                versions::supported()
             ));
-        }
-        Ok(version.to_owned())
+        };
+        Ok((version.to_owned(), contract))
     }
 
     /// Calls the module's `info`.
@@ -221,9 +247,16 @@ impl Engine {
             limit: MAX_INFO_COPY_BYTES,
         };
         let (info, _) = self.call(module, limits, host, 0, copy, |instance, store| {
-            let rule = bindings::Rule::new(&mut *store, instance)?;
-            let info = rule.reddalert_rules_guest().call_info(store)?;
-            Ok(bindings::info_from_wit(info))
+            Ok(match &module.pre {
+                Pre::V01(_) => {
+                    let rule = bindings::Rule::new(&mut *store, instance)?;
+                    bindings::info_from_wit(rule.reddalert_rules_guest().call_info(store)?)
+                }
+                Pre::V02(_) => {
+                    let rule = bindings_v2::Rule::new(&mut *store, instance)?;
+                    bindings_v2::info_from_wit(rule.reddalert_rules0_2_0_guest().call_info(store)?)
+                }
+            })
         })?;
         info.map_err(RuleError::BadOutput)
     }
@@ -240,7 +273,12 @@ impl Engine {
         if let Some(reason) = &module.refusal {
             return Err(RuleError::Refused(reason.clone()));
         }
-        let wit_input = bindings::input_to_wit(input);
+        let wit_input = match &module.pre {
+            Pre::V01(_) => {
+                WitInput::V01(bindings::input_to_wit(input).map_err(RuleError::Refused)?)
+            }
+            Pre::V02(_) => WitInput::V02(bindings_v2::input_to_wit(input)),
+        };
         // Alerts and state beyond the output limit are refused after copying; the copy itself
         // is bounded with room for the host's own per-alert overhead.
         let copy = CopyBound {
@@ -256,14 +294,9 @@ impl Engine {
             host,
             input.window.until_ms,
             copy,
-            |instance, store| {
-                let evaluate = instance
-                    .get_typed_func::<(bindings::InputRef<'_>,), (bindings::EvaluateResult,)>(
-                        &mut *store,
-                        &module.evaluate,
-                    )?;
-                let (result,) = evaluate.call(&mut *store, (wit_input,))?;
-                Ok(result)
+            |instance, store| match wit_input {
+                WitInput::V01(input) => call_evaluate(instance, store, &module.evaluate, input),
+                WitInput::V02(input) => call_evaluate(instance, store, &module.evaluate, input),
             },
         )?;
         // What the rule says is logged and stored: cut, and escaped to stay one line.
@@ -314,6 +347,28 @@ impl Engine {
             .map(|r| (r, usage))
             .map_err(|err| classify(err, &store, limits, copy))
     }
+}
+
+/// `rule-input` lowered as the module's contract has it.
+enum WitInput<'a> {
+    V01(bindings::InputRef<'a>),
+    V02(bindings_v2::InputRef<'a>),
+}
+
+/// Calls `evaluate` with `input` lowered as it is (the run's shared bodies, not copies of them).
+fn call_evaluate<I>(
+    instance: &Instance,
+    store: &mut Store<GuestState>,
+    evaluate: &ComponentExportIndex,
+    input: I,
+) -> wasmtime::Result<bindings::EvaluateResult>
+where
+    I: wasmtime::component::ComponentType + wasmtime::component::Lower,
+{
+    let func =
+        instance.get_typed_func::<(I,), (bindings::EvaluateResult,)>(&mut *store, evaluate)?;
+    let (result,) = func.call(&mut *store, (input,))?;
+    Ok(result)
 }
 
 /// Why a module could not be loaded at all.
@@ -381,66 +436,6 @@ fn classify(
     }
 }
 
-/// Semver compatibility as cargo reads it: same major, and for 0.x the same minor.
-fn compatible(found: &str, ours: &str) -> bool {
-    let parse = |v: &str| -> Option<(u64, u64)> {
-        let mut it = v.split('.');
-        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
-    };
-    match (parse(found), parse(ours)) {
-        (Some((0, a)), Some((0, b))) => a == b,
-        (Some((a, _)), Some((b, _))) => a == b,
-        _ => false,
-    }
-}
-
-fn supported_range(ours: &str) -> String {
-    let mut it = ours.split('.');
-    match (it.next(), it.next()) {
-        (Some("0"), Some(minor)) => format!("0.{minor}.x"),
-        (Some(major), _) => format!("{major}.x"),
-        _ => ours.to_owned(),
-    }
-}
-
-/// The interface versions of the rules this host runs, oldest to newest (`0.1.0 to 0.1.1`):
-/// every version semver-compatible with [`INTERFACE_VERSION`] up to it (a newer patch may
-/// import what this host does not have).
-pub fn runs_versions() -> String {
-    format!(
-        "{} to {INTERFACE_VERSION}",
-        oldest_compatible(INTERFACE_VERSION)
-    )
-}
-
-fn oldest_compatible(ours: &str) -> String {
-    let mut it = ours.split('.');
-    match (it.next(), it.next()) {
-        (Some("0"), Some(minor)) => format!("0.{minor}.0"),
-        (Some(major), _) => format!("{major}.0.0"),
-        _ => ours.to_owned(),
-    }
-}
-
 fn anyhow_from(err: wasmtime::Error) -> anyhow::Error {
     anyhow::anyhow!("{err:#}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_follow_cargo_semver() {
-        assert!(compatible("0.1.0", "0.1.0"));
-        assert!(compatible("0.1.7", "0.1.0"));
-        assert!(!compatible("0.2.0", "0.1.0"));
-        assert!(!compatible("1.0.0", "0.1.0"));
-        assert!(compatible("1.4.0", "1.0.0"));
-        assert!(!compatible("garbage", "0.1.0"));
-        assert_eq!(supported_range("0.1.0"), "0.1.x");
-        assert_eq!(oldest_compatible("0.1.1"), "0.1.0");
-        assert_eq!(oldest_compatible("1.4.2"), "1.0.0");
-        assert!(compatible(&oldest_compatible("0.3.2"), "0.3.2"));
-    }
 }

@@ -17,7 +17,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use crate::config::{Config, merge_rule_config};
-use crate::contract::RuleInfo;
+use crate::contract::{Declared, Form, RuleInfo};
 use crate::out::outln;
 use crate::rules::{Installed, Pin};
 use crate::status::Status;
@@ -132,13 +132,17 @@ pub fn list_rules(config: &Config, statusfile: &Path, json: bool) -> Result<()> 
                 standing_text(status, &r.info.name, config.store_until)
             )?;
         }
-        for q in &r.info.queries {
+        for Declared { query: q, form } in &r.info.queries {
             let mode = match (q.window, q.updated_only) {
                 (false, _) => "current",
                 (true, false) => "window",
                 (true, true) => "updated in window",
             };
-            outln!("    query      {} ({mode})", q.path)?;
+            let form = match form {
+                Form::Json => "",
+                Form::Archive => ", as an archive",
+            };
+            outln!("    query      {} ({mode}{form})", q.path)?;
         }
         for line in crate::capabilities::describe_text(
             &config.capabilities,

@@ -17,6 +17,7 @@ use crate::contract::{HostServices, Limits, LogLevel, RuleInfo};
 use crate::engine::{Engine, EngineOptions, Module};
 use crate::registry::{Admission, Provenance, Trust};
 
+pub(crate) mod archives;
 mod checks;
 pub(crate) mod evaluation;
 

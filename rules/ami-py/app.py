@@ -1,7 +1,9 @@
 """The component side of the ami-py rule: adapts `ami.py` to the `reddalert:rules/guest`
-interface of `wit/rules.wit`. componentize-py generates the `wit_world` bindings when it builds:
+interface of 0.1.1 (`wit/deps/reddalert-rules-0.1.1`), which reads every answer as JSON.
+componentize-py generates the `wit_world` bindings when it builds:
 
-    componentize-py -d ../../wit/rules.wit -w rule componentize app -o ../../target/rule_ami_py.wasm
+    componentize-py -d ../../wit/deps/reddalert-rules-0.1.1/rules.wit -w rule componentize app \
+        -o ../../target/rule_ami_py.wasm
 """
 
 import json

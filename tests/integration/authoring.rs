@@ -75,7 +75,7 @@ fn a_scaffolded_rule_builds_passes_its_unit_tests_and_runs_in_test_rule() {
     let (code, doc) = test_rule_json(&[path_str(&module), "--data", path_str(&data)]);
     assert_eq!(code, 0, "{doc}");
     assert_eq!(doc["rule"], "my-check");
-    assert_eq!(doc["interface"], "0.1.1");
+    assert_eq!(doc["interface"], "0.2.0");
     assert_eq!(
         doc["alerts"],
         json!([{

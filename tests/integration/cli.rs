@@ -156,7 +156,7 @@ fn rules_lists_name_version_queries_interface_origin_hash_and_config() {
         .iter()
         .find(|r| r["name"] == "secgroups")
         .expect("secgroups listed");
-    assert_eq!(sg["interface"], "0.1.1");
+    assert_eq!(sg["interface"], "0.2.0");
     assert!(
         !sg["version"].as_str().unwrap().is_empty()
             && !sg["description"].as_str().unwrap().is_empty()

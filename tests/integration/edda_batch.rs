@@ -58,19 +58,59 @@ fn iam_batches_its_diffs_concurrently_with_the_same_alerts() {
 }
 
 #[test]
-fn a_module_built_for_interface_0_1_0_runs_on_this_host() {
+fn modules_built_for_0_1_0_and_0_2_0_run_side_by_side_each_in_its_form() {
     let edda = basic_edda();
-    let env = Env::new(&edda.base_url(), &[guests::OLDER], "");
+    let env = Env::new(
+        &edda.base_url(),
+        &[guests::OLDER, guests::MISSINGTAG, guests::AMI],
+        "",
+    );
     let listed = env.run(&["rules", "--json"]);
     assert_eq!(listed.code, 0, "{}", listed.stderr);
     let doc: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
-    let older = doc["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "older")
-        .unwrap_or_else(|| panic!("older is listed: {doc}"));
-    assert_eq!(older["interface"], "0.1.0");
+    let rule = |name: &str| {
+        doc["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is listed: {doc}"))
+            .clone()
+    };
+    let forms = |rule: &serde_json::Value| -> Vec<(String, String)> {
+        (rule["queries"].as_array().unwrap().iter())
+            .map(|q| {
+                let path = q["path"].as_str().unwrap();
+                (
+                    path.split(';').next().unwrap().to_owned(),
+                    q["form"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(rule("older")["interface"], "0.1.0");
+    assert!(forms(&rule("older")).iter().all(|(_, form)| form == "json"));
+    let missingtag = rule("missingtag");
+    assert_eq!(missingtag["interface"], "0.2.0");
+    let declared = forms(&missingtag);
+    assert_eq!(
+        declared[0],
+        ("view/instances".to_owned(), "archive".to_owned()),
+        "{declared:?}"
+    );
+    assert!(
+        declared[1..].iter().all(|(_, form)| form == "json"),
+        "{declared:?}"
+    );
+    assert_eq!(rule("ami")["interface"], "0.2.0");
+
+    let text = env.run(&["rules"]);
+    assert!(
+        text.stdout.contains("(current, as an archive)"),
+        "{}",
+        text.stdout
+    );
+
     let run = env.run(&["--since", "0", "--until", &T4.to_string()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
@@ -78,4 +118,18 @@ fn a_module_built_for_interface_0_1_0_runs_on_this_host() {
         vec![json!({"plugin_name": "older", "id": "older", "details": {
             "declared": 1, "fetched_json": true}})]
     );
+    // Exit 0: no rule failed. Every instance here carries its service_name tag, so missingtag
+    // (whose alerts through the archive rules_e2e checks) finds none; ami reads the same
+    // instances as JSON.
+    assert!(
+        run.stderr
+            .contains("rule finished rule=missingtag alerts=0"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.alerts_of("ami").len(), 3, "{}", run.stdout);
+    // The selected instances were fetched once for ami (JSON) and missingtag (the archive made
+    // from that same body).
+    let selected = requests_for(&edda, "view/instances;_expand:(");
+    assert_eq!(selected.len(), 1, "{selected:?}");
 }

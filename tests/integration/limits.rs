@@ -43,7 +43,7 @@ fn each_hostile_module_fails_alone_with_its_own_error() {
         ("badjson", "are not JSON"),
         (
             "guest_wrongworld.wasm",
-            "does not export reddalert:rules/guest@0.1.1",
+            "does not export reddalert:rules/guest@<version> (a reddalert rule must, of 0.1.x or 0.2.x)",
         ),
     ];
     for (who, why) in expect {
@@ -114,13 +114,13 @@ fn a_module_for_another_interface_version_is_refused_with_both_versions() {
     let listing: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let error = listing["unloadable"][0]["error"].as_str().unwrap();
     assert!(
-        error.contains("built for interface 0.2.0, this host supports 0.1.x"),
+        error.contains("built for interface 0.3.0, this host supports 0.1.x or 0.2.x"),
         "{error}"
     );
     let run = env.run(&["--since", "0", "--until", &T4.to_string()]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("built for interface 0.2.0"),
+        run.stderr.contains("built for interface 0.3.0"),
         "{}",
         run.stderr
     );

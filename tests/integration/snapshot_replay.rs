@@ -117,7 +117,7 @@ fn test_rule_refuses_a_module_built_for_another_interface() {
     assert_eq!(run.code, 1);
     assert!(
         run.stderr
-            .contains("built for interface 0.2.0, this host supports 0.1.x"),
+            .contains("built for interface 0.3.0, this host supports 0.1.x or 0.2.x"),
         "{}",
         run.stderr
     );

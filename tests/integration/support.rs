@@ -212,7 +212,8 @@ pub fn source_commit() -> String {
 
 /// Checks what `reddalert --version` printed: the package version, the commit it was built
 /// from (this tree's `HEAD`, `-dirty` when built from changed files), the rule interface of
-/// `wit/rules.wit` with the versions it runs, and the target (when one is expected).
+/// `wit/rules.wit` with the versions it runs (the released ones frozen in `wit/deps/`, oldest to
+/// newest in each series), and the target (when one is expected).
 pub fn assert_version(text: &str, target: Option<&str>) {
     let wit =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit/rules.wit"))
@@ -223,8 +224,28 @@ pub fn assert_version(text: &str, target: Option<&str>) {
         .expect("a package line")
         .trim_end_matches(';')
         .to_owned();
-    let (_, interface) = package.split_once('@').expect("a versioned package");
-    let minor = interface.rsplit_once('.').expect("x.y.z").0;
+    let mut released: Vec<(u64, u64, u64)> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit/deps"))
+            .expect("read wit/deps")
+            .filter_map(|e| {
+                let name = e.ok()?.file_name().into_string().ok()?;
+                let mut v = name.strip_prefix("reddalert-rules-")?.split('.');
+                let mut next = || v.next()?.parse::<u64>().ok();
+                Some((next()?, next()?, next()?))
+            })
+            .collect();
+    released.sort();
+    let mut series: Vec<String> = Vec::new();
+    for chunk in released.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        let show = |v: &(u64, u64, u64)| format!("{}.{}.{}", v.0, v.1, v.2);
+        let (first, last) = (&chunk[0], &chunk[chunk.len() - 1]);
+        series.push(if first == last {
+            show(first)
+        } else {
+            format!("{} to {}", show(first), show(last))
+        });
+    }
+    let runs = series.join(", ");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "{text}");
     assert_eq!(
@@ -240,7 +261,7 @@ pub fn assert_version(text: &str, target: Option<&str>) {
     );
     assert_eq!(
         lines[2],
-        format!("interface  {package} (runs rules built for {minor}.0 to {interface})"),
+        format!("interface  {package} (runs rules built for {runs})"),
         "{text}"
     );
     let built_for = lines[3].strip_prefix("target     ").expect(text);

@@ -26,6 +26,19 @@ fn the_sdk_copy_of_the_contract_is_identical() {
         read("rules/sdk/wit/rules.wit") == read("wit/rules.wit"),
         "rules/sdk/wit/rules.wit differs from wit/rules.wit: copy it (cp wit/rules.wit rules/sdk/wit/)"
     );
+    // The frozen versions the current one uses (0.2.0 imports 0.1.1's interfaces).
+    let mut copied = 0;
+    for entry in std::fs::read_dir(root().join("rules/sdk/wit/deps")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let sdk = format!("rules/sdk/wit/deps/{name}/rules.wit");
+        let frozen = format!("wit/deps/{name}/rules.wit");
+        assert!(
+            read(&sdk) == read(&frozen),
+            "{sdk} differs from {frozen}: copy it (cp -r wit/deps/{name} rules/sdk/wit/deps/)"
+        );
+        copied += 1;
+    }
+    assert!(copied > 0, "the SDK carries the versions its contract uses");
 }
 
 #[test]

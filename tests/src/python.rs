@@ -38,7 +38,8 @@ fn root() -> PathBuf {
 fn build(rule: &str, app: &str) -> PathBuf {
     let root = root();
     let src = root.join("rules").join(rule);
-    let wit = root.join("wit").join("rules.wit");
+    // Python rules read JSON; they are built for 0.1.1, which the host keeps running.
+    let wit = root.join("wit/deps/reddalert-rules-0.1.1/rules.wit");
     let out_dir = root.join("target/test-guests/python").join(rule);
     let output = out_dir.join(format!("rule_{}.wasm", rule.replace('-', "_")));
     let tool = componentize_py();

@@ -17,6 +17,7 @@ use crate::contract::{Query, Window};
 use crate::edda::{EddaClient, EddaError, snapshot};
 use crate::out::outln;
 use crate::outcome::{Failure, FailureKind, Outcome};
+use crate::rules::archives::Archives;
 use crate::rules::evaluation::{Evaluator, Reach};
 use crate::rules::{Installed, InstalledRule};
 use crate::status::Status;
@@ -90,7 +91,10 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
 
     // The declared queries first, as a run prefetches them: an unreachable EDDA stops here.
     let mut declared: Vec<&Query> = Vec::new();
-    for q in selected.iter().flat_map(|r| &r.info.queries) {
+    for q in selected
+        .iter()
+        .flat_map(|r| r.info.queries.iter().map(|d| &d.query))
+    {
         if !declared.contains(&q) {
             declared.push(q);
         }
@@ -109,6 +113,7 @@ pub fn run(config: &Config, args: &SnapshotArgs) -> Result<Outcome> {
         edda: &edda,
         queries_per_rule: config.edda_queries_per_rule,
         reach: Reach::Nothing,
+        archives: &Archives::default(),
     };
     for rule in &selected {
         let name = &rule.info.name;

@@ -18,6 +18,7 @@ use crate::edda::{EddaClient, snapshot};
 use crate::engine::{Engine, EngineOptions, Module};
 use crate::out::outln;
 use crate::outcome::{Failure, FailureKind, Outcome};
+use crate::rules::archives::Archives;
 use crate::rules::evaluation::{Evaluator, Reach};
 use crate::rules::{InstalledRule, apply_pin, load_module};
 use crate::status::Status;
@@ -79,6 +80,7 @@ pub fn run(args: &TestRuleArgs, config: Option<&Config>) -> Result<Outcome> {
         edda: &edda,
         queries_per_rule: config.map_or(10_000, |c| c.edda_queries_per_rule),
         reach: Reach::Nothing,
+        archives: &Archives::default(),
     };
     let evaluated = evaluator.evaluate(
         &rule,
@@ -240,7 +242,10 @@ fn print_header(
         show_time(window.until_ms)
     )?;
     for q in &info.queries {
-        outln!("data   {}", snapshot::file_path(&args.data, q).display())?;
+        outln!(
+            "data   {}",
+            snapshot::file_path(&args.data, &q.query).display()
+        )?;
     }
     Ok(())
 }

@@ -1,23 +1,20 @@
-//! wasmtime's bindings for `wit/rules.wit`, and the conversions between its generated types
-//! and the host's plain [`crate::contract`] types. Output is checked here: its size against
-//! the limit, and its JSON.
-
-use std::sync::Arc;
+//! wasmtime's bindings for interface 0.1.1 (`wit/deps/reddalert-rules-0.1.1`), whose imports
+//! 0.2.0 kept, and the conversions between its generated types and the host's plain
+//! [`crate::contract`] types. Output, the same in both versions, is checked here: its size
+//! against the limit, and its JSON.
 
 use wasmtime::component::{ComponentType, Lower};
 
 use crate::contract::{
-    Capability, MAX_JSON_DEPTH, Query, RuleAlert, RuleInfo, RuleInput, RuleOutput, Usage,
-    json_depth,
+    Body, Capability, Declared, Form, MAX_JSON_DEPTH, Query, RuleAlert, RuleInfo, RuleInput,
+    RuleOutput, Usage, json_depth,
 };
 
 use super::RuleError;
 
-// The file, not the directory: `wit/deps/` holds frozen releases, one of which is this very
-// package until the next version is started.
 wasmtime::component::bindgen!({
     world: "rule",
-    path: "../wit/rules.wit",
+    path: "../wit/deps/reddalert-rules-0.1.1/rules.wit",
 });
 
 // `self::`: doc tests see this crate as the extern crate `reddalert` too.
@@ -53,7 +50,14 @@ pub(super) fn info_from_wit(info: wit::RuleInfo) -> Result<RuleInfo, String> {
         name: info.name,
         version: info.version,
         description: info.description,
-        queries: info.queries.into_iter().map(query_from_wit).collect(),
+        queries: info
+            .queries
+            .into_iter()
+            .map(|q| Declared {
+                query: query_from_wit(q),
+                form: Form::Json,
+            })
+            .collect(),
         capabilities: info
             .capabilities
             .into_iter()
@@ -71,7 +75,7 @@ pub(super) fn query_from_wit(q: wit::Query) -> Query {
     }
 }
 
-fn capability_from_wit(c: wit::Capability) -> Capability {
+pub(super) fn capability_from_wit(c: wit::Capability) -> Capability {
     match c {
         wit::Capability::Edda => Capability::Edda,
         wit::Capability::Http => Capability::Http,
@@ -82,33 +86,42 @@ fn capability_from_wit(c: wit::Capability) -> Capability {
 }
 
 /// `rule-input` as the host lowers it into the guest: the declared bodies are the run's
-/// shared `Arc<str>`s (bindgen's own record would own a copy of each, per rule).
+/// shared text, borrowed (bindgen's own record would own a copy of each, per rule).
 #[derive(ComponentType, Lower)]
 #[component(record)]
 pub(super) struct InputRef<'a> {
     config: String,
     state: Option<String>,
-    data: Vec<(&'a str, Arc<str>)>,
+    data: Vec<(&'a str, &'a str)>,
     window: wit::Window,
 }
 
 /// What `evaluate` returns, as bindgen lifts it.
 pub(super) type EvaluateResult = Result<wit::RuleOutput, String>;
 
-pub(super) fn input_to_wit(input: &RuleInput) -> InputRef<'_> {
-    InputRef {
+/// The input of a 0.1.x rule, whose declared queries are all answered with JSON (its `info`
+/// cannot ask otherwise); an archive among them is refused rather than lowered as text.
+pub(super) fn input_to_wit(input: &RuleInput) -> Result<InputRef<'_>, String> {
+    let mut data = Vec::with_capacity(input.data.len());
+    for (path, body) in &input.data {
+        match body {
+            Body::Json(text) => data.push((path.as_str(), &**text)),
+            Body::Archive(_) => {
+                return Err(format!(
+                    "an archive of {path:?} was prepared for a rule of interface 0.1, which reads JSON"
+                ));
+            }
+        }
+    }
+    Ok(InputRef {
         config: input.config.to_string(),
         state: input.state.as_ref().map(|s| s.to_string()),
-        data: input
-            .data
-            .iter()
-            .map(|(path, body)| (path.as_str(), body.clone()))
-            .collect(),
+        data,
         window: wit::Window {
             since_ms: input.window.since_ms,
             until_ms: input.window.until_ms,
         },
-    }
+    })
 }
 
 /// [`output_from_wit`] of plain parts, for the fuzz targets.

@@ -341,9 +341,10 @@ pub(super) fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result
     super::bindings::reddalert::rules::net::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     super::bindings::reddalert::rules::chef::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     super::bindings::reddalert::rules::s3::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    // 0.1.1's `edda`, which rules of 0.2.0 import too.
     let mut edda = linker.instance(&format!(
         "reddalert:rules/edda@{}",
-        super::INTERFACE_VERSION
+        super::versions::Contract::V01.version()
     ))?;
     edda.func_wrap(
         "fetch",

@@ -1,6 +1,7 @@
-//! One evaluation of one rule, the same for a run, `snapshot` and `test-rule`: the bodies of
-//! its declared queries, its config sections merged over its defaults in one order, its
-//! stored state and its window go in; it runs in its own sandbox under its limits, with host
+//! One evaluation of one rule, the same for a run, `snapshot` and `test-rule`: the answers to
+//! its declared queries (each body as it came, or its archive where the rule asked for one,
+//! made once per command: [`super::archives`]), its config sections merged over its defaults
+//! in one order, its stored state and its window go in; it runs in its own sandbox under its limits, with host
 //! services that end by its deadline and reach beyond EDDA only as far as the caller says
 //! ([`Reach`]). What differs between the callers is only where the bodies come from (a run's
 //! prefetch, or a fetch now) and how far the rule may reach.
@@ -11,8 +12,9 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::InstalledRule;
+use super::archives::Archives;
 use crate::config::{CapabilityConfig, merge_rule_config};
-use crate::contract::{Limits, Query, RuleInput, RuleOutput, Window};
+use crate::contract::{Body, Form, Limits, Query, RuleInput, RuleOutput, Window};
 use crate::edda::EddaClient;
 use crate::engine::Engine;
 use crate::services::{EddaBudget, RuleServices};
@@ -34,6 +36,8 @@ pub(crate) struct Evaluator<'a> {
     /// Data-dependent EDDA queries a rule may make per evaluation.
     pub queries_per_rule: u64,
     pub reach: Reach<'a>,
+    /// The archives made for the rules that asked for them.
+    pub archives: &'a Archives,
 }
 
 impl Evaluator<'_> {
@@ -51,8 +55,17 @@ impl Evaluator<'_> {
     ) -> Result<RuleOutput, String> {
         let info = &rule.info;
         let mut data = Vec::with_capacity(info.queries.len());
-        for q in &info.queries {
+        for declared in &info.queries {
+            let q = &declared.query;
             let body = bodies(q).map_err(|why| format!("its query {:?} failed: {why}", q.path))?;
+            let body = match declared.form {
+                Form::Json => Body::Json(body),
+                Form::Archive => Body::Archive(
+                    self.archives
+                        .get(q, window, &body)
+                        .map_err(|why| format!("its query {:?} has no archive: {why}", q.path))?,
+                ),
+            };
             data.push((q.path.clone(), body));
         }
         let config = sections

@@ -13,6 +13,7 @@ use crate::contract::{Query, RuleOutput, Window};
 use crate::edda::{EddaClient, EddaError};
 use crate::engine::Engine;
 use crate::rules::InstalledRule;
+use crate::rules::archives::Archives;
 use crate::rules::evaluation::{Evaluator, Reach};
 use crate::status::Status;
 
@@ -35,7 +36,7 @@ pub(super) fn prefetch(
     let mut requests: Vec<Request> = Vec::new();
     for (rule, window) in rules.iter().zip(windows) {
         for q in &rule.info.queries {
-            let request = (q.clone(), *window);
+            let request = (q.query.clone(), *window);
             if !requests.contains(&request) {
                 requests.push(request);
             }
@@ -71,15 +72,17 @@ pub(super) fn evaluate_all(
     rules: &[&InstalledRule],
     windows: &[Window],
 ) -> Vec<Result<RuleOutput, String>> {
+    let archives = Archives::default();
     let evaluator = Evaluator {
         engine,
         edda,
         queries_per_rule: config.edda_queries_per_rule,
         reach: Reach::Granted(&config.capabilities),
+        archives: &archives,
     };
     let work: Vec<(&InstalledRule, Window)> =
         rules.iter().copied().zip(windows.iter().copied()).collect();
-    crate::pool::map(
+    let outputs = crate::pool::map(
         &work,
         config.parallelism,
         |(rule, _)| format!("evaluating rule {}", rule.info.name),
@@ -101,5 +104,10 @@ pub(super) fn evaluate_all(
     )
     .into_iter()
     .map(|r| r.and_then(|output| output))
-    .collect()
+    .collect();
+    let held = archives.bytes();
+    if held > 0 {
+        tracing::debug!(bytes = held, "archives made for the rules that asked");
+    }
+    outputs
 }

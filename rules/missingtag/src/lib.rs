@@ -1,7 +1,8 @@
 //! The missingtag rule: alerts about instances launched without a `service_name` tag, a port
 //! of the original reddalert's `missingtag` plugin.
 //!
-//! It reads the current `view/instances;_expand`. An instance launched strictly after the
+//! It reads the current `view/instances;_expand` (the selected fields), as an archive of the
+//! typed models read in place (interface 0.2.0). An instance launched strictly after the
 //! window's `since` (the original's `>`, where ami and newtag use `>=`) with no
 //! `service_name` tag, or an empty one, gets one alert: the id is its [`service_type`] (its
 //! `Name`, CloudFormation stack or auto scaling group, else its AMI id), or its instance id
@@ -38,21 +39,29 @@ impl Rule for MissingTag {
             name: "missingtag".into(),
             version: String::new(),
             description: "instances launched in the window without a service_name tag".into(),
-            queries: [vec![Query::current(INSTANCES_SELECTED)], report_queries()].concat(),
+            queries: [
+                vec![Query::current(INSTANCES_SELECTED).archived()],
+                report_queries(),
+            ]
+            .concat(),
             capabilities: vec![],
             default_config: json!({}),
         }
     }
 
     fn evaluate(input: Input) -> Result<Output> {
-        let instances: Vec<Instance> = input.data.get(INSTANCES_SELECTED)?;
+        // Read in place; only the instances reported become owned models.
+        let instances = input.data.archived::<Instance>(INSTANCES_SELECTED)?;
         let since = input.window.since_ms;
 
-        let mut untagged: Vec<(String, u64, &Instance)> = instances
+        let mut untagged: Vec<(String, u64, Instance)> = instances
             .iter()
-            .filter(|i| tag(&i.tags, SERVICE_TAG).is_none_or(str::is_empty))
-            .map(|i| (alert_id(i), i.launch_time.unwrap_or(0), i))
-            .filter(|&(_, started, _)| started > since)
+            .filter(|i| i.tag(SERVICE_TAG).is_none_or(str::is_empty))
+            .filter(|i| i.launch_time().unwrap_or(0) > since)
+            .map(|i| {
+                let instance = i.to_model();
+                (alert_id(&instance), i.launch_time().unwrap_or(0), instance)
+            })
             .collect();
         untagged
             .sort_by(|(a, t, x), (b, u, y)| (a, t, &x.instance_id).cmp(&(b, u, &y.instance_id)));
@@ -60,7 +69,7 @@ impl Rule for MissingTag {
         let context = ReportContext::from_data(&input.data)?;
         let mut out = Output::new();
         for (id, _, instance) in untagged {
-            out.alert(id, context.report(instance));
+            out.alert(id, context.report(&instance));
         }
         Ok(out)
     }

@@ -14,7 +14,15 @@ wit_bindgen::generate!({
     pub_export_macro: true,
     default_bindings_module: "reddalert_rule_sdk::bindings",
     runtime_path: "reddalert_rule_sdk::bindings::wit_bindgen::rt",
+    // 0.2.0 imports the interfaces of package 0.1.1: generate them here too.
+    generate_all,
 });
 
 #[doc(hidden)]
 pub use wit_bindgen;
+
+// Interface 0.2.0 exports its own `guest` and imports 0.1.1's interfaces unchanged; the rest of
+// the SDK names them through these, whatever module names wit-bindgen gives two versions of
+// one package.
+pub use self::exports::reddalert::rules0_2_0::guest;
+pub use self::reddalert::rules0_1_1::{chef, edda, log, net, s3, types};

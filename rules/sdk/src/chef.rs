@@ -104,7 +104,7 @@ pub fn chef_search_nodes<T: DeserializeOwned>(
 ) -> Result<Vec<T>, NetError> {
     let attributes = attributes_json(attributes);
     #[cfg(target_family = "wasm")]
-    let rows = crate::bindings::reddalert::rules::chef::search_nodes(query, &attributes)
+    let rows = crate::bindings::chef::search_nodes(query, &attributes)
         .map_err(crate::net::error_from_wit)?;
     #[cfg(not(target_family = "wasm"))]
     let rows = canned_search(query, &attributes)?;

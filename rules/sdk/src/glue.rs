@@ -2,8 +2,9 @@
 //! [`register!`](crate::register) stays a few lines and rule code never sees generated names.
 
 use crate::Rule;
-use crate::bindings::reddalert::rules::types as wit;
-use crate::types::{Capability, Data, Info, Input, Output, Query, Window};
+use crate::bindings::{guest as wit, types};
+use crate::models::archive::aligned;
+use crate::types::{Body, Capability, Data, Form, Info, Input, Output, Query, Window};
 
 /// The rule's info; an empty `version` is the rule crate's own (`crate_version`, which
 /// [`register!`](crate::register) passes from the crate it expands in).
@@ -25,7 +26,7 @@ pub fn info<R: Rule>(crate_version: &str) -> wit::RuleInfo {
             version
         },
         description,
-        queries: queries.into_iter().map(query_to_wit).collect(),
+        queries: queries.into_iter().map(declared_to_wit).collect(),
         capabilities: capabilities.into_iter().map(capability_to_wit).collect(),
         default_config: default_config.to_string(),
     }
@@ -52,7 +53,7 @@ fn input_from_wit(input: wit::RuleInput, rule: String) -> anyhow::Result<Input> 
     Ok(Input {
         config,
         state,
-        data: Data::new(input.data),
+        data: Data::from_bodies(input.data.into_iter().map(body_from_wit).collect()),
         window: Window {
             since_ms: input.window.since_ms,
             until_ms: input.window.until_ms,
@@ -66,7 +67,7 @@ fn output_to_wit(output: Output) -> wit::RuleOutput {
         alerts: output
             .alerts
             .into_iter()
-            .map(|a| wit::Alert {
+            .map(|a| types::Alert {
                 id: a.id,
                 details: a.details.to_string(),
             })
@@ -75,20 +76,35 @@ fn output_to_wit(output: Output) -> wit::RuleOutput {
     }
 }
 
-fn query_to_wit(q: Query) -> wit::Query {
-    wit::Query {
-        path: q.path,
-        window: q.window,
-        updated_only: q.updated_only,
+fn declared_to_wit(q: Query) -> wit::DeclaredQuery {
+    let form = match q.form {
+        Form::Json => wit::Form::Json,
+        Form::Archive => wit::Form::Archive,
+    };
+    wit::DeclaredQuery {
+        query: types::Query {
+            path: q.path,
+            window: q.window,
+            updated_only: q.updated_only,
+        },
+        form,
     }
 }
 
-fn capability_to_wit(c: Capability) -> wit::Capability {
+fn body_from_wit((path, body): (String, wit::Body)) -> (String, Body) {
+    let body = match body {
+        wit::Body::Json(text) => Body::Json(text),
+        wit::Body::Archive(bytes) => Body::Archive(aligned(bytes)),
+    };
+    (path, body)
+}
+
+fn capability_to_wit(c: Capability) -> types::Capability {
     match c {
-        Capability::Edda => wit::Capability::Edda,
-        Capability::Http => wit::Capability::Http,
-        Capability::TcpProbe => wit::Capability::TcpProbe,
-        Capability::Chef => wit::Capability::Chef,
-        Capability::S3 => wit::Capability::S3,
+        Capability::Edda => types::Capability::Edda,
+        Capability::Http => types::Capability::Http,
+        Capability::TcpProbe => types::Capability::TcpProbe,
+        Capability::Chef => types::Capability::Chef,
+        Capability::S3 => types::Capability::S3,
     }
 }

@@ -24,7 +24,7 @@ pub enum Level {
 pub fn log(level: Level, message: &str) {
     #[cfg(target_family = "wasm")]
     {
-        use crate::bindings::reddalert::rules::log::{Level as L, log};
+        use crate::bindings::log::{Level as L, log};
         let level = match level {
             Level::Error => L::Error,
             Level::Warn => L::Warn,
@@ -109,7 +109,7 @@ impl std::error::Error for EddaError {}
 pub fn edda_query(query: &Query) -> Result<String, EddaError> {
     #[cfg(target_family = "wasm")]
     {
-        crate::bindings::reddalert::rules::edda::fetch(&query_to_wit(query)).map_err(error_from_wit)
+        crate::bindings::edda::fetch(&query_to_wit(query)).map_err(error_from_wit)
     }
     #[cfg(not(target_family = "wasm"))]
     canned_edda(query)
@@ -125,7 +125,7 @@ pub fn edda_query_many(queries: &[Query]) -> Vec<Result<String, EddaError>> {
     #[cfg(target_family = "wasm")]
     {
         let queries: Vec<_> = queries.iter().map(query_to_wit).collect();
-        crate::bindings::reddalert::rules::edda::fetch_many(&queries)
+        crate::bindings::edda::fetch_many(&queries)
             .into_iter()
             .map(|r| r.map_err(error_from_wit))
             .collect()
@@ -135,8 +135,8 @@ pub fn edda_query_many(queries: &[Query]) -> Vec<Result<String, EddaError>> {
 }
 
 #[cfg(target_family = "wasm")]
-fn query_to_wit(query: &Query) -> crate::bindings::reddalert::rules::types::Query {
-    crate::bindings::reddalert::rules::types::Query {
+fn query_to_wit(query: &Query) -> crate::bindings::types::Query {
+    crate::bindings::types::Query {
         path: query.path.clone(),
         window: query.window,
         updated_only: query.updated_only,
@@ -144,8 +144,8 @@ fn query_to_wit(query: &Query) -> crate::bindings::reddalert::rules::types::Quer
 }
 
 #[cfg(target_family = "wasm")]
-fn error_from_wit(err: crate::bindings::reddalert::rules::types::EddaError) -> EddaError {
-    use crate::bindings::reddalert::rules::types;
+fn error_from_wit(err: crate::bindings::types::EddaError) -> EddaError {
+    use crate::bindings::types;
     match err {
         types::EddaError::Denied => EddaError::Denied,
         types::EddaError::InvalidQuery(msg) => EddaError::InvalidQuery(msg),

@@ -76,7 +76,8 @@
 //!
 //! `reddalert new-rule <name>` scaffolds a crate (anywhere) with a rule, its unit tests, test
 //! data and a README. Outside the reddalert repository the crate depends on this SDK by path;
-//! the SDK carries its own copy of the contract (`wit/rules.wit`), so it builds from there.
+//! the SDK carries its own copy of the contract (`wit/rules.wit`, with the frozen versions it
+//! imports from in `wit/deps/`), so it builds from there.
 //!
 //! # Models
 //!
@@ -88,6 +89,11 @@
 //! The `_SELECTED` paths ([`models::INSTANCES_SELECTED`], [`models::SECURITY_GROUPS_SELECTED`],
 //! [`models::LOAD_BALANCERS_SELECTED`]) ask EDDA for only the top-level fields a model reads:
 //! the same models, a fraction of the bytes to fetch and parse.
+//!
+//! A query declared [`Query::archived`] (instances, security groups and Route 53 records, whole
+//! or selected) is parsed by the host once per run for every rule that asks, and handed in as an
+//! archive of these models that [`Data::archived`] validates and reads in place, without
+//! parsing: the way to scan a large collection (interface 0.2.0, [`models::archive`]).
 
 #![deny(missing_docs)]
 
@@ -99,7 +105,9 @@ pub mod chef;
 #[doc(hidden)]
 pub mod glue;
 pub mod host;
-pub mod models;
+/// The typed models of the EDDA documents, and the archive form of the collections that have
+/// one (the `reddalert-models` crate).
+pub use reddalert_models as models;
 pub mod net;
 pub mod report;
 pub mod s3;
@@ -108,10 +116,13 @@ pub mod testing;
 mod types;
 
 pub use anyhow;
+pub use rkyv;
 pub use serde;
 pub use serde_json;
 pub use settings::{Settings, default_config};
-pub use types::{Alert, Capability, Data, Info, Input, Output, Query, Window, merge_config};
+pub use types::{
+    Alert, Body, Capability, Data, Form, Info, Input, Output, Query, Window, merge_config,
+};
 
 /// The one trait a rule implements.
 pub trait Rule {
@@ -136,7 +147,8 @@ pub mod prelude {
         s3_list_buckets, s3_list_objects, s3_object_acl,
     };
     pub use crate::{
-        Alert, Capability, Data, Info, Input, Output, Query, Rule, Settings, Window, default_config,
+        Alert, Capability, Data, Form, Info, Input, Output, Query, Rule, Settings, Window,
+        default_config,
     };
     pub use anyhow::{Context as _, Result, anyhow, bail};
     pub use serde::{Deserialize, Serialize};
@@ -150,14 +162,14 @@ macro_rules! register {
         #[doc(hidden)]
         pub struct __ReddalertGuest;
 
-        impl $crate::bindings::exports::reddalert::rules::guest::Guest for __ReddalertGuest {
-            fn info() -> $crate::bindings::reddalert::rules::types::RuleInfo {
+        impl $crate::bindings::guest::Guest for __ReddalertGuest {
+            fn info() -> $crate::bindings::guest::RuleInfo {
                 $crate::__glue::info::<$rule>(env!("CARGO_PKG_VERSION"))
             }
 
             fn evaluate(
-                input: $crate::bindings::reddalert::rules::types::RuleInput,
-            ) -> ::core::result::Result<$crate::bindings::reddalert::rules::types::RuleOutput, String>
+                input: $crate::bindings::guest::RuleInput,
+            ) -> ::core::result::Result<$crate::bindings::guest::RuleOutput, String>
             {
                 $crate::__glue::evaluate::<$rule>(input)
             }

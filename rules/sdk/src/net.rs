@@ -116,7 +116,7 @@ impl HttpRequest {
 pub fn http_get(url: &str, follow_redirects: bool) -> Result<HttpResponse, NetError> {
     #[cfg(target_family = "wasm")]
     {
-        use crate::bindings::reddalert::rules::net;
+        use crate::bindings::net;
         net::http_get(url, follow_redirects)
             .map(response_from_wit)
             .map_err(error_from_wit)
@@ -133,7 +133,7 @@ pub fn http_get(url: &str, follow_redirects: bool) -> Result<HttpResponse, NetEr
 pub fn http_get_many(requests: &[HttpRequest]) -> Vec<Result<HttpResponse, NetError>> {
     #[cfg(target_family = "wasm")]
     {
-        use crate::bindings::reddalert::rules::net;
+        use crate::bindings::net;
         let requests: Vec<net::HttpRequest> = requests
             .iter()
             .map(|r| net::HttpRequest {
@@ -154,7 +154,7 @@ pub fn http_get_many(requests: &[HttpRequest]) -> Vec<Result<HttpResponse, NetEr
 pub fn tcp_probe(host: &str, port: u16) -> Result<bool, NetError> {
     #[cfg(target_family = "wasm")]
     {
-        crate::bindings::reddalert::rules::net::tcp_probe(host, port).map_err(error_from_wit)
+        crate::bindings::net::tcp_probe(host, port).map_err(error_from_wit)
     }
     #[cfg(not(target_family = "wasm"))]
     canned_probe(host, port)
@@ -164,7 +164,7 @@ pub fn tcp_probe(host: &str, port: u16) -> Result<bool, NetError> {
 pub fn tcp_probe_many(targets: &[(String, u16)]) -> Vec<Result<bool, NetError>> {
     #[cfg(target_family = "wasm")]
     {
-        crate::bindings::reddalert::rules::net::tcp_probe_many(targets)
+        crate::bindings::net::tcp_probe_many(targets)
             .into_iter()
             .map(|r| r.map_err(error_from_wit))
             .collect()
@@ -177,7 +177,7 @@ pub fn tcp_probe_many(targets: &[(String, u16)]) -> Vec<Result<bool, NetError>> 
 }
 
 #[cfg(target_family = "wasm")]
-fn response_from_wit(r: crate::bindings::reddalert::rules::types::HttpResponse) -> HttpResponse {
+fn response_from_wit(r: crate::bindings::types::HttpResponse) -> HttpResponse {
     HttpResponse {
         status: r.status,
         headers: r.headers,
@@ -187,8 +187,8 @@ fn response_from_wit(r: crate::bindings::reddalert::rules::types::HttpResponse) 
 }
 
 #[cfg(target_family = "wasm")]
-pub(crate) fn error_from_wit(e: crate::bindings::reddalert::rules::types::NetError) -> NetError {
-    use crate::bindings::reddalert::rules::types::NetError as W;
+pub(crate) fn error_from_wit(e: crate::bindings::types::NetError) -> NetError {
+    use crate::bindings::types::NetError as W;
     match e {
         W::Denied => NetError::Denied,
         W::Timeout => NetError::Timeout,

@@ -178,7 +178,7 @@ fn parse_grants(json: &str) -> Result<Vec<Grant>, NetError> {
 }
 
 #[cfg(target_family = "wasm")]
-use crate::bindings::reddalert::rules::s3 as wit;
+use crate::bindings::s3 as wit;
 
 /// A canned answer: `Ok` or a [`NetError`].
 pub(crate) type Answer<T> = Result<T, NetError>;

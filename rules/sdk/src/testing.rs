@@ -21,14 +21,40 @@
 use std::collections::HashMap;
 use std::marker::PhantomData;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::Value;
 
 use crate::Rule;
 use crate::host::EddaError;
+use crate::models::archive::{Aligned, Collection};
 use crate::net::{HttpResponse, NetError};
 use crate::s3::ObjectListing;
-use crate::types::{Capability, Data, Input, Output, Window, merge_config};
+use crate::types::{Body, Capability, Data, Form, Input, Output, Query, Window, merge_config};
+
+/// The answers as the host hands them in: the JSON of each query the rule declared
+/// [`Form::Archive`] parsed into its models and archived once (failing, as the host does, when
+/// it does not fit them), the others as they are.
+fn bodies(queries: &[Query], data: Vec<(String, String)>) -> Result<Data> {
+    let mut out = Vec::with_capacity(data.len());
+    for (path, json) in data {
+        let archive = queries
+            .iter()
+            .any(|q| q.path == path && q.form == Form::Archive);
+        let body = if archive {
+            let collection = Collection::of_query(&path).ok_or_else(|| {
+                anyhow!("query {path:?} has no archive form: declare it without Query::archived")
+            })?;
+            let bytes = collection
+                .archive(json.as_bytes())
+                .with_context(|| format!("failed to archive the data of query {path:?}"))?;
+            Body::Archive(Aligned::Copied(bytes))
+        } else {
+            Body::Json(json)
+        };
+        out.push((path, body));
+    }
+    Ok(Data::from_bodies(out))
+}
 
 /// Builds the input of one evaluation and runs a rule natively.
 pub struct Harness<R> {
@@ -185,10 +211,11 @@ impl<R: Rule> Harness<R> {
                 );
             }
         }
+        let data = bodies(&info.queries, self.data)?;
         let input = Input {
             config: merge_config(&info.default_config, self.config.as_ref()),
             state: self.state,
-            data: Data::new(self.data),
+            data,
             window: self.window,
             rule: info.name.clone(),
         };

@@ -7,6 +7,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::models::archive::{Aligned, Archived, Collection};
+use rkyv::vec::ArchivedVec;
+
 /// One EDDA query, relative to the API root (`view/instances;_expand`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
@@ -16,6 +19,22 @@ pub struct Query {
     pub window: bool,
     /// Also append `;_updated`: only revisions created inside the window.
     pub updated_only: bool,
+    /// How the host hands in the answer to a declared query ([`Query::archived`]); a query
+    /// made at run time ([`crate::host::edda_query`]) is always answered with JSON.
+    pub form: Form,
+}
+
+/// How the host hands in the answer to a declared query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Form {
+    /// EDDA's JSON body: [`Data::get`] parses it, [`Data::raw`] gives it as it came.
+    #[default]
+    Json,
+    /// The collection in the typed [`models`](crate::models), parsed once by the host for every
+    /// rule that asks and archived: [`Data::archived`] reads it in place, without parsing.
+    /// Only for the collections [`Collection::of_query`] names; the host refuses to load a
+    /// rule that asks it of another query.
+    Archive,
 }
 
 impl Query {
@@ -25,6 +44,7 @@ impl Query {
             path: path.into(),
             window: false,
             updated_only: false,
+            form: Form::Json,
         }
     }
 
@@ -34,6 +54,7 @@ impl Query {
             path: path.into(),
             window: true,
             updated_only: false,
+            form: Form::Json,
         }
     }
 
@@ -43,6 +64,15 @@ impl Query {
             path: path.into(),
             window: true,
             updated_only: true,
+            form: Form::Json,
+        }
+    }
+
+    /// The same query, answered as an archive of the typed models ([`Form::Archive`]).
+    pub fn archived(self) -> Query {
+        Query {
+            form: Form::Archive,
+            ..self
         }
     }
 }
@@ -113,36 +143,86 @@ impl Input {
     }
 }
 
-/// The EDDA bodies of the declared queries, keyed by query path.
+/// The answers to the declared queries, keyed by query path.
 #[derive(Debug, Clone, Default)]
 pub struct Data {
-    entries: Vec<(String, String)>,
+    entries: Vec<(String, Body)>,
+}
+
+/// The answer to one declared query, in the form the rule declared.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// EDDA's JSON body.
+    Json(String),
+    /// An archive of the collection's typed models, aligned for reading in place.
+    Archive(Aligned),
 }
 
 impl Data {
-    /// Wraps (query path, body) pairs.
+    /// Wraps (query path, JSON body) pairs.
     pub fn new(entries: Vec<(String, String)>) -> Data {
+        Data {
+            entries: entries
+                .into_iter()
+                .map(|(path, body)| (path, Body::Json(body)))
+                .collect(),
+        }
+    }
+
+    /// Wraps (query path, answer) pairs.
+    pub fn from_bodies(entries: Vec<(String, Body)>) -> Data {
         Data { entries }
     }
 
-    /// The raw body of a declared query.
-    pub fn raw(&self, path: &str) -> Result<&str> {
+    fn body(&self, path: &str) -> Result<&Body> {
         self.entries
             .iter()
             .find(|(p, _)| p == path)
-            .map(|(_, body)| body.as_str())
+            .map(|(_, body)| body)
             .ok_or_else(|| anyhow!("no data for query {path:?}: declare it in the rule's info()"))
     }
 
-    /// The body of a declared query parsed into `T` (typed models skip unneeded fields).
+    /// The raw JSON body of a declared query.
+    pub fn raw(&self, path: &str) -> Result<&str> {
+        match self.body(path)? {
+            Body::Json(body) => Ok(body),
+            Body::Archive(_) => Err(anyhow!(
+                "query {path:?} is declared as an archive: read it with Data::archived, or \
+                 declare it without Query::archived to get its JSON"
+            )),
+        }
+    }
+
+    /// The JSON body of a declared query parsed into `T` (typed models skip unneeded fields).
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         serde_json::from_str(self.raw(path)?)
             .with_context(|| format!("failed to parse the EDDA response for {path:?}"))
     }
 
-    /// The (query path, body) pairs.
-    pub fn entries(&self) -> &[(String, String)] {
-        &self.entries
+    /// The archived models of a query declared with [`Query::archived`], validated and read
+    /// in place: `data.archived::<Instance>(INSTANCES)?` is a list of `ArchivedInstance`,
+    /// whose fields read like the model's (`&str` for strings, `Option` for options).
+    pub fn archived<T>(&self, path: &str) -> Result<&ArchivedVec<T::Archived>>
+    where
+        T: Archived,
+        T::Archived: for<'a> rkyv::bytecheck::CheckBytes<
+                rkyv::api::high::HighValidator<'a, rkyv::rancor::Error>,
+            >,
+    {
+        let Body::Archive(bytes) = self.body(path)? else {
+            return Err(anyhow!(
+                "query {path:?} is declared with JSON: declare it with Query::archived, or \
+                 read it with Data::get"
+            ));
+        };
+        if Collection::of_query(path) != Some(T::COLLECTION) {
+            return Err(anyhow!(
+                "query {path:?} is not archived as a list of {}",
+                T::COLLECTION.model()
+            ));
+        }
+        crate::models::archive::access::<T>(bytes.bytes())
+            .with_context(|| format!("the host's archive for {path:?} is not valid"))
     }
 }
 

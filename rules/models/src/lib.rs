@@ -1,4 +1,7 @@
-//! Typed serde models of the EDDA documents the stock rules read.
+//! Typed serde models of the EDDA documents the stock rules read, and the archive form of the
+//! collections that have one ([`archive`]). The rule SDK offers them as `models`; the host
+//! reads them to archive a collection once per run for every rule that asks (interface 0.2.0),
+//! which makes these models, and their archived layout, part of the versioned contract.
 //!
 //! EDDA serves AWS SDK for Java v1 beans: camelCase keys, a `class` key on every object, every
 //! property present and `null` when unset, dates as epoch milliseconds and tags flattened
@@ -6,6 +9,7 @@
 //! accept `null` anywhere, and ignore the rest, which makes parsing several times faster than
 //! going through `serde_json::Value`.
 
+pub mod archive;
 mod ec2;
 mod elb;
 mod iam;
@@ -142,7 +146,7 @@ mod selected {
     fn the_selected_instances_hold_every_field_the_model_reads() {
         let instances: Vec<Instance> = check(
             INSTANCES_SELECTED,
-            include_str!("../../../util/fixtures/instances.json"),
+            include_str!("../../util/fixtures/instances.json"),
         );
         assert!(
             instances
@@ -155,7 +159,7 @@ mod selected {
     fn the_selected_security_groups_hold_every_field_the_model_reads() {
         let groups: Vec<SecurityGroup> = check(
             SECURITY_GROUPS_SELECTED,
-            include_str!("../../../util/fixtures/security_groups.json"),
+            include_str!("../../util/fixtures/security_groups.json"),
         );
         assert!(
             groups
@@ -168,7 +172,7 @@ mod selected {
     fn the_selected_load_balancers_hold_every_field_the_model_reads() {
         let elbs: Vec<LoadBalancer> = check(
             LOAD_BALANCERS_SELECTED,
-            include_str!("../../../util/fixtures/load_balancers.json"),
+            include_str!("../../util/fixtures/load_balancers.json"),
         );
         assert!(
             elbs.iter()

@@ -2,12 +2,16 @@
 
 use std::collections::BTreeMap;
 
+use rkyv::{Archive, Deserialize as RkyvDeserialize, Serialize as RkyvSerialize};
 use serde::{Deserialize, Serialize};
 
 use super::nullable;
 
 /// A flattened EC2/ELB tag; only `key` and `value` are read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize,
+)]
+#[rkyv(derive(Debug))]
 pub struct Tag {
     /// Tag key.
     pub key: String,
@@ -29,7 +33,10 @@ pub fn tag<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
 }
 
 /// An `aws.securityGroups` document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize,
+)]
+#[rkyv(derive(Debug))]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityGroup {
     /// `sg-…`.
@@ -52,7 +59,10 @@ pub struct SecurityGroup {
 }
 
 /// One ingress (or egress) permission.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize,
+)]
+#[rkyv(derive(Debug))]
 #[serde(rename_all = "camelCase")]
 pub struct IpPermission {
     /// `tcp`, `udp`, `icmp` or `-1` (all).
@@ -90,7 +100,10 @@ impl IpPermission {
 }
 
 /// An IPv4 range.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize,
+)]
+#[rkyv(derive(Debug))]
 #[serde(rename_all = "camelCase")]
 pub struct IpRange {
     /// The CIDR.
@@ -99,7 +112,10 @@ pub struct IpRange {
 }
 
 /// An IPv6 range.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize,
+)]
+#[rkyv(derive(Debug))]
 #[serde(rename_all = "camelCase")]
 pub struct Ipv6Range {
     /// The CIDR.
@@ -108,7 +124,10 @@ pub struct Ipv6Range {
 }
 
 /// A `view.instances` document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize,
+)]
+#[rkyv(derive(Debug))]
 #[serde(rename_all = "camelCase")]
 pub struct Instance {
     /// `i-…`.
@@ -146,7 +165,10 @@ pub struct Instance {
 }
 
 /// Instance state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize,
+)]
+#[rkyv(derive(Debug))]
 pub struct InstanceState {
     /// `pending`, `running`, `shutting-down`, `terminated`, `stopping`, `stopped`.
     #[serde(default, deserialize_with = "nullable")]
@@ -154,7 +176,10 @@ pub struct InstanceState {
 }
 
 /// A security group reference on an instance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize,
+)]
+#[rkyv(derive(Debug))]
 #[serde(rename_all = "camelCase")]
 pub struct GroupIdentifier {
     /// `sg-…`.
@@ -166,7 +191,10 @@ pub struct GroupIdentifier {
 }
 
 /// Placement.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize,
+)]
+#[rkyv(derive(Debug))]
 #[serde(rename_all = "camelCase")]
 pub struct Placement {
     /// `us-east-1c`.
@@ -175,9 +203,67 @@ pub struct Placement {
 }
 
 /// Instance profile.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize,
+)]
+#[rkyv(derive(Debug))]
 pub struct IamInstanceProfile {
     /// `arn:aws:iam::<account>:instance-profile/<name>`.
     #[serde(default)]
     pub arn: Option<String>,
+}
+
+impl ArchivedTag {
+    /// Tag key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Tag value (empty when unset).
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+impl ArchivedInstance {
+    /// The value of one tag, if present (what [`tag`] is to the model).
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        (self.tags.iter())
+            .find(|t| t.key.as_str() == key)
+            .map(|t| t.value.as_str())
+    }
+
+    /// Launch time, epoch ms.
+    pub fn launch_time(&self) -> Option<u64> {
+        self.launch_time.as_ref().map(|t| t.to_native())
+    }
+
+    /// The state's name (`running`, `terminated`, …), when known.
+    pub fn state_name(&self) -> Option<&str> {
+        self.state.as_ref().map(|s| s.name.as_str())
+    }
+
+    /// The owned model: what a rule reports or keeps of the few instances it picked.
+    pub fn to_model(&self) -> Instance {
+        owned(self)
+    }
+}
+
+impl ArchivedSecurityGroup {
+    /// The owned model.
+    pub fn to_model(&self) -> SecurityGroup {
+        owned(self)
+    }
+}
+
+/// Deserialises an archived model. Nothing in these models can fail to (rancor's `Panic` is the
+/// error type that cannot be made: a failure would panic inside rkyv instead).
+fn owned<T, A>(archived: &A) -> T
+where
+    A: rkyv::Deserialize<T, rkyv::rancor::Strategy<rkyv::de::Pool, rkyv::rancor::Panic>>,
+{
+    match rkyv::deserialize::<T, rkyv::rancor::Panic>(archived) {
+        Ok(model) => model,
+        Err(never) => match never {},
+    }
 }

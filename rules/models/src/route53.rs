@@ -1,11 +1,15 @@
 //! Route 53 documents: `aws.hostedRecords`.
 
+use rkyv::{Archive, Deserialize as RkyvDeserialize, Serialize as RkyvSerialize};
 use serde::{Deserialize, Serialize};
 
 use super::nullable;
 
 /// An `aws.hostedRecords` document (a `ResourceRecordSet` plus its zone).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize,
+)]
+#[rkyv(derive(Debug))]
 #[serde(rename_all = "camelCase")]
 pub struct HostedRecord {
     /// `www.example.com.`
@@ -25,14 +29,20 @@ pub struct HostedRecord {
 }
 
 /// One value of a record set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize,
+)]
+#[rkyv(derive(Debug))]
 pub struct ResourceRecord {
     /// An IP address or a name.
     pub value: String,
 }
 
 /// An alias target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize,
+)]
+#[rkyv(derive(Debug))]
 pub struct AliasTarget {
     /// The target name.
     #[serde(rename = "DNSName", default)]
@@ -40,7 +50,10 @@ pub struct AliasTarget {
 }
 
 /// The hosted zone of a record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Archive, RkyvSerialize, RkyvDeserialize,
+)]
+#[rkyv(derive(Debug))]
 pub struct Zone {
     /// `/hostedzone/Z…`
     #[serde(default)]
